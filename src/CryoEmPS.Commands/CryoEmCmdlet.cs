@@ -1,0 +1,160 @@
+using System.Management.Automation;
+using CryoEmPS.Core.IO;
+using CryoEmPS.Core.Native;
+
+namespace CryoEmPS.Commands;
+
+/// <summary>
+/// Common plumbing for CryoEmPS cmdlets: terminating errors with stable ids, path resolution through
+/// the session state, cancellation on Ctrl+C (StopProcessing), throttled progress, and
+/// marshalling of messages from worker threads to the pipeline thread.
+/// </summary>
+public abstract class CryoEmCmdlet : PSCmdlet
+{
+    private readonly CancellationTokenSource _cts = new();
+    private DateTime _lastProgress = DateTime.MinValue;
+
+    /// <summary>Cancelled when the user presses Ctrl+C.</summary>
+    protected CancellationToken CancellationToken => _cts.Token;
+
+    protected override void StopProcessing() => _cts.Cancel();
+
+    /// <summary>Throws a terminating error with a stable ErrorId.</summary>
+    protected void Fail(Exception ex, string errorId, ErrorCategory category, object? target = null)
+        => ThrowTerminatingError(new ErrorRecord(ex, errorId, category, target));
+
+    protected void Fail(string message, string errorId, ErrorCategory category, object? target = null)
+        => Fail(new ArgumentException(message), errorId, category, target);
+
+    /// <summary>Resolves an existing file from -Path (wildcards allowed, must match exactly one) or -LiteralPath.</summary>
+    protected string ResolveInputFile(string path, bool literal, string errorPrefix)
+    {
+        try
+        {
+            if (literal)
+            {
+                string p = SessionState.Path.GetUnresolvedProviderPathFromPSPath(path);
+                if (!File.Exists(p)) throw new FileNotFoundException($"The file '{p}' does not exist.", p);
+                return p;
+            }
+            var resolved = GetResolvedProviderPathFromPSPath(path, out var provider);
+            if (provider.Name != "FileSystem") throw new ArgumentException($"'{path}' is not a file-system path.");
+            if (resolved.Count != 1) throw new ArgumentException($"'{path}' matches {resolved.Count} files; give exactly one.");
+            if (!File.Exists(resolved[0])) throw new FileNotFoundException($"'{resolved[0]}' is not a file.", resolved[0]);
+            return resolved[0];
+        }
+        catch (ItemNotFoundException ex)
+        {
+            Fail(new FileNotFoundException(ex.Message, path, ex), errorPrefix + "FileNotFound", ErrorCategory.ObjectNotFound, path);
+        }
+        catch (FileNotFoundException ex)
+        {
+            Fail(ex, errorPrefix + "FileNotFound", ErrorCategory.ObjectNotFound, path);
+        }
+        catch (ArgumentException ex)
+        {
+            Fail(ex, errorPrefix + "InvalidPath", ErrorCategory.InvalidArgument, path);
+        }
+        return null!; // unreachable
+    }
+
+    /// <summary>Resolves an output path (need not exist; its folder must).</summary>
+    protected string ResolveOutputFile(string path, string errorPrefix)
+    {
+        string p = SessionState.Path.GetUnresolvedProviderPathFromPSPath(path);
+        string? dir = Path.GetDirectoryName(p);
+        if (string.IsNullOrEmpty(dir) || !Directory.Exists(dir))
+            Fail(new DirectoryNotFoundException($"The folder of '{p}' does not exist. Create it first."), errorPrefix + "FolderNotFound", ErrorCategory.ObjectNotFound, path);
+        if (Directory.Exists(p))
+            Fail(new IOException($"'{p}' is a folder; give a file name."), errorPrefix + "PathIsFolder", ErrorCategory.InvalidArgument, path);
+        return p;
+    }
+
+    /// <summary>
+    /// Writes a file atomically after ShouldProcess; refuses to overwrite without <paramref name="force"/>
+    /// (ErrorId <c>{prefix}AlreadyExists</c>). Returns false when ShouldProcess declined.
+    /// </summary>
+    protected bool WriteFileAtomically(string resolvedPath, bool force, string errorPrefix, string what, Action<Stream> write)
+    {
+        if (!ShouldProcess(resolvedPath, what)) return false;
+        if (File.Exists(resolvedPath) && !force)
+            Fail(new FileAlreadyExistsException(resolvedPath), errorPrefix + "AlreadyExists", ErrorCategory.ResourceExists, resolvedPath);
+        try
+        {
+            AtomicFile.Write(resolvedPath, write, overwrite: force);
+        }
+        catch (FileAlreadyExistsException ex)
+        {
+            Fail(ex, errorPrefix + "AlreadyExists", ErrorCategory.ResourceExists, resolvedPath);
+        }
+        catch (IOException ex)
+        {
+            Fail(ex, errorPrefix + "WriteFailed", ErrorCategory.WriteError, resolvedPath);
+        }
+        catch (UnauthorizedAccessException ex)
+        {
+            Fail(ex, errorPrefix + "AccessDenied", ErrorCategory.PermissionDenied, resolvedPath);
+        }
+        return true;
+    }
+
+    /// <summary>Writes progress at most ~4 times a second (always when <paramref name="force"/>).</summary>
+    protected void Progress(int activityId, string activity, string status, int percent, int secondsRemaining = -1, bool force = false)
+    {
+        var now = DateTime.UtcNow;
+        if (!force && (now - _lastProgress).TotalMilliseconds < 250) return;
+        _lastProgress = now;
+        var rec = new ProgressRecord(activityId, activity, status) { PercentComplete = Math.Clamp(percent, 0, 100), SecondsRemaining = secondsRemaining };
+        WriteProgress(rec);
+    }
+
+    protected void ProgressCompleted(int activityId, string activity)
+        => WriteProgress(new ProgressRecord(activityId, activity, "Done") { RecordType = ProgressRecordType.Completed });
+
+    /// <summary>Runs native-library checks and turns a missing library into a terminating error.</summary>
+    protected void RequireNative(bool fftw = true, bool blas = false)
+    {
+        try
+        {
+            if (fftw) Fftw.EnsureLoaded();
+            if (blas) Blas.EnsureLoaded();
+        }
+        catch (NativeLibraryMissingException ex)
+        {
+            Fail(ex, "NativeLibraryMissing", ErrorCategory.NotInstalled, ex.SoName);
+        }
+    }
+
+    /// <summary>
+    /// Runs Core work on a worker thread while this (pipeline) thread hands the work's reports to
+    /// <paramref name="onReport"/>, so only the pipeline thread calls Write*. Exceptions from the
+    /// work are rethrown here unwrapped; Ctrl+C cancels <see cref="CancellationToken"/>.
+    /// </summary>
+    protected TResult RunPumped<TReport, TResult>(Func<IProgress<TReport>, CancellationToken, TResult> work, Action<TReport> onReport)
+    {
+        using var queue = new System.Collections.Concurrent.BlockingCollection<TReport>();
+        var progress = new QueueProgress<TReport>(queue);
+        var task = Task.Run(() =>
+        {
+            try { return work(progress, CancellationToken); }
+            finally { queue.CompleteAdding(); }
+        });
+        foreach (var report in queue.GetConsumingEnumerable())
+            onReport(report);
+        try { return task.GetAwaiter().GetResult(); }
+        catch (OperationCanceledException) when (CancellationToken.IsCancellationRequested)
+        {
+            throw new PipelineStoppedException();
+        }
+    }
+
+    private sealed class QueueProgress<T> : IProgress<T>
+    {
+        private readonly System.Collections.Concurrent.BlockingCollection<T> _q;
+        public QueueProgress(System.Collections.Concurrent.BlockingCollection<T> q) => _q = q;
+        public void Report(T value) { if (!_q.IsAddingCompleted) { try { _q.Add(value); } catch (InvalidOperationException) { } } }
+    }
+
+    /// <summary>Draws a seed when none was given, so every run can be repeated.</summary>
+    protected static int DrawSeed() => Random.Shared.Next(1, int.MaxValue);
+}

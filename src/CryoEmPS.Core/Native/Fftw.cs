@@ -1,0 +1,157 @@
+using System.Collections.Concurrent;
+using System.Numerics;
+using System.Runtime.InteropServices;
+
+namespace CryoEmPS.Core.Native;
+
+/// <summary>
+/// The one doorway to FFTW (Debian package libfftw3-double3, soname libfftw3.so.3).
+/// Planning is serialised by a lock (FFTW's planner is not thread-safe); executing a plan on new
+/// arrays (fftw_execute_dft*, new-array execute) is thread-safe, which is how the hot loops use it.
+/// Conventions: forward = e^{-2πi k·x/n}, no normalisation either way (as FFTW).
+/// </summary>
+public static unsafe class Fftw
+{
+    public const string SoName = "libfftw3.so.3";
+    public const string DebianPackage = "libfftw3-double3";
+
+    public const uint Measure = 0;
+    public const uint DestroyInput = 1u << 0;
+    public const uint Unaligned = 1u << 1;
+    public const uint PreserveInput = 1u << 4;
+    public const uint Estimate = 1u << 6;
+    public const int ForwardSign = -1;
+    public const int BackwardSign = +1;
+
+    private static readonly object PlannerLock = new();
+    private static readonly ConcurrentDictionary<string, IntPtr> PlanCache = new();
+    private static bool _checked;
+
+    /// <summary>Throws <see cref="NativeLibraryMissingException"/> when libfftw3.so.3 cannot be loaded.</summary>
+    public static void EnsureLoaded()
+    {
+        if (_checked) return;
+        if (!NativeLibrary.TryLoad(SoName, out _))
+            throw new NativeLibraryMissingException(SoName, DebianPackage);
+        _checked = true;
+    }
+
+    /// <summary>The planner lock: hold it around any fftw_plan_* call.</summary>
+    public static object Planner => PlannerLock;
+
+    [DllImport(SoName, EntryPoint = "fftw_malloc")] public static extern IntPtr Malloc(nint n);
+    [DllImport(SoName, EntryPoint = "fftw_free")] public static extern void Free(IntPtr p);
+    [DllImport(SoName, EntryPoint = "fftw_destroy_plan")] public static extern void DestroyPlan(IntPtr plan);
+    [DllImport(SoName, EntryPoint = "fftw_execute")] public static extern void Execute(IntPtr plan);
+    [DllImport(SoName, EntryPoint = "fftw_execute_dft")] public static extern void ExecuteDft(IntPtr plan, Complex* input, Complex* output);
+    [DllImport(SoName, EntryPoint = "fftw_execute_dft_r2c")] public static extern void ExecuteDftR2C(IntPtr plan, double* input, Complex* output);
+    [DllImport(SoName, EntryPoint = "fftw_execute_dft_c2r")] public static extern void ExecuteDftC2R(IntPtr plan, Complex* input, double* output);
+    [DllImport(SoName, EntryPoint = "fftw_plan_dft")] public static extern IntPtr PlanDft(int rank, int* n, Complex* input, Complex* output, int sign, uint flags);
+    [DllImport(SoName, EntryPoint = "fftw_plan_dft_r2c")] public static extern IntPtr PlanDftR2C(int rank, int* n, double* input, Complex* output, uint flags);
+    [DllImport(SoName, EntryPoint = "fftw_plan_dft_c2r")] public static extern IntPtr PlanDftC2R(int rank, int* n, Complex* input, double* output, uint flags);
+
+    /// <summary>
+    /// In-place or out-of-place complex DFT of a row-major array with the given dimensions
+    /// (last fastest). Unnormalised. Uses a cached FFTW_ESTIMATE|FFTW_UNALIGNED plan, so it is
+    /// safe to call from any thread on any managed array. Convenient, not the hot path.
+    /// </summary>
+    public static void Dft(ReadOnlySpan<Complex> input, Span<Complex> output, ReadOnlySpan<int> dims, bool forward)
+    {
+        EnsureLoaded();
+        long total = 1;
+        foreach (var d in dims) { if (d <= 0) throw new ArgumentException("FFT dimensions must be positive."); total *= d; }
+        if (input.Length != total || output.Length != total) throw new ArgumentException("FFT buffer length does not match the dimensions.");
+        int[] dimArray = dims.ToArray();
+        string key = (forward ? "f:" : "b:") + string.Join("x", dimArray);
+        IntPtr plan = PlanCache.GetOrAdd(key, _ => MakeComplexPlan(dimArray, forward));
+        fixed (Complex* pi = input)
+        fixed (Complex* po = output)
+            ExecuteDft(plan, pi, po);
+    }
+
+    /// <summary>In-place complex DFT; see <see cref="Dft(ReadOnlySpan{Complex}, Span{Complex}, ReadOnlySpan{int}, bool)"/>.</summary>
+    public static void Dft(Complex[] data, ReadOnlySpan<int> dims, bool forward) => Dft(data, data, dims, forward);
+
+    private static IntPtr MakeComplexPlan(int[] dims, bool forward)
+    {
+        long total = 1; foreach (var d in dims) total *= d;
+        lock (PlannerLock)
+        {
+            // Plan on scratch arrays: FFTW_ESTIMATE does not touch them, UNALIGNED lets us run it on any arrays.
+            var a = (Complex*)Malloc((nint)(total * sizeof(Complex)));
+            var b = (Complex*)Malloc((nint)(total * sizeof(Complex)));
+            try
+            {
+                fixed (int* pd = dims)
+                {
+                    var p = PlanDft(dims.Length, pd, a, b, forward ? ForwardSign : BackwardSign, Estimate | Unaligned);
+                    if (p == IntPtr.Zero) throw new InvalidOperationException("FFTW could not make a plan for " + string.Join("x", dims));
+                    return p;
+                }
+            }
+            finally { Free((IntPtr)a); Free((IntPtr)b); }
+        }
+    }
+
+    /// <summary>Allocates an FFTW-aligned buffer (16-byte aligned or better). Free it with <see cref="Free"/>.</summary>
+    public static T* Alloc<T>(long count) where T : unmanaged
+    {
+        EnsureLoaded();
+        var p = Malloc((nint)(count * sizeof(T)));
+        if (p == IntPtr.Zero) throw new OutOfMemoryException("fftw_malloc failed.");
+        new Span<byte>((void*)p, checked((int)(count * sizeof(T)))).Clear();
+        return (T*)p;
+    }
+}
+
+/// <summary>
+/// A pair of 2-D real FFT plans (r2c forward, c2r backward) for an ny×nx real grid, made once with
+/// FFTW_MEASURE and then executed on caller-owned aligned buffers from any thread
+/// (FFTW's new-array execute is thread-safe). The half-spectrum has ny×(nx/2+1) entries.
+/// c2r destroys its input (FFTW's default); copy first if you need it.
+/// </summary>
+public sealed unsafe class RealFft2D : IDisposable
+{
+    private IntPtr _r2c, _c2r;
+
+    public RealFft2D(int ny, int nx, bool measure = true)
+    {
+        Fftw.EnsureLoaded();
+        Ny = ny; Nx = nx; NxHalf = nx / 2 + 1;
+        lock (Fftw.Planner)
+        {
+            var real = Fftw.Alloc<double>(RealLength);
+            var cplx = Fftw.Alloc<Complex>(ComplexLength);
+            try
+            {
+                int* dims = stackalloc int[2] { ny, nx };
+                uint flags = measure ? Fftw.Measure : Fftw.Estimate;
+                _r2c = Fftw.PlanDftR2C(2, dims, real, cplx, flags);
+                _c2r = Fftw.PlanDftC2R(2, dims, cplx, real, flags);
+                if (_r2c == IntPtr.Zero || _c2r == IntPtr.Zero) throw new InvalidOperationException($"FFTW could not plan a {ny}x{nx} real transform.");
+            }
+            finally { Fftw.Free((IntPtr)real); Fftw.Free((IntPtr)cplx); }
+        }
+    }
+
+    public int Ny { get; }
+    public int Nx { get; }
+    public int NxHalf { get; }
+    public int RealLength => Ny * Nx;
+    public int ComplexLength => Ny * NxHalf;
+
+    /// <summary>Forward r2c on aligned buffers (from <see cref="Fftw.Alloc{T}"/>).</summary>
+    public void Forward(double* real, Complex* spectrum) => Fftw.ExecuteDftR2C(_r2c, real, spectrum);
+
+    /// <summary>Backward c2r on aligned buffers, unnormalised (multiply by 1/(Ny·Nx) yourself). Destroys the input.</summary>
+    public void Backward(Complex* spectrum, double* real) => Fftw.ExecuteDftC2R(_c2r, spectrum, real);
+
+    public void Dispose()
+    {
+        lock (Fftw.Planner)
+        {
+            if (_r2c != IntPtr.Zero) { Fftw.DestroyPlan(_r2c); _r2c = IntPtr.Zero; }
+            if (_c2r != IntPtr.Zero) { Fftw.DestroyPlan(_c2r); _c2r = IntPtr.Zero; }
+        }
+    }
+}

@@ -1,0 +1,100 @@
+using CryoEmPS.Core.Rotations;
+
+namespace CryoEmPS.Core.Simulation;
+
+/// <summary>How projections may be placed in a simulated micrograph.</summary>
+public enum ParticleSpacing
+{
+    /// <summary>Eq. (5): boxes of side 2L−1 anchored at the projections' corners never overlap, so every L×L patch holds at most one projection.</summary>
+    WellSeparated,
+    /// <summary>Section 4.2: projections do not overlap (their L×L boxes are disjoint) but may touch.</summary>
+    Arbitrary,
+}
+
+/// <summary>One particle placed in a simulated micrograph.</summary>
+public sealed class ParticleTruth
+{
+    public ParticleTruth(int row, int column, Rotation rotation, int rotationIndex = -1)
+    {
+        Row = row; Column = column; Rotation = rotation; RotationIndex = rotationIndex;
+    }
+
+    /// <summary>Row (y) of the projection's top-left corner in the delivered micrograph, pixels.</summary>
+    public int Row { get; }
+    /// <summary>Column (x) of the projection's top-left corner in the delivered micrograph, pixels.</summary>
+    public int Column { get; }
+    public Rotation Rotation { get; }
+    /// <summary>Index into the rotation set it was drawn from, or −1 for uniform random.</summary>
+    public int RotationIndex { get; }
+    public override string ToString() => $"Particle at (row {Row}, col {Column}) {Rotation}";
+}
+
+/// <summary>The ground truth of a simulated micrograph.</summary>
+public sealed class MicrographTruth
+{
+    public MicrographTruth(IReadOnlyList<ParticleTruth> particles, int particleSize, string volumeName)
+    {
+        Particles = particles.ToArray(); ParticleSize = particleSize; VolumeName = volumeName;
+    }
+
+    public ParticleTruth[] Particles { get; }
+    /// <summary>L: side of a projection in the delivered micrograph's pixels.</summary>
+    public int ParticleSize { get; }
+    public string VolumeName { get; }
+    public override string ToString() => $"{Particles.Length} particles of {ParticleSize}² px from '{VolumeName}'";
+}
+
+/// <summary>
+/// A micrograph: an N×N image [y, x] (x fastest). Simulated ones carry their truth, seed and noise level.
+/// <see cref="NoiseVariance"/> is the white-noise variance σ² of the image as delivered (NaN when unknown).
+/// </summary>
+public sealed class Micrograph
+{
+    public Micrograph(int sizeY, int sizeX, double[]? data = null, double pixelSize = 0, string? name = null)
+    {
+        if (sizeY <= 0 || sizeX <= 0) throw new ArgumentOutOfRangeException(nameof(sizeY), $"Micrograph dimensions must be positive; got {sizeY}x{sizeX}.");
+        long n = (long)sizeY * sizeX;
+        if (n > int.MaxValue) throw new ArgumentOutOfRangeException(nameof(sizeY), "Micrograph too large.");
+        if (data != null && data.Length != n) throw new ArgumentException("Data length does not match the micrograph size.", nameof(data));
+        SizeY = sizeY; SizeX = sizeX;
+        Data = data ?? new double[n];
+        PixelSize = pixelSize;
+        Name = name ?? "";
+    }
+
+    public int SizeY { get; }
+    public int SizeX { get; }
+    /// <summary>N for a square micrograph (the larger side otherwise).</summary>
+    public int Size => Math.Max(SizeY, SizeX);
+    public double[] Data { get; }
+    public double PixelSize { get; set; }
+    public string Name { get; set; }
+
+    /// <summary>σ² of the white noise in the delivered image; NaN when unknown.</summary>
+    public double NoiseVariance { get; set; } = double.NaN;
+    public double RequestedSnr { get; set; } = double.NaN;
+    /// <summary>Eq. (4) measured: mean ‖I_t‖²/L² of the projections placed, over the realised noise variance.</summary>
+    public double MeasuredSnr { get; set; } = double.NaN;
+    public MicrographTruth? Truth { get; set; }
+    public int ParticleCount => Truth?.Particles.Length ?? 0;
+    public int RequestedParticleCount { get; set; }
+    public ParticleSpacing? Spacing { get; set; }
+    /// <summary>"Method2" (project at L) or "Method1" (project at full size, downsample), or "" for imported data.</summary>
+    public string Method { get; set; } = "";
+    public int? Seed { get; set; }
+    /// <summary>The noise-free image, when simulated with -IncludeClean.</summary>
+    public double[]? Clean { get; set; }
+
+    public double this[int y, int x]
+    {
+        get => Data[(long)y * SizeX + x];
+        set => Data[(long)y * SizeX + x] = value;
+    }
+
+    public override string ToString()
+    {
+        string nm = string.IsNullOrEmpty(Name) ? "" : $"{Name}: ";
+        string t = Truth != null ? $", {ParticleCount} particles, SNR {MeasuredSnr:0.###}" : "";
+        return $"{nm}Micrograph {SizeY}x{SizeX}{t}";
+    }
+}
