@@ -1,0 +1,118 @@
+using System.Numerics;
+using CryoEmPS.Core.Native;
+using CryoEmPS.Core.Volumes;
+
+namespace CryoEmPS.Core.Evaluation;
+
+/// <summary>One shell of a Fourier shell correlation curve.</summary>
+public readonly record struct FscShell(int Shell, double SpatialFrequency, double Correlation, int VoxelCount)
+{
+    /// <summary>Spatial frequency in 1/Å (NaN when the voxel size is unknown).</summary>
+    public double SpatialFrequencyPerAngstrom { get; init; } = double.NaN;
+}
+
+/// <summary>The result of <see cref="Fsc.Compute"/>.</summary>
+public sealed class FscResult
+{
+    public FscResult(FscShell[] curve, double threshold, int size, double voxelSize)
+    {
+        Curve = curve; Threshold = threshold; Size = size; VoxelSize = voxelSize;
+        FirstShellBelow = -1;
+        for (int i = 0; i < curve.Length; i++)
+            if (curve[i].Correlation < threshold) { FirstShellBelow = curve[i].Shell; break; }
+        if (FirstShellBelow < 0)
+        {
+            CrossingShell = curve[^1].Shell; // never drops below: resolved to Nyquist
+            CrossesThreshold = false;
+        }
+        else if (FirstShellBelow == 0)
+        {
+            CrossingShell = 0; CrossesThreshold = true;
+        }
+        else
+        {
+            var a = curve[FirstShellBelow - 1]; var b = curve[FirstShellBelow];
+            double t = (a.Correlation - threshold) / (a.Correlation - b.Correlation);
+            CrossingShell = a.Shell + t * (b.Shell - a.Shell);
+            CrossesThreshold = true;
+        }
+    }
+
+    public FscShell[] Curve { get; }
+    public double Threshold { get; }
+    public int Size { get; }
+    public double VoxelSize { get; }
+    /// <summary>The first shell k whose correlation is below the threshold (−1 if none).</summary>
+    public int FirstShellBelow { get; }
+    /// <summary>The interpolated shell where the curve crosses the threshold (linear between the shells around it); the last shell when it never does.</summary>
+    public double CrossingShell { get; }
+    public bool CrossesThreshold { get; }
+    /// <summary>The crossing as a spatial frequency in cycles/pixel (shell / L).</summary>
+    public double CrossingFrequency => CrossingShell / Size;
+    /// <summary>Resolution in Å at the crossing, L·voxel/shell (NaN when the voxel size is unknown or the crossing is at 0).</summary>
+    public double ResolutionAngstrom => VoxelSize > 0 && CrossingShell > 0 ? Size * VoxelSize / CrossingShell : double.NaN;
+
+    public override string ToString()
+    {
+        string res = double.IsNaN(ResolutionAngstrom) ? "" : $", {ResolutionAngstrom:0.##} Å";
+        string never = CrossesThreshold ? "" : " (never below threshold)";
+        return $"FSC {Threshold}: shell {CrossingShell:0.##} of {Size / 2}{res}{never}";
+    }
+}
+
+/// <summary>
+/// Fourier shell correlation, eq. (34), on the full 3-D DFT. Shells by rounded radius |k| (DFT index
+/// units, k = 0..floor(L/2)); voxels with rounded radius above floor(L/2) (the corners) are ignored.
+/// </summary>
+public static class Fsc
+{
+    public static FscResult Compute(Volume reference, Volume estimate, double threshold = 0.5)
+    {
+        reference.RequireCube(); estimate.RequireCube();
+        if (reference.Size != estimate.Size)
+            throw new ArgumentException($"FSC needs volumes of the same size, but the reference is {reference.Size}³ and the estimate {estimate.Size}³. Resize one of them (Resize-EmVolume) first.");
+        if (!(threshold > -1 && threshold < 1)) throw new ArgumentOutOfRangeException(nameof(threshold), "The FSC threshold must lie in (−1, 1).");
+        int n = reference.Size;
+        var a = ToComplex(reference); var b = ToComplex(estimate);
+        int[] dims = { n, n, n };
+        Fftw.Dft(a, dims, true); Fftw.Dft(b, dims, true);
+        int kmax = n / 2;
+        var num = new double[kmax + 1]; var da = new double[kmax + 1]; var db = new double[kmax + 1]; var cnt = new int[kmax + 1];
+        for (int z = 0; z < n; z++)
+        {
+            int kz = z <= n / 2 ? z : z - n; // DFT index → signed frequency (for even n, n/2 stays +n/2)
+            for (int y = 0; y < n; y++)
+            {
+                int ky = y <= n / 2 ? y : y - n;
+                for (int x = 0; x < n; x++)
+                {
+                    int kx = x <= n / 2 ? x : x - n;
+                    int shell = (int)Math.Round(Math.Sqrt((double)kz * kz + ky * ky + kx * kx), MidpointRounding.AwayFromZero);
+                    if (shell > kmax) continue;
+                    int i = (z * n + y) * n + x;
+                    var fa = a[i]; var fb = b[i];
+                    num[shell] += (fa * Complex.Conjugate(fb)).Real;
+                    da[shell] += fa.Real * fa.Real + fa.Imaginary * fa.Imaginary;
+                    db[shell] += fb.Real * fb.Real + fb.Imaginary * fb.Imaginary;
+                    cnt[shell]++;
+                }
+            }
+        }
+        var curve = new FscShell[kmax + 1];
+        double vs = reference.VoxelSize > 0 ? reference.VoxelSize : estimate.VoxelSize;
+        for (int k = 0; k <= kmax; k++)
+        {
+            double den = Math.Sqrt(da[k] * db[k]);
+            double c = den > 0 ? num[k] / den : 0;
+            curve[k] = new FscShell(k, (double)k / n, c, cnt[k]) { SpatialFrequencyPerAngstrom = vs > 0 ? k / (n * vs) : double.NaN };
+        }
+        return new FscResult(curve, threshold, n, vs);
+    }
+
+    private static Complex[] ToComplex(Volume v)
+    {
+        var c = new Complex[v.Data.Length];
+        for (int i = 0; i < c.Length; i++) c[i] = v.Data[i];
+        return c;
+    }
+}

@@ -1,0 +1,77 @@
+using CryoEmPS.Core.Simulation;
+
+namespace CryoEmPS.Core.Reconstruction;
+
+/// <summary>What a patch holds, known only for simulated micrographs.</summary>
+public enum PatchContent
+{
+    Unknown = 0,
+    /// <summary>No projection overlaps the patch.</summary>
+    Empty,
+    /// <summary>One projection lies wholly inside the patch (it sits exactly on the patch).</summary>
+    Whole,
+    /// <summary>Part of one projection overlaps the patch.</summary>
+    Partial,
+    /// <summary>Parts of two or more projections overlap the patch (possible only with Arbitrary spacing).</summary>
+    Multiple,
+}
+
+/// <summary>Where a patch came from: micrograph index, and the row/column of its top-left pixel.</summary>
+public readonly record struct PatchOrigin(int Micrograph, int Row, int Column);
+
+/// <summary>
+/// The observed data of the approximate EM (Section 3.1): P non-overlapping L×L patches cut from one or
+/// more micrographs, stored as one array [patch, y, x] (x fastest).
+/// </summary>
+public sealed class PatchSet
+{
+    public PatchSet(int patchSize, double[] data, PatchOrigin[] origins, PatchContent[]? content = null, double noiseVariance = double.NaN, IReadOnlyList<string>? micrographNames = null)
+    {
+        if (patchSize <= 0) throw new ArgumentOutOfRangeException(nameof(patchSize));
+        int l2 = patchSize * patchSize;
+        if (data.Length != origins.Length * l2) throw new ArgumentException("Patch data length does not match the patch count and size.", nameof(data));
+        if (content != null && content.Length != origins.Length) throw new ArgumentException("One content entry per patch is needed.", nameof(content));
+        PatchSize = patchSize;
+        Data = data;
+        Origins = origins;
+        Content = content ?? new PatchContent[origins.Length];
+        NoiseVariance = noiseVariance;
+        MicrographNames = micrographNames?.ToArray() ?? Array.Empty<string>();
+    }
+
+    /// <summary>L, the side of each patch.</summary>
+    public int PatchSize { get; }
+    public int Count => Origins.Length;
+    /// <summary>Patch values [patch, y, x].</summary>
+    public double[] Data { get; }
+    public PatchOrigin[] Origins { get; }
+    public PatchContent[] Content { get; }
+    /// <summary>σ² carried from the micrographs (NaN when they did not carry one, or disagreed).</summary>
+    public double NoiseVariance { get; }
+    public string[] MicrographNames { get; }
+    public int MicrographCount => MicrographNames.Length;
+
+    public ReadOnlySpan<double> Patch(int q) => Data.AsSpan(q * PatchSize * PatchSize, PatchSize * PatchSize);
+
+    public int EmptyCount => Content.Count(c => c == PatchContent.Empty);
+    public int WholeCount => Content.Count(c => c == PatchContent.Whole);
+    public int PartialCount => Content.Count(c => c == PatchContent.Partial);
+    public int MultipleCount => Content.Count(c => c == PatchContent.Multiple);
+    public bool ContentKnown => Content.Length > 0 && Content.All(c => c != PatchContent.Unknown);
+
+    /// <summary>A cheap fingerprint of the data (for checkpoints): FNV-1a over the bit patterns.</summary>
+    public ulong Fingerprint()
+    {
+        ulong h = 1469598103934665603UL;
+        void Mix(ulong v) { h ^= v; h *= 1099511628211UL; }
+        Mix((ulong)PatchSize); Mix((ulong)Count);
+        foreach (var v in Data) Mix((ulong)BitConverter.DoubleToInt64Bits(v));
+        return h;
+    }
+
+    public override string ToString()
+    {
+        string c = ContentKnown ? $" ({WholeCount} whole, {PartialCount} partial, {MultipleCount} multiple, {EmptyCount} empty)" : "";
+        return $"PatchSet {Count} patches of {PatchSize}x{PatchSize}{c}";
+    }
+}
