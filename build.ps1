@@ -161,6 +161,7 @@ Import-Module '$PesterModule'
 `$c.Run.PassThru = `$true
 `$c.Filter.ExcludeTag = $tags
 `$c.Output.Verbosity = 'Normal'
+if (`$env:CI) { `$c.Output.RenderMode = 'Plaintext' }
 `$r = Invoke-Pester -Configuration `$c
 @{ Passed = `$r.PassedCount; Failed = `$r.FailedCount + `$r.FailedBlocksCount + `$r.FailedContainersCount; Skipped = `$r.SkippedCount } | ConvertTo-Json | Set-Content '$pesterOut'
 "@
