@@ -170,6 +170,28 @@ public class FourierResizeTests
         Assert.Equal((n % 2 == 1 ? n : n - 1) / (double)m, f, 1e-15);
     }
 
+    [Theory]
+    [InlineData(301)]
+    [InlineData(65)]
+    [InlineData(1003)]
+    public void FftwDft_InPlaceEqualsOutOfPlace(int n)
+    {
+        // Regression: Fftw.Dft used an out-of-place plan for in-place calls, which FFTW does not allow.
+        var rng = new Random(n);
+        var x = Enumerable.Range(0, n).Select(_ => new Complex(rng.NextDouble(), rng.NextDouble())).ToArray();
+        var outOfPlace = new Complex[n];
+        CryoEmPS.Core.Native.Fftw.Dft(x, outOfPlace, new[] { n }, forward: true);
+        var inPlace = (Complex[])x.Clone();
+        CryoEmPS.Core.Native.Fftw.Dft(inPlace, new[] { n }, forward: true);
+        for (int k = 0; k < n; k += 7)
+        {
+            Complex s = 0;
+            for (int j = 0; j < n; j++) s += x[j] * Complex.Exp(new Complex(0, -2 * Math.PI * (double)k * j / n));
+            Assert.True((s - outOfPlace[k]).Magnitude < 1e-9 * n, $"out-of-place k={k}");
+            Assert.True((s - inPlace[k]).Magnitude < 1e-9 * n, $"in-place k={k}");
+        }
+    }
+
     [Fact]
     public void NonCubicVolume_Throws()
     {
