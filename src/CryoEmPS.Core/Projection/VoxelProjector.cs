@@ -63,7 +63,7 @@ public sealed unsafe class VoxelProjector : IProjector, IDisposable
         var deapo = new double[l];
         for (int i = 0; i < l; i++) deapo[i] = 1.0 / KernelTransform((i - c) / (double)n);
 
-        _spec = new Complex[(long)n * n * n];
+        var padded = new Complex[(long)n * n * n];
         var data = volume.Data;
         for (int z = 0; z < l; z++)
         {
@@ -75,10 +75,13 @@ public sealed unsafe class VoxelProjector : IProjector, IDisposable
                 long src = ((long)z * l + y) * l;
                 long dstRow = ((long)mz * n + my) * n;
                 for (int x = 0; x < l; x++)
-                    _spec[dstRow + Mod(x - c, n)] = new Complex(data[src + x] * dzy * deapo[x], 0);
+                    padded[dstRow + Mod(x - c, n)] = new Complex(data[src + x] * dzy * deapo[x], 0);
             }
         }
-        Fftw.Dft(_spec, new[] { n, n, n }, forward: true);
+        // Out of place: Fftw.Dft's cached plans are out-of-place plans (FFTW's new-array execute must
+        // keep the plan's in-place-ness).
+        _spec = new Complex[padded.Length];
+        Fftw.Dft(padded, _spec, new[] { n, n, n }, forward: true);
         _fft = new RealFft2D(l, l, measure: false);
     }
 
