@@ -62,17 +62,25 @@ public static unsafe class Fftw
         foreach (var d in dims) { if (d <= 0) throw new ArgumentException("FFT dimensions must be positive."); total *= d; }
         if (input.Length != total || output.Length != total) throw new ArgumentException("FFT buffer length does not match the dimensions.");
         int[] dimArray = dims.ToArray();
-        string key = (forward ? "f:" : "b:") + string.Join("x", dimArray);
-        IntPtr plan = PlanCache.GetOrAdd(key, _ => MakeComplexPlan(dimArray, forward));
         fixed (Complex* pi = input)
         fixed (Complex* po = output)
+        {
+            // FFTW's new-array execute must keep the plan's in-place/out-of-place kind: an out-of-place
+            // plan run in place gives garbage for sizes whose algorithm is not a single codelet.
+            bool inPlace = pi == po;
+            if (!inPlace && Overlaps(pi, po, total)) throw new ArgumentException("FFT input and output must be the same array or not overlap.");
+            string key = (forward ? "f:" : "b:") + (inPlace ? "i:" : "o:") + string.Join("x", dimArray);
+            IntPtr plan = PlanCache.GetOrAdd(key, _ => MakeComplexPlan(dimArray, forward, inPlace));
             ExecuteDft(plan, pi, po);
+        }
     }
 
     /// <summary>In-place complex DFT; see <see cref="Dft(ReadOnlySpan{Complex}, Span{Complex}, ReadOnlySpan{int}, bool)"/>.</summary>
     public static void Dft(Complex[] data, ReadOnlySpan<int> dims, bool forward) => Dft(data, data, dims, forward);
 
-    private static IntPtr MakeComplexPlan(int[] dims, bool forward)
+    private static bool Overlaps(Complex* a, Complex* b, long n) => a < b + n && b < a + n;
+
+    private static IntPtr MakeComplexPlan(int[] dims, bool forward, bool inPlace)
     {
         long total = 1; foreach (var d in dims) total *= d;
         lock (PlannerLock)
@@ -84,7 +92,7 @@ public static unsafe class Fftw
             {
                 fixed (int* pd = dims)
                 {
-                    var p = PlanDft(dims.Length, pd, a, b, forward ? ForwardSign : BackwardSign, Estimate | Unaligned);
+                    var p = PlanDft(dims.Length, pd, a, inPlace ? a : b, forward ? ForwardSign : BackwardSign, Estimate | Unaligned);
                     if (p == IntPtr.Zero) throw new InvalidOperationException("FFTW could not make a plan for " + string.Join("x", dims));
                     return p;
                 }

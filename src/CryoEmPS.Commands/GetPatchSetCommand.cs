@@ -1,0 +1,60 @@
+using System.Management.Automation;
+using CryoEmPS.Core.Reconstruction;
+using CryoEmPS.Core.Simulation;
+
+namespace CryoEmPS.Commands;
+
+/// <summary>
+/// Get-PatchSet: partitions micrographs into non-overlapping L×L patches (Section 3.1). All micrographs
+/// from the pipeline go into ONE patch set, emitted at the end.
+/// </summary>
+[Cmdlet(VerbsCommon.Get, "PatchSet")]
+[OutputType(typeof(PatchSet))]
+public sealed class GetPatchSetCommand : CryoEmCmdlet
+{
+    private readonly List<Micrograph> _micrographs = new();
+
+    [Parameter(Mandatory = true, Position = 0, ValueFromPipeline = true, ValueFromPipelineByPropertyName = true)]
+    [ValidateNotNull]
+    public Micrograph[] Micrograph { get; set; } = null!;
+
+    /// <summary>L; defaults to the particle size in the first micrograph's truth.</summary>
+    [Parameter(Position = 1)]
+    [ValidateRange(1, 4096)]
+    public int PatchSize { get; set; }
+
+    protected override void ProcessRecord()
+    {
+        foreach (var m in Micrograph)
+            if (m != null) _micrographs.Add(m);
+    }
+
+    protected override void EndProcessing()
+    {
+        if (_micrographs.Count == 0) return;
+        int l = PatchSize;
+        if (!MyInvocation.BoundParameters.ContainsKey(nameof(PatchSize)))
+        {
+            l = _micrographs[0].Truth?.ParticleSize ?? 0;
+            if (l <= 0)
+                Fail("The micrographs carry no particle size (no simulation truth), so the patch size is unknown. Give -PatchSize L, the side of a projection in pixels.",
+                     "PatchSizeRequired", ErrorCategory.InvalidArgument, _micrographs[0]);
+            WriteVerbose($"Patch size {l} taken from the micrographs' truth.");
+        }
+        PatchSet set = null!;
+        try
+        {
+            set = PatchExtractor.Extract(_micrographs, l, WriteWarning, CancellationToken);
+        }
+        catch (PatchSizeTooLargeException ex)
+        {
+            Fail(ex, "PatchSizeTooLarge", ErrorCategory.InvalidArgument, l);
+        }
+        catch (OperationCanceledException) when (CancellationToken.IsCancellationRequested)
+        {
+            throw new PipelineStoppedException();
+        }
+        WriteVerbose($"{set.Count} patches of {l}x{l} from {_micrographs.Count} micrograph(s); noise variance {set.NoiseVariance:g4}.");
+        WriteObject(set);
+    }
+}

@@ -1,0 +1,130 @@
+using System.Management.Automation;
+using CryoEmPS.Core.Projection;
+using CryoEmPS.Core.Rotations;
+using CryoEmPS.Core.Simulation;
+using CryoEmPS.Core.Volumes;
+
+namespace CryoEmPS.Commands;
+
+/// <summary>
+/// New-Micrograph: simulates micrographs of a molecule (paper Sections 2 and 4): projections at random
+/// rotations placed by random sequential adsorption, white Gaussian noise at the SNR of eq. (4).
+/// Method 2 (default) projects the volume at its own size; Method 1 (-DownsampleTo L) projects at full
+/// size and Fourier-downsamples the micrograph.
+/// </summary>
+[Cmdlet(VerbsCommon.New, "Micrograph")]
+[OutputType(typeof(Micrograph))]
+public sealed class NewMicrographCommand : CryoEmCmdlet
+{
+    private const int ProgressId = 31;
+    private const string Activity = "New-Micrograph";
+
+    [Parameter(Mandatory = true, Position = 0, ValueFromPipeline = true, ValueFromPipelineByPropertyName = true)]
+    [ValidateNotNull]
+    public Volume Volume { get; set; } = null!;
+
+    [Parameter(Mandatory = true, Position = 1)]
+    [ValidateRange(1, 65536)]
+    public int Size { get; set; }
+
+    [Parameter]
+    [ValidateRange(1, int.MaxValue)]
+    public int ParticleCount { get; set; }
+
+    [Parameter]
+    public double Density { get; set; }
+
+    [Parameter]
+    public double Snr { get; set; } = 1;
+
+    [Parameter]
+    public ParticleSpacing Spacing { get; set; } = ParticleSpacing.WellSeparated;
+
+    [Parameter]
+    [ValidateNotNull]
+    public RotationSet? Rotation { get; set; }
+
+    [Parameter]
+    public int? Seed { get; set; }
+
+    [Parameter]
+    [ValidateRange(1, 100000)]
+    public int Count { get; set; } = 1;
+
+    [Parameter]
+    public SwitchParameter IncludeClean { get; set; }
+
+    [Parameter]
+    [ValidateRange(1, 4096)]
+    public int DownsampleTo { get; set; }
+
+    protected override void ProcessRecord()
+    {
+        RequireNative();
+        if (!Volume.IsCube)
+            Fail(new NonCubicVolumeException(Volume), "NonCubicVolume", ErrorCategory.InvalidArgument, Volume);
+        var bound = MyInvocation.BoundParameters;
+        var options = new MicrographSimulationOptions
+        {
+            Size = Size,
+            ParticleCount = bound.ContainsKey(nameof(ParticleCount)) ? ParticleCount : null,
+            Density = bound.ContainsKey(nameof(Density)) ? Density : null,
+            Snr = Snr,
+            Spacing = Spacing,
+            Rotations = Rotation,
+            IncludeClean = IncludeClean.IsPresent,
+            DownsampleTo = bound.ContainsKey(nameof(DownsampleTo)) ? DownsampleTo : null,
+        };
+        if (options.ParticleCount == null && options.Density == null)
+            Fail("Give the number of projections per micrograph, -ParticleCount T, or the density -Density γ (γ = T·L²/N²; the paper uses 0.4).",
+                 "ParticleCountMissing", ErrorCategory.InvalidArgument, null);
+
+        // A fake projector of the right size validates the options before the (costlier) real one is built.
+        try { MicrographSimulator.Validate(new SizeOnly(Volume.SizeX), options); }
+        catch (SimulationArgumentException ex) { Fail(ex, ex.ErrorId, ErrorCategory.InvalidArgument, Volume); }
+
+        int seed = Seed ?? DrawSeed();
+        if (Seed == null) WriteVerbose($"Seed {seed} drawn; give -Seed {seed} to repeat this run.");
+        IProjector projector = new VoxelProjector(Volume);
+        try
+        {
+            for (int i = 0; i < Count; i++)
+            {
+                options.Seed = MicrographSimulator.DeriveSeed(seed, i);
+                int index = i;
+                Micrograph m = null!;
+                try
+                {
+                    m = RunPumped<SimulationReport, Micrograph>(
+                        (progress, ct) => MicrographSimulator.Simulate(projector, options, progress, ct),
+                        r =>
+                        {
+                            switch (r.Kind)
+                            {
+                                case SimulationReportKind.Warning: WriteWarning(Count > 1 ? $"Micrograph {index + 1}: {r.Message}" : r.Message); break;
+                                case SimulationReportKind.Verbose: WriteVerbose(r.Message); break;
+                                default:
+                                    int pct = r.Percent < 0 ? 0 : (int)((index * 100L + r.Percent) / Count);
+                                    Progress(ProgressId, Activity, $"Micrograph {index + 1} of {Count}: {r.Message}", pct);
+                                    break;
+                            }
+                        });
+                }
+                catch (SimulationArgumentException ex) { Fail(ex, ex.ErrorId, ErrorCategory.InvalidArgument, Volume); }
+                if (string.IsNullOrEmpty(m.Name) || Count > 1) m.Name = (string.IsNullOrEmpty(Volume.Name) ? "micrograph" : Volume.Name) + (Count > 1 ? $"_{i + 1}" : "");
+                WriteObject(m);
+            }
+        }
+        finally { ProgressCompleted(ProgressId, Activity); }
+    }
+
+    /// <summary>Carries only the size, for validating the options before the projector is built.</summary>
+    private sealed class SizeOnly : IProjector
+    {
+        public SizeOnly(int size) => Size = size;
+        public int Size { get; }
+        public double PixelSize => 0;
+        public string Name => "";
+        public void Project(Rotation rotation, Span<double> image) => throw new NotSupportedException();
+    }
+}

@@ -1,0 +1,30 @@
+using System.Management.Automation;
+using CryoEmPS.Core.Volumes;
+
+namespace CryoEmPS.Commands;
+
+/// <summary>Resize-EmVolume: centred Fourier cropping (downsampling) or zero padding (upsampling) of a cubic volume.</summary>
+[Cmdlet(VerbsCommon.Resize, "EmVolume")]
+[OutputType(typeof(Volume))]
+public sealed class ResizeEmVolumeCommand : CryoEmCmdlet
+{
+    [Parameter(Mandatory = true, Position = 0, ValueFromPipeline = true, ValueFromPipelineByPropertyName = true)]
+    [ValidateNotNull]
+    public Volume Volume { get; set; } = null!;
+
+    [Parameter(Mandatory = true, Position = 1)]
+    [ValidateRange(1, 1024)]
+    public int Size { get; set; }
+
+    protected override void ProcessRecord()
+    {
+        RequireNative();
+        if (!Volume.IsCube)
+            Fail(new NonCubicVolumeException(Volume), "NonCubicVolume", ErrorCategory.InvalidArgument, Volume);
+        int n = Volume.SizeX;
+        WriteVerbose(Size < n ? $"Fourier-cropping {n}³ to {Size}³ (mean preserved; voxel size × {n}/{Size})."
+                     : Size > n ? $"Zero-padding the spectrum of {n}³ to {Size}³ (mean preserved; voxel size × {n}/{Size})."
+                     : $"Size unchanged ({n}³){(n % 2 == 0 ? "; the Nyquist plane is zeroed" : "")}.");
+        WriteObject(FourierResize.Resize(Volume, Size, CancellationToken));
+    }
+}

@@ -1,0 +1,125 @@
+using CryoEmPS.Core.Simulation;
+
+namespace CryoEmPS.Core.Reconstruction;
+
+/// <summary>
+/// Partitions micrographs into non-overlapping L×L patches (Section 3.1): floor(N_y/L)·floor(N_x/L)
+/// patches per micrograph in row-major order, the remainder at the bottom and right cropped.
+/// For micrographs with a truth, each patch is classified: Empty (no projection overlaps it),
+/// Whole (exactly one overlaps it and lies wholly inside — for particle size = patch size, it sits
+/// exactly on the patch), Partial (exactly one overlaps it, not wholly inside), Multiple (two or more).
+/// </summary>
+public static class PatchExtractor
+{
+    /// <summary>Patches per micrograph along y and x.</summary>
+    public static (int Rows, int Columns) Grid(Micrograph micrograph, int patchSize)
+        => (micrograph.SizeY / patchSize, micrograph.SizeX / patchSize);
+
+    /// <summary>
+    /// Extracts the patches of all <paramref name="micrographs"/> (micrograph index = position in the list)
+    /// into one <see cref="PatchSet"/>. <paramref name="warnings"/> receives messages about cropped
+    /// remainders and disagreeing noise variances.
+    /// </summary>
+    public static PatchSet Extract(IReadOnlyList<Micrograph> micrographs, int patchSize, Action<string>? warnings = null, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(micrographs);
+        if (micrographs.Count == 0) throw new ArgumentException("At least one micrograph is needed.", nameof(micrographs));
+        if (patchSize <= 0) throw new ArgumentOutOfRangeException(nameof(patchSize), $"The patch size must be positive; got {patchSize}.");
+        for (int i = 0; i < micrographs.Count; i++)
+        {
+            var mg = micrographs[i] ?? throw new ArgumentNullException(nameof(micrographs), $"Micrograph {i} is null.");
+            if (patchSize > mg.SizeY || patchSize > mg.SizeX)
+                throw new PatchSizeTooLargeException(patchSize, mg, i);
+        }
+
+        long total = 0;
+        for (int i = 0; i < micrographs.Count; i++)
+        {
+            var mg = micrographs[i];
+            var (gr, gc) = Grid(mg, patchSize);
+            total += (long)gr * gc;
+            if (mg.SizeY % patchSize != 0 || mg.SizeX % patchSize != 0)
+                warnings?.Invoke($"Micrograph {i}{Named(mg)} is {mg.SizeY}x{mg.SizeX}, not a multiple of the patch size {patchSize}: the last {mg.SizeY % patchSize} row(s) and {mg.SizeX % patchSize} column(s) are cropped ({gr}x{gc} patches kept).");
+        }
+        int l2 = patchSize * patchSize;
+        if (total * l2 > int.MaxValue) throw new ArgumentException($"{total} patches of {patchSize}² pixels do not fit in one array; use fewer micrographs.");
+
+        var data = new double[total * l2];
+        var origins = new PatchOrigin[total];
+        var content = new PatchContent[total];
+        int q0 = 0;
+        for (int i = 0; i < micrographs.Count; i++)
+        {
+            cancellationToken.ThrowIfCancellationRequested();
+            var mg = micrographs[i];
+            var (gr, gc) = Grid(mg, patchSize);
+            int baseQ = q0;
+            Parallel.For(0, gr, new ParallelOptions { CancellationToken = cancellationToken }, pr =>
+            {
+                for (int pc = 0; pc < gc; pc++)
+                {
+                    int q = baseQ + pr * gc + pc;
+                    origins[q] = new PatchOrigin(i, pr * patchSize, pc * patchSize);
+                    for (int y = 0; y < patchSize; y++)
+                        mg.Data.AsSpan((pr * patchSize + y) * mg.SizeX + pc * patchSize, patchSize)
+                            .CopyTo(data.AsSpan(q * l2 + y * patchSize, patchSize));
+                }
+            });
+            if (mg.Truth != null) Classify(mg.Truth, patchSize, gr, gc, content.AsSpan(baseQ, gr * gc));
+            q0 += gr * gc;
+        }
+
+        // σ²: the common value, NaN when unknown anywhere or when they disagree.
+        double nv = micrographs[0].NoiseVariance;
+        bool unknown = micrographs.Any(mg => double.IsNaN(mg.NoiseVariance));
+        bool disagree = !unknown && micrographs.Any(mg => Math.Abs(mg.NoiseVariance - nv) > 1e-12 * Math.Max(Math.Abs(nv), Math.Abs(mg.NoiseVariance)));
+        if (disagree)
+        {
+            var values = string.Join(", ", micrographs.Select(mg => mg.NoiseVariance.ToString("g4")).Distinct().Take(5));
+            warnings?.Invoke($"The micrographs carry different noise variances ({values}); the patch set's NoiseVariance is NaN. Give Invoke-ApproxEm the noise variance explicitly, or build one patch set per noise level.");
+        }
+        double noise = unknown || disagree ? double.NaN : nv;
+        return new PatchSet(patchSize, data, origins, content, noise, micrographs.Select(mg => mg.Name).ToArray());
+    }
+
+    /// <summary>Classifies the gr×gc patches of one micrograph from its truth (row-major into <paramref name="content"/>).</summary>
+    public static void Classify(MicrographTruth truth, int patchSize, int gr, int gc, Span<PatchContent> content)
+    {
+        ArgumentNullException.ThrowIfNull(truth);
+        int ps = truth.ParticleSize;
+        var count = new int[gr * gc];
+        var whole = new bool[gr * gc];
+        foreach (var p in truth.Particles)
+        {
+            // Patches overlapped by the box [Row, Row + ps) × [Column, Column + ps).
+            int r0 = FloorDiv(p.Row, patchSize), r1 = FloorDiv(p.Row + ps - 1, patchSize);
+            int c0 = FloorDiv(p.Column, patchSize), c1 = FloorDiv(p.Column + ps - 1, patchSize);
+            for (int r = Math.Max(0, r0); r <= Math.Min(gr - 1, r1); r++)
+                for (int c = Math.Max(0, c0); c <= Math.Min(gc - 1, c1); c++)
+                {
+                    int q = r * gc + c;
+                    count[q]++;
+                    whole[q] = r0 == r1 && c0 == c1;
+                }
+        }
+        for (int q = 0; q < count.Length; q++)
+            content[q] = count[q] switch
+            {
+                0 => PatchContent.Empty,
+                1 => whole[q] ? PatchContent.Whole : PatchContent.Partial,
+                _ => PatchContent.Multiple,
+            };
+    }
+
+    private static int FloorDiv(int a, int b) => a >= 0 ? a / b : -((-a + b - 1) / b);
+
+    private static string Named(Micrograph mg) => string.IsNullOrEmpty(mg.Name) ? "" : $" ('{mg.Name}')";
+}
+
+/// <summary>The patch size exceeds a micrograph's side.</summary>
+public sealed class PatchSizeTooLargeException : ArgumentException
+{
+    public PatchSizeTooLargeException(int patchSize, Micrograph micrograph, int index)
+        : base($"The patch size {patchSize} is larger than micrograph {index} ({micrograph.SizeY}x{micrograph.SizeX}). " +
+               $"Give a patch size no larger than {Math.Min(micrograph.SizeY, micrograph.SizeX)} — normally the particle size L.", "patchSize") { }
+}

@@ -1,0 +1,264 @@
+using CryoEmPS.Core.Projection;
+using CryoEmPS.Core.Rotations;
+using CryoEmPS.Core.Volumes;
+
+namespace CryoEmPS.Core.Simulation;
+
+/// <summary>What a micrograph simulation should make (paper Sections 2 and 4).</summary>
+public sealed class MicrographSimulationOptions
+{
+    /// <summary>N, the side of the delivered micrograph in pixels.</summary>
+    public int Size { get; set; }
+    /// <summary>T, the number of projections asked for (exclusive with <see cref="Density"/>).</summary>
+    public int? ParticleCount { get; set; }
+    /// <summary>γ = T·L²/N² (exclusive with <see cref="ParticleCount"/>); T = round(γ·N²/L²) with L the delivered particle size.</summary>
+    public double? Density { get; set; }
+    /// <summary>The SNR of eq. (4); for Method 1 the SNR at full size (before downsampling), as in the paper.</summary>
+    public double Snr { get; set; } = 1;
+    public ParticleSpacing Spacing { get; set; } = ParticleSpacing.WellSeparated;
+    /// <summary>Rotations to draw from uniformly; null = uniform random on SO(3).</summary>
+    public RotationSet? Rotations { get; set; }
+    public int Seed { get; set; }
+    /// <summary>Keep the noise-free image in <see cref="Micrograph.Clean"/>.</summary>
+    public bool IncludeClean { get; set; }
+    /// <summary>Method 1: the delivered particle size L (projections are made at the projector's full size L̃ and the micrograph is Fourier-downsampled). Null = Method 2.</summary>
+    public int? DownsampleTo { get; set; }
+}
+
+/// <summary>A message from the simulator to the caller (the cmdlet writes it on its pipeline thread).</summary>
+public readonly record struct SimulationReport(SimulationReportKind Kind, string Message, int Percent = -1);
+
+public enum SimulationReportKind { Progress, Verbose, Warning }
+
+/// <summary>A simulation parameter was out of range (the message says which and how to fix it).</summary>
+public sealed class SimulationArgumentException : ArgumentException
+{
+    public SimulationArgumentException(string errorId, string message, string? paramName = null) : base(message, paramName) { ErrorId = errorId; }
+    /// <summary>A stable id for the cmdlet's ErrorRecord.</summary>
+    public string ErrorId { get; }
+}
+
+/// <summary>
+/// Simulates micrographs I = Σ_t I_{ω_t}[· − ℓ_t] + ε (eq. 3). Positions by random sequential
+/// adsorption (<see cref="ParticlePlacement"/>), rotations uniform on SO(3) or uniform over a rotation
+/// set, white Gaussian noise of variance σ² = mean_t ‖I_t‖²_F / (L²·SNR) over the projections actually
+/// placed (eq. 4). Method 2 projects at the projector's size L; Method 1 projects at full size L̃, places
+/// in an M×M micrograph with M = ceil(N·L̃/L), adds noise there, and Fourier-downsamples to N×N.
+/// Bit-identical for the same seed whatever the thread count: projections run in parallel into
+/// separate buffers and are summed in placement order; noise comes from per-row-block generators
+/// seeded from the micrograph seed.
+/// </summary>
+public static class MicrographSimulator
+{
+    private const int NoiseRowsPerBlock = 16;
+
+    /// <summary>The seed of micrograph <paramref name="index"/> of a series started with <paramref name="seed"/> (index 0 keeps the seed).</summary>
+    public static int DeriveSeed(int seed, int index)
+    {
+        if (index == 0) return seed;
+        ulong z = Mix((ulong)(uint)seed * 0x9E3779B97F4A7C15UL + (ulong)index);
+        int s = (int)(z & 0x7FFFFFFF);
+        return s == 0 ? 1 : s;
+    }
+
+    private static ulong Mix(ulong z)
+    {
+        z += 0x9E3779B97F4A7C15UL;
+        z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9UL;
+        z = (z ^ (z >> 27)) * 0x94D049BB133111EBUL;
+        return z ^ (z >> 31);
+    }
+
+    private static int SubSeed(int seed, ulong stream) => (int)(Mix(((ulong)(uint)seed << 20) ^ (stream * 0xD6E8FEB86659FD93UL)) & 0x7FFFFFFF);
+
+    /// <summary>Checks the options against the projector; throws <see cref="SimulationArgumentException"/> with a stable ErrorId.</summary>
+    public static void Validate(IProjector projector, MicrographSimulationOptions o)
+    {
+        ArgumentNullException.ThrowIfNull(projector);
+        ArgumentNullException.ThrowIfNull(o);
+        if (!(o.Snr > 0) || double.IsInfinity(o.Snr))
+            throw new SimulationArgumentException("InvalidSnr", $"The SNR must be a positive finite number; got {o.Snr}. Give e.g. -Snr 1 (eq. 4: mean ‖I‖²/(L²σ²)).", nameof(o.Snr));
+        if (o.ParticleCount.HasValue && o.Density.HasValue)
+            throw new SimulationArgumentException("CountAndDensity", "Give either the particle count T or the density γ = T·L²/N², not both.", nameof(o.Density));
+        if (o.Density.HasValue && (!(o.Density.Value > 0) || double.IsInfinity(o.Density.Value)))
+            throw new SimulationArgumentException("InvalidDensity", $"The density γ = T·L²/N² must be positive and finite; got {o.Density}. The paper uses γ = 0.4.", nameof(o.Density));
+        if (o.ParticleCount.HasValue && o.ParticleCount.Value < 1)
+            throw new SimulationArgumentException("InvalidParticleCount", $"The particle count must be at least 1; got {o.ParticleCount}.", nameof(o.ParticleCount));
+        int lFull = projector.Size;
+        if (o.DownsampleTo.HasValue)
+        {
+            int l = o.DownsampleTo.Value;
+            if (l < 1 || l > lFull)
+                throw new SimulationArgumentException("DownsampleTooLarge", $"-DownsampleTo {l} must be between 1 and the volume size {lFull}: Method 1 projects at the full size and Fourier-downsamples the micrograph, so it can only shrink. Use Resize-EmVolume to upsample a volume.", nameof(o.DownsampleTo));
+        }
+        int lDel = o.DownsampleTo ?? lFull;
+        if (o.Size < lDel)
+            throw new SimulationArgumentException("MicrographTooSmall", $"The micrograph size N = {o.Size} is smaller than the particle size L = {lDel}; N must be at least L (the paper uses N = 1003 for L = 17).", nameof(o.Size));
+    }
+
+    /// <summary>T for the options: the count, or round(γ·N²/L²) (at least 1).</summary>
+    public static int RequestedCount(MicrographSimulationOptions o, int particleSize)
+    {
+        if (o.ParticleCount.HasValue) return o.ParticleCount.Value;
+        if (o.Density.HasValue) return (int)Math.Max(1, Math.Min(int.MaxValue, Math.Round(o.Density.Value * o.Size * (double)o.Size / ((double)particleSize * particleSize))));
+        return 1;
+    }
+
+    /// <summary>Simulates one micrograph with seed <see cref="MicrographSimulationOptions.Seed"/>.</summary>
+    public static Micrograph Simulate(IProjector projector, MicrographSimulationOptions o, IProgress<SimulationReport>? progress = null, CancellationToken cancellationToken = default)
+    {
+        Validate(projector, o);
+        bool method1 = o.DownsampleTo.HasValue;
+        int lFull = projector.Size;                         // projection size as made
+        int l = o.DownsampleTo ?? lFull;                    // delivered particle size
+        int n = o.Size;                                     // delivered micrograph size
+        int m = method1 ? (int)Math.Ceiling((double)n * lFull / l - 1e-9) : n; // simulated micrograph size
+        int requested = RequestedCount(o, l);
+
+        // Anchor range in delivered pixels. For Method 1 a delivered corner c maps to the full-size corner
+        // A(c) = round(floor(M/2) + (c + floor(L/2) − floor(N/2))·M/N − floor(L̃/2)); keep only c with A(c) inside.
+        int lo = 0, hi = n - l;
+        if (method1)
+        {
+            while (lo <= hi && FullCorner(lo, n, m, l, lFull) < 0) lo++;
+            while (hi >= lo && FullCorner(hi, n, m, l, lFull) > m - lFull) hi--;
+        }
+        long bound = ParticlePlacement.MaxCount(lo, hi, l, o.Spacing);
+        if (requested > bound)
+            progress?.Report(new(SimulationReportKind.Warning,
+                $"No {o.Spacing} placement of {l}×{l} projections in a {n}×{n} micrograph can hold {requested} particles (γ = {(double)requested * l * l / ((double)n * n):0.###}); at most {bound} fit. Placing as many as fit."));
+
+        var rng = new Random(SubSeed(o.Seed, 1));
+        var anchors = ParticlePlacement.Place(lo, hi, l, o.Spacing, requested, rng, cancellationToken);
+        int t = anchors.Count;
+        if (t < requested)
+            progress?.Report(new(SimulationReportKind.Warning,
+                $"Placed {t} of the {requested} particles asked for: the {n}×{n} micrograph jammed under {o.Spacing} spacing (L = {l}). ParticleCount gives the real count."));
+        progress?.Report(new(SimulationReportKind.Verbose, $"Placed {t} particles ({o.Spacing}, L = {l}, N = {n}{(method1 ? $", simulated at {m}×{m} with L̃ = {lFull}" : "")})."));
+
+        // Rotations, drawn in placement order from the same generator.
+        var rotations = new Rotation[t];
+        var rotIndex = new int[t];
+        for (int i = 0; i < t; i++)
+        {
+            if (o.Rotations != null) { rotIndex[i] = rng.Next(o.Rotations.Count); rotations[i] = o.Rotations[rotIndex[i]]; }
+            else { rotIndex[i] = -1; rotations[i] = UniformRotation.Draw(rng); }
+        }
+
+        // Projections, in parallel, one buffer per distinct pose.
+        int l2 = lFull * lFull;
+        int[] slot = new int[t];
+        var distinct = new List<Rotation>();
+        if (o.Rotations != null)
+        {
+            var map = new Dictionary<int, int>();
+            for (int i = 0; i < t; i++)
+            {
+                if (!map.TryGetValue(rotIndex[i], out int s)) { s = distinct.Count; map[rotIndex[i]] = s; distinct.Add(rotations[i]); }
+                slot[i] = s;
+            }
+        }
+        else { for (int i = 0; i < t; i++) { slot[i] = i; distinct.Add(rotations[i]); } }
+        var proj = new double[(long)distinct.Count * l2];
+        int done = 0;
+        Parallel.For(0, distinct.Count, new ParallelOptions { CancellationToken = cancellationToken }, k =>
+        {
+            projector.Project(distinct[k], proj.AsSpan(k * l2, l2));
+            int d = Interlocked.Increment(ref done);
+            if (progress != null && (d & 63) == 0) progress.Report(new(SimulationReportKind.Progress, $"Projecting {d}/{distinct.Count}", (int)(80L * d / distinct.Count)));
+        });
+
+        // Signal power over the projections placed (eq. 4).
+        double power = 0;
+        for (int i = 0; i < t; i++)
+        {
+            var p = proj.AsSpan(slot[i] * l2, l2);
+            double s = 0; foreach (var v in p) s += v * v;
+            power += s;
+        }
+        power /= Math.Max(1, t);
+        if (!(power > 0) || double.IsInfinity(power))
+            throw new SimulationArgumentException("ZeroSignal", $"The projections of '{projector.Name}' have no energy (mean ‖I‖² = {power}), so no noise level gives the requested SNR. Check the volume (is it all zeros?).");
+        double sigma2 = power / ((double)lFull * lFull * o.Snr);
+
+        // Clean image at the simulated size, summed in placement order.
+        var clean = new double[(long)m * m];
+        var truths = new ParticleTruth[t];
+        for (int i = 0; i < t; i++)
+        {
+            var (r, c) = anchors[i];
+            int ar = method1 ? FullCorner(r, n, m, l, lFull) : r;
+            int ac = method1 ? FullCorner(c, n, m, l, lFull) : c;
+            var p = proj.AsSpan(slot[i] * l2, l2);
+            for (int y = 0; y < lFull; y++)
+            {
+                var dst = clean.AsSpan((int)((long)(ar + y) * m + ac), lFull);
+                var srcRow = p.Slice(y * lFull, lFull);
+                for (int x = 0; x < lFull; x++) dst[x] += srcRow[x];
+            }
+            truths[i] = new ParticleTruth(r, c, rotations[i], rotIndex[i]);
+        }
+        cancellationToken.ThrowIfCancellationRequested();
+
+        // Noise: per-row-block generators, so the result does not depend on threads.
+        var noisy = new double[clean.Length];
+        int blocks = (m + NoiseRowsPerBlock - 1) / NoiseRowsPerBlock;
+        double sigma = Math.Sqrt(sigma2);
+        var blockSq = new double[blocks];
+        Parallel.For(0, blocks, new ParallelOptions { CancellationToken = cancellationToken }, b =>
+        {
+            var g = new Random(SubSeed(o.Seed, 1000UL + (ulong)b));
+            long start = (long)b * NoiseRowsPerBlock * m;
+            long end = Math.Min((long)(b + 1) * NoiseRowsPerBlock, m) * m;
+            double sq = 0;
+            for (long i = start; i < end; i += 2)
+            {
+                // Box–Muller, two normals per pair of uniforms.
+                double u1 = 1.0 - g.NextDouble(), u2 = g.NextDouble();
+                double rad = Math.Sqrt(-2.0 * Math.Log(u1));
+                double e1 = sigma * rad * Math.Cos(2 * Math.PI * u2);
+                noisy[i] = clean[i] + e1; sq += e1 * e1;
+                if (i + 1 < end)
+                {
+                    double e2 = sigma * rad * Math.Sin(2 * Math.PI * u2);
+                    noisy[i + 1] = clean[i + 1] + e2; sq += e2 * e2;
+                }
+            }
+            blockSq[b] = sq;
+        });
+        double realised = 0; foreach (var v in blockSq) realised += v;
+        realised /= clean.Length;
+        progress?.Report(new(SimulationReportKind.Progress, "Adding noise", 90));
+
+        double[] data = noisy, cleanOut = clean;
+        double noiseVar = sigma2;
+        double pixelSize = projector.PixelSize;
+        if (method1)
+        {
+            data = FourierResize.Resize2D(noisy, m, m, n, n, cancellationToken);
+            cleanOut = o.IncludeClean ? FourierResize.Resize2D(clean, m, m, n, n, cancellationToken) : clean;
+            double f = FourierResize.NoiseVarianceFactor(m, n);
+            noiseVar = sigma2 * f * f;
+            pixelSize = pixelSize > 0 ? pixelSize * m / n : 0;
+        }
+
+        var mic = new Micrograph(n, n, data, pixelSize, projector.Name)
+        {
+            NoiseVariance = noiseVar,
+            RequestedSnr = o.Snr,
+            MeasuredSnr = power / ((double)lFull * lFull * realised),
+            Truth = new MicrographTruth(truths, l, projector.Name),
+            RequestedParticleCount = requested,
+            Spacing = o.Spacing,
+            Method = method1 ? "Method1" : "Method2",
+            Seed = o.Seed,
+            Clean = o.IncludeClean ? cleanOut : null,
+        };
+        progress?.Report(new(SimulationReportKind.Progress, "Done", 100));
+        return mic;
+    }
+
+    /// <summary>Method 1: the full-size corner of the projection whose delivered corner is <paramref name="c"/>.</summary>
+    public static int FullCorner(int c, int n, int m, int l, int lFull)
+        => (int)Math.Round(m / 2 + (c + l / 2 - n / 2) * (double)m / n - lFull / 2, MidpointRounding.AwayFromZero);
+}
