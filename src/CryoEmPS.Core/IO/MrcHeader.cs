@@ -97,18 +97,23 @@ public sealed class MrcHeader
     public int StartZ => AxisStart(3);
 
     /// <summary>
-    /// cella.x / mx in Å, 0 when either is 0 (unknown). The file stores float32, so the quotient is
-    /// rounded to float32 and given as its shortest decimal (a pixel size of 1.1 written as a cell of
-    /// 1.1 × n reads back as exactly 1.1).
+    /// cella.x / mx in Å, 0 when either is 0 (unknown). The cell is stored as float32, so the quotient is
+    /// given as the shortest decimal d (at most 9 significant digits) whose float32 d × mx is the stored
+    /// cell: a pixel size of 1.1 written as a cell of (float)(1.1 × n) reads back as exactly 1.1.
     /// </summary>
-    public double VoxelSize
+    public double VoxelSize => VoxelSizeFromCell(CellX, Mx);
+
+    public static double VoxelSizeFromCell(float cell, int m)
     {
-        get
+        if (m <= 0 || !(cell > 0) || float.IsInfinity(cell)) return 0;
+        double q = (double)cell / m;
+        for (int digits = 1; digits <= 9; digits++)
         {
-            if (Mx <= 0 || !(CellX > 0) || float.IsInfinity(CellX)) return 0;
-            float q = (float)((double)CellX / Mx);
-            return double.Parse(q.ToString("R", System.Globalization.CultureInfo.InvariantCulture), System.Globalization.CultureInfo.InvariantCulture);
+            double scale = Math.Pow(10, digits - 1 - (int)Math.Floor(Math.Log10(q)));
+            double d = Math.Round(q * scale) / scale;
+            if ((float)(d * m) == cell) return d;
         }
+        return q;
     }
 
     public static int BytesPerVoxelOf(int mode) => mode switch { 0 => 1, 1 => 2, 2 => 4, 6 => 2, 12 => 2, _ => 0 };
