@@ -34,6 +34,10 @@ public sealed class Volume
     /// <summary>Voxel size in Å; 0 when unknown.</summary>
     public double VoxelSize { get; set; }
     public string Name { get; set; }
+    /// <summary>Grid index of the first voxel along x, y, z (MRC nxstart/nystart/nzstart mapped to axes); 0 by default. Kept so a map read and written keeps its place in the unit cell.</summary>
+    public int StartX { get; set; }
+    public int StartY { get; set; }
+    public int StartZ { get; set; }
 
     public bool IsCube => SizeZ == SizeY && SizeY == SizeX;
     /// <summary>The side length of a cubic volume (throws for a non-cubic one).</summary>
@@ -49,7 +53,7 @@ public sealed class Volume
     /// <summary>Throws <see cref="NonCubicVolumeException"/> unless the volume is a cube.</summary>
     public void RequireCube() { if (!IsCube) throw new NonCubicVolumeException(this); }
 
-    public Volume Clone() => new(SizeZ, SizeY, SizeX, (double[])Data.Clone(), VoxelSize, Name);
+    public Volume Clone() => new(SizeZ, SizeY, SizeX, (double[])Data.Clone(), VoxelSize, Name) { StartX = StartX, StartY = StartY, StartZ = StartZ };
 
     public double Mean() { double s = 0; foreach (var v in Data) s += v; return s / Data.Length; }
     public double Min() { double m = double.PositiveInfinity; foreach (var v in Data) if (v < m) m = v; return m; }

@@ -1,0 +1,18 @@
+using System.Management.Automation;
+using CryoEmPS.Core.IO;
+using CryoEmPS.Core.Projection;
+
+namespace CryoEmPS.Commands;
+
+/// <summary>Import-EmImageStack: reads an MRC image stack (.mrcs); nz is the image count whatever ispg says.</summary>
+[Cmdlet(VerbsData.Import, "EmImageStack", DefaultParameterSetName = "Path")]
+[OutputType(typeof(ImageStack))]
+public sealed class ImportEmImageStackCommand : ImportMrcCmdletBase
+{
+    protected override void Import(string file)
+    {
+        var s = ReadMrc(file, MrcReader.ReadImageStack);
+        WriteVerbose(s.ToString());
+        WriteObject(s);
+    }
+}

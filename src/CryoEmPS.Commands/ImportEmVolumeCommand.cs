@@ -1,0 +1,18 @@
+using System.Management.Automation;
+using CryoEmPS.Core.IO;
+using CryoEmPS.Core.Volumes;
+
+namespace CryoEmPS.Commands;
+
+/// <summary>Import-EmVolume: reads MRC2014/CCP4 maps into Volume objects ([z, y, x] order, any axis order in the file).</summary>
+[Cmdlet(VerbsData.Import, "EmVolume", DefaultParameterSetName = "Path")]
+[OutputType(typeof(Volume))]
+public sealed class ImportEmVolumeCommand : ImportMrcCmdletBase
+{
+    protected override void Import(string file)
+    {
+        var v = ReadMrc(file, MrcReader.ReadVolume);
+        WriteVerbose($"{v}: voxel size {v.VoxelSize} Å, start ({v.StartX}, {v.StartY}, {v.StartZ}).");
+        WriteObject(v);
+    }
+}

@@ -1,0 +1,121 @@
+using System.Management.Automation;
+using CryoEmPS.Core.IO;
+
+namespace CryoEmPS.Commands;
+
+/// <summary>
+/// Shared plumbing of the Import-* MRC cmdlets: -Path (wildcards, any number of matches) / -LiteralPath
+/// (aliases PSPath, LP; binds FullName/PSPath from Get-ChildItem), and MrcFormatException → ErrorId
+/// "Mrc&lt;Reason&gt;" (MrcTruncated, MrcInvalidHeader, MrcUnsupportedMode, MrcInvalidDimensions,
+/// MrcExtendedHeaderPastEnd, MrcDataSizeMismatch).
+/// </summary>
+public abstract class ImportMrcCmdletBase : CryoEmCmdlet
+{
+    [Parameter(Mandatory = true, Position = 0, ParameterSetName = "Path", ValueFromPipeline = true)]
+    [ValidateNotNullOrEmpty]
+    public string[] Path { get; set; } = Array.Empty<string>();
+
+    [Parameter(Mandatory = true, ParameterSetName = "LiteralPath", ValueFromPipelineByPropertyName = true)]
+    [Alias("PSPath", "LP")]
+    [ValidateNotNullOrEmpty]
+    public string[] LiteralPath { get; set; } = Array.Empty<string>();
+
+    protected override void ProcessRecord()
+    {
+        foreach (var file in ResolveFiles())
+        {
+            CancellationToken.ThrowIfCancellationRequested();
+            WriteVerbose($"Reading '{file}'.");
+            Import(file);
+        }
+    }
+
+    /// <summary>Reads one resolved file and writes its objects.</summary>
+    protected abstract void Import(string file);
+
+    private List<string> ResolveFiles()
+    {
+        var files = new List<string>();
+        bool literal = ParameterSetName == "LiteralPath";
+        foreach (var p in literal ? LiteralPath : Path)
+        {
+            if (literal || !WildcardPattern.ContainsWildcardCharacters(p))
+            {
+                files.Add(ResolveInputFile(p, literal, "Mrc"));
+                continue;
+            }
+            System.Collections.ObjectModel.Collection<string> resolved;
+            ProviderInfo provider;
+            try { resolved = GetResolvedProviderPathFromPSPath(p, out provider); }
+            catch (ItemNotFoundException ex) { Fail(new FileNotFoundException(ex.Message, p, ex), "MrcFileNotFound", ErrorCategory.ObjectNotFound, p); return files; }
+            if (provider.Name != "FileSystem")
+                Fail($"'{p}' is not a file-system path. Give the path of an MRC file.", "MrcInvalidPath", ErrorCategory.InvalidArgument, p);
+            var matches = resolved.Where(File.Exists).ToList();
+            if (matches.Count == 0)
+                Fail(new FileNotFoundException($"No file matches '{p}'. Check the path and the wildcard.", p), "MrcFileNotFound", ErrorCategory.ObjectNotFound, p);
+            files.AddRange(matches);
+        }
+        return files;
+    }
+
+    /// <summary>Runs a reader and turns its failures into terminating errors with stable ErrorIds.</summary>
+    protected T ReadMrc<T>(string file, Func<string, T> read)
+    {
+        try { return read(file); }
+        catch (MrcFormatException ex) { Fail(ex, ex.ErrorId, ErrorCategory.InvalidData, file); }
+        catch (UnauthorizedAccessException ex) { Fail(ex, "MrcAccessDenied", ErrorCategory.PermissionDenied, file); }
+        catch (IOException ex) { Fail(ex, "MrcReadFailed", ErrorCategory.ReadError, file); }
+        return default!; // unreachable
+    }
+}
+
+/// <summary>
+/// Shared plumbing of the Export-* cmdlets: -Path / -LiteralPath (aliases PSPath, LP), -Force, -PassThru,
+/// ShouldProcess, atomic writes. File ErrorIds are &lt;prefix&gt;AlreadyExists, &lt;prefix&gt;FolderNotFound,
+/// &lt;prefix&gt;PathIsFolder, &lt;prefix&gt;WriteFailed, &lt;prefix&gt;AccessDenied.
+/// </summary>
+public abstract class ExportFileCmdletBase : CryoEmCmdlet
+{
+    [Parameter(Mandatory = true, Position = 0, ParameterSetName = "Path")]
+    [ValidateNotNullOrEmpty]
+    public string Path { get; set; } = "";
+
+    [Parameter(Mandatory = true, ParameterSetName = "LiteralPath")]
+    [Alias("PSPath", "LP")]
+    [ValidateNotNullOrEmpty]
+    public string LiteralPath { get; set; } = "";
+
+    /// <summary>Overwrite an existing file.</summary>
+    [Parameter]
+    public SwitchParameter Force { get; set; }
+
+    /// <summary>Emit the FileInfo of the file written.</summary>
+    [Parameter]
+    public SwitchParameter PassThru { get; set; }
+
+    protected string TargetPath => ParameterSetName == "LiteralPath" ? LiteralPath : Path;
+
+    /// <summary>
+    /// Resolves the target, writes it atomically after ShouldProcess, maps an ArgumentException thrown by
+    /// <paramref name="write"/> (data that cannot be stored) to <paramref name="invalidDataErrorId"/>, and
+    /// emits the FileInfo with -PassThru.
+    /// </summary>
+    protected void WriteTarget(string prefix, string what, Action<Stream> write, string invalidDataErrorId)
+    {
+        string resolved = ResolveOutputFile(TargetPath, prefix);
+        bool written = false;
+        try
+        {
+            written = WriteFileAtomically(resolved, Force.IsPresent, prefix, what, write);
+        }
+        catch (ArgumentException ex)
+        {
+            Fail(ex, invalidDataErrorId, ErrorCategory.InvalidData, resolved);
+        }
+        if (written)
+        {
+            WriteVerbose($"Wrote '{resolved}'.");
+            if (PassThru) WriteObject(new FileInfo(resolved));
+        }
+    }
+}

@@ -1,0 +1,31 @@
+using System.Management.Automation;
+using CryoEmPS.Core.IO;
+using CryoEmPS.Core.Simulation;
+
+namespace CryoEmPS.Commands;
+
+/// <summary>
+/// Import-Micrograph: reads a 2-D MRC micrograph (nz = 1) or a stack of micrographs (one Micrograph per
+/// section). Restores NoiseVariance and Seed written by Export-Micrograph; -NoiseVariance overrides.
+/// </summary>
+[Cmdlet(VerbsData.Import, "Micrograph", DefaultParameterSetName = "Path")]
+[OutputType(typeof(Micrograph))]
+public sealed class ImportMicrographCommand : ImportMrcCmdletBase
+{
+    /// <summary>σ² of the white noise, overriding the value stored in the file.</summary>
+    [Parameter]
+    [ValidateRange(0.0, double.MaxValue)]
+    public double? NoiseVariance { get; set; }
+
+    protected override void Import(string file)
+    {
+        var mics = ReadMrc(file, MrcReader.ReadMicrographs);
+        foreach (var m in mics)
+        {
+            if (NoiseVariance.HasValue) m.NoiseVariance = NoiseVariance.Value;
+            else if (double.IsNaN(m.NoiseVariance))
+                WriteVerbose($"'{m.Name}': the file does not record the noise variance; give -NoiseVariance for Invoke-ApproxEm.");
+            WriteObject(m);
+        }
+    }
+}
