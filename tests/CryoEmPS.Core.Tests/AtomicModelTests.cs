@@ -71,7 +71,7 @@ public class AtomicModelTests
     public void ModelBiggerThanTheBoxWarns()
     {
         string pdb = AtomLine("ATOM", 1, " C  ", "GLY", -20, 0, 0, "C") + "\n" + AtomLine("ATOM", 2, " C  ", "GLY", 20, 0, 0, "C");
-        Parse(pdb).ToVolume(17, 1.0, 2.0, out var warnings);
+        Parse(pdb).ToVolume(17, 1.0, 3.0, out var warnings);
         Assert.Single(warnings);
         Assert.Contains("outside", warnings[0]);
     }

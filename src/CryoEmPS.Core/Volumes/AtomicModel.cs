@@ -123,7 +123,7 @@ public sealed class AtomicModel
 
     /// <summary>
     /// Renders the model on an n³ grid of voxel size <paramref name="voxelSize"/> Å: atoms as Gaussians of mass
-    /// occupancy × Z and σ = 0.225 × <paramref name="resolution"/> Å (σ ≥ 0.5 voxel is required), centre of mass
+    /// occupancy × Z and σ = 0.225 × <paramref name="resolution"/> Å (σ ≥ 0.4 voxel is required, i.e. resolution ≥ 1.78 × voxel size), centre of mass
     /// at index floor(n/2). <paramref name="warnings"/> says when the model does not fit in the box.
     /// </summary>
     public Volume ToVolume(int size, double voxelSize, double resolution, out List<string> warnings, CancellationToken cancellationToken = default)
@@ -132,7 +132,7 @@ public sealed class AtomicModel
         if (!(voxelSize > 0) || !double.IsFinite(voxelSize)) throw new ArgumentOutOfRangeException(nameof(voxelSize), $"The voxel size must be a positive number of Å; got {voxelSize}.");
         if (!(resolution > 0) || !double.IsFinite(resolution)) throw new ArgumentOutOfRangeException(nameof(resolution), $"The resolution must be a positive number of Å; got {resolution}.");
         double sigma = SigmaFactor * resolution / voxelSize; // pixels
-        if (sigma < 0.5) throw new ArgumentOutOfRangeException(nameof(resolution), $"The resolution {resolution} Å gives atoms σ = {sigma:0.###} voxel, too narrow to sample at {voxelSize} Å/voxel; use a resolution of at least {0.5 * voxelSize / SigmaFactor:0.##} Å (2 × voxel size is a good default).");
+        if (sigma < 0.4) throw new ArgumentOutOfRangeException(nameof(resolution), $"The resolution {resolution} Å gives atoms σ = {sigma:0.###} voxel, too narrow to sample at {voxelSize} Å/voxel; use a resolution of at least {0.4 * voxelSize / SigmaFactor:0.##} Å (3 × voxel size is a good default).");
         warnings = new List<string>();
         var com = CentreOfMass();
         int c = size / 2;
