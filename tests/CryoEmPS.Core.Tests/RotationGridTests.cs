@@ -59,6 +59,15 @@ public class RotationGridTests
         Assert.True(covG < 0.8 * covR, $"grid covering radius {covG:0.0}° should be well below random's {covR:0.0}°");
     }
 
+    [Fact]
+    public void SuperFibonacci3392HasNoNearDuplicates()
+    {
+        var ng = RotationGrid.NearestNeighbourAngles(RotationGrid.SuperFibonacci(3392)).Select(a => a * 180 / Math.PI).ToArray();
+        _out.WriteLine($"K=3392 grid: NN angle min {ng.Min():0.00}°, mean {ng.Average():0.00}°, CV {Std(ng) / ng.Average():0.000}");
+        Assert.True(ng.Min() > 0.5 * ng.Average());
+        Assert.True(Std(ng) / ng.Average() < 0.15);
+    }
+
     private static double Std(double[] a) { double m = a.Average(); return Math.Sqrt(a.Sum(v => (v - m) * (v - m)) / a.Length); }
 
     /// <summary>Kolmogorov–Smirnov distance of rotation angles to the Haar law, CDF F(θ) = (θ − sin θ)/π.</summary>
