@@ -112,7 +112,7 @@ public sealed class GaussianBlob
 /// random orientations inside the inscribed ball. The molecule is defined at L = 17 and scaled with L
 /// (positions and widths × L/17), except that no principal width drops below 1.5 px, so the volume stays
 /// close to bandlimited at Nyquist (a σ = 1.5 px Gaussian has spectrum e^{−2π²σ²ξ²} ≈ 1.5·10⁻⁵ at ξ = 1/2).
-/// Widths 1.5–2.1 px and centres within 3.6 px of the origin at L = 17. Non-negative; peak amplitudes in [0.5, 1.5]. Generic random positions make it asymmetric.
+/// Principal widths 1.5–1.9, 1.5–1.9 and 2.0–2.8 px (elongated) and centres within 3.4 px of the origin at L = 17. Non-negative; peak amplitudes in [0.5, 1.5]. Generic random positions make it asymmetric.
 /// </summary>
 public static class Phantom
 {
@@ -132,14 +132,15 @@ public static class Phantom
         var blobs = new List<GaussianBlob>(BlobCount);
         for (int i = 0; i < BlobCount; i++)
         {
-            // Centre uniform in the ball of radius 3.6 px at L = 17 (less than half the inscribed radius).
+            // Centre uniform in the ball of radius 3.4 px at L = 17 (less than half the inscribed radius).
             double cx, cy, cz;
             do { cx = 2 * rng.NextDouble() - 1; cy = 2 * rng.NextDouble() - 1; cz = 2 * rng.NextDouble() - 1; }
             while (cx * cx + cy * cy + cz * cz > 1);
-            double rad = 3.6 * scale;
+            double rad = 3.4 * scale;
             var axes = UniformRotation.Draw(rng);
-            double S() => Math.Max(MinimumSigma, (1.5 + 0.6 * rng.NextDouble()) * scale);
-            var sig = (S(), S(), S());
+            double S() => Math.Max(MinimumSigma, (1.5 + 0.4 * rng.NextDouble()) * scale);
+            double longAxis = Math.Max(MinimumSigma, (2.0 + 0.8 * rng.NextDouble()) * scale);
+            var sig = (S(), S(), longAxis); // elongated blobs make every orientation distinct
             double amp = 0.5 + rng.NextDouble();
             blobs.Add(GaussianBlob.FromAxes((cx * rad, cy * rad, cz * rad), axes, sig, amp));
         }

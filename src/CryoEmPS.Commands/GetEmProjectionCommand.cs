@@ -1,0 +1,71 @@
+using System.Management.Automation;
+using CryoEmPS.Core.Projection;
+using CryoEmPS.Core.Rotations;
+using CryoEmPS.Core.Volumes;
+
+namespace CryoEmPS.Commands;
+
+/// <summary>Accepts a RotationSet, a Rotation, or an array of them where Rotation[] is expected.</summary>
+public sealed class RotationArrayTransformationAttribute : ArgumentTransformationAttribute
+{
+    public override object Transform(EngineIntrinsics engineIntrinsics, object inputData)
+    {
+        object o = inputData is PSObject p ? p.BaseObject : inputData;
+        switch (o)
+        {
+            case RotationSet s: return s.Rotations;
+            case Rotation r: return new[] { r };
+            case System.Collections.IEnumerable e when o is not string:
+                var list = new List<Rotation>();
+                foreach (var item in e)
+                {
+                    object b = item is PSObject pi ? pi.BaseObject : item;
+                    if (b is Rotation ri) list.Add(ri);
+                    else if (b is RotationSet si) list.AddRange(si.Rotations);
+                    else return inputData;
+                }
+                return list.ToArray();
+            default: return inputData;
+        }
+    }
+}
+
+/// <summary>Get-EmProjection: tomographic projections I_R(x, y) = ∫ f(Rᵀ(x, y, z)) dz of a volume at given rotations.</summary>
+[Cmdlet(VerbsCommon.Get, "EmProjection", DefaultParameterSetName = VolumeSet)]
+[OutputType(typeof(ImageStack))]
+public sealed class GetEmProjectionCommand : CryoEmCmdlet
+{
+    private const string VolumeSet = "Volume";
+
+    /// <summary>A cubic volume.</summary>
+    [Parameter(Mandatory = true, Position = 0, ValueFromPipeline = true, ValueFromPipelineByPropertyName = true, ParameterSetName = VolumeSet)]
+    [ValidateNotNull]
+    public Volume Volume { get; set; } = null!;
+
+    /// <summary>The rotations: a RotationSet, a Rotation, or an array of them.</summary>
+    [Parameter(Mandatory = true, Position = 1)]
+    [RotationArrayTransformation]
+    [ValidateNotNullOrEmpty]
+    public Rotation[] Rotation { get; set; } = Array.Empty<Rotation>();
+
+    protected override void ProcessRecord()
+    {
+        if (!Volume.IsCube)
+            Fail(new NonCubicVolumeException(Volume), "VolumeNotCubic", ErrorCategory.InvalidArgument, Volume);
+        RequireNative(fftw: true);
+        const string activity = "Get-EmProjection";
+        int total = Rotation.Length;
+        var rots = Rotation;
+        try
+        {
+            var stack = RunPumped<int, ImageStack>((progress, ct) =>
+            {
+                using var proj = new VoxelProjector(Volume);
+                return proj.ProjectMany(rots, ct, progress);
+            }, done => Progress(1, activity, $"{done} of {total} projections", 100 * done / total));
+            WriteVerbose($"{total} projections of {Volume} (Fourier slice, Kaiser–Bessel NUFFT, N = 2L).");
+            WriteObject(stack);
+        }
+        finally { ProgressCompleted(1, activity); }
+    }
+}
