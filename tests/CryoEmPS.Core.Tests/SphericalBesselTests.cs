@@ -82,3 +82,21 @@ public class SphericalBesselTests
         Assert.Equal(Math.Sqrt(15 / (32 * Math.PI)) * st * st, p[5], 14);
     }
 }
+
+public class GaussLegendreTests
+{
+    [Theory]
+    [InlineData(1)] [InlineData(2)] [InlineData(7)] [InlineData(64)] [InlineData(113)] [InlineData(300)]
+    public void IntegratesPolynomialsExactly(int n)
+    {
+        var (x, w) = SphericalBessel.GaussLegendre01(n);
+        for (int deg = 0; deg <= Math.Min(2 * n - 1, 40); deg++)
+        {
+            double s = 0;
+            for (int i = 0; i < n; i++) s += w[i] * Math.Pow(x[i], deg);
+            Assert.True(Math.Abs(s - 1.0 / (deg + 1)) < 1e-14, $"n={n} deg={deg}: {s}");
+        }
+        // and an oscillatory integral: ∫₀¹ cos(ωk) dk = sin ω / ω
+        if (n >= 64) { double s = 0; for (int i = 0; i < n; i++) s += w[i] * Math.Cos(60 * x[i]); Assert.True(Math.Abs(s - Math.Sin(60) / 60) < 1e-14); }
+    }
+}

@@ -1,4 +1,3 @@
-using MathNet.Numerics.Integration;
 
 namespace CryoEmPS.Core.Volumes;
 
@@ -165,13 +164,40 @@ public static class SphericalBessel
 
     private static readonly System.Collections.Concurrent.ConcurrentDictionary<int, (double[] X, double[] W)> GlCache = new();
 
-    /// <summary>Gauss–Legendre nodes and weights on [0, 1] (cached).</summary>
+    /// <summary>
+    /// Gauss–Legendre nodes and weights on [0, 1] (cached), by Newton iteration on the Legendre
+    /// three-term recurrence to full double precision.
+    /// </summary>
     public static (double[] Nodes, double[] Weights) GaussLegendre01(int order)
     {
+        if (order < 1) throw new ArgumentOutOfRangeException(nameof(order));
         return GlCache.GetOrAdd(order, n =>
         {
-            var rule = new GaussLegendreRule(0, 1, n);
-            return (rule.Abscissas.ToArray(), rule.Weights.ToArray());
+            var x = new double[n]; var w = new double[n];
+            for (int i = 0; i < (n + 1) / 2; i++)
+            {
+                double z = Math.Cos(Math.PI * (i + 0.75) / (n + 0.5)), dp = 0;
+                for (int it = 0; it < 100; it++)
+                {
+                    double p0 = 1, p1 = z;
+                    for (int k = 2; k <= n; k++) { double p2 = ((2 * k - 1) * z * p1 - (k - 1) * p0) / k; p0 = p1; p1 = p2; }
+                    if (n == 1) { p1 = z; p0 = 1; }
+                    dp = n * (z * p1 - p0) / (z * z - 1);
+                    double dz = p1 / dp;
+                    z -= dz;
+                    if (Math.Abs(dz) < 1e-16) break;
+                }
+                {
+                    double p0 = 1, p1 = z;
+                    for (int k = 2; k <= n; k++) { double p2 = ((2 * k - 1) * z * p1 - (k - 1) * p0) / k; p0 = p1; p1 = p2; }
+                    dp = n == 1 ? 1 : n * (z * p1 - p0) / (z * z - 1);
+                }
+                double wt = 2 / ((1 - z * z) * dp * dp);
+                // map [−1, 1] → [0, 1]
+                x[i] = 0.5 * (1 - z); w[i] = 0.5 * wt;
+                x[n - 1 - i] = 0.5 * (1 + z); w[n - 1 - i] = 0.5 * wt;
+            }
+            return (x, w);
         });
     }
 
