@@ -1,11 +1,15 @@
 using System.Numerics;
 using CryoEmPS.Core.Rotations;
 using CryoEmPS.Core.Volumes;
+using Xunit.Abstractions;
 
 namespace CryoEmPS.Core.Tests;
 
 public class FourierBesselTransformTests
 {
+    private readonly ITestOutputHelper _out;
+    public FourierBesselTransformTests(ITestOutputHelper o) => _out = o;
+
     internal static FourierBesselVolume RandomFb(int L, int lmax, int seed)
     {
         var b = FourierBesselBasis.Create(L, lmax);
@@ -22,6 +26,7 @@ public class FourierBesselTransformTests
         var vol = FourierBesselTransform.Synthesize(fb);
         var back = FourierBesselTransform.Analyze(vol, lmax);
         double err = fb.Coefficients.Zip(back.Coefficients, (a, b) => Math.Abs(a - b)).Max();
+        _out.WriteLine($"round trip L={L}: max coefficient error {err:g3}");
         Assert.True(err < 1e-10, $"max coefficient error {err:g3}");
         Assert.Equal(1.5, back.VoxelSize);
     }
@@ -37,6 +42,7 @@ public class FourierBesselTransformTests
         var a1 = FourierBesselTransform.Analyze(v, 4);
         var a2 = FourierBesselTransform.Analyze(a1.ToVolume(), 4);
         double err = a1.Coefficients.Zip(a2.Coefficients, (a, b) => Math.Abs(a - b)).Max();
+        _out.WriteLine($"idempotence L={L}: {err:g3}");
         Assert.True(err < 1e-10, $"idempotence error {err:g3}");
         var big = RandomFb(L, 6, 3);
         var t = big.WithEllMax(4);
@@ -79,6 +85,7 @@ public class FourierBesselTransformTests
         }
         total *= c * c * c;
         double sp = fb.Coefficients.Sum(v => v * v);
+        _out.WriteLine($"Parseval L={L}: relative {Math.Abs(total - sp) / sp:g3}");
         Assert.True(Math.Abs(total - sp) < 1e-10 * sp, $"Parseval: quadrature {total} vs Σp² {sp}");
     }
 
@@ -135,6 +142,7 @@ public class FourierBesselTransformTests
         var e = FourierBesselTransform.Evaluate(fb, ptsT);
         double scale = e.Max(Math.Abs);
         double err = a.Zip(e, (u, v) => Math.Abs(u - v)).Max();
+        _out.WriteLine($"rotation L={L}: relative {err / scale:g3}");
         Assert.True(err < 1e-10 * scale, $"rotation error {err:g3} (scale {scale:g3})");
     }
 
