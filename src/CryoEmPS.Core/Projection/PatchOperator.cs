@@ -1,0 +1,102 @@
+using CryoEmPS.Core.Reconstruction;
+using CryoEmPS.Core.Rotations;
+
+namespace CryoEmPS.Core.Projection;
+
+/// <summary>
+/// The patch operator A_{s,ω} = C ∘ T_s ∘ Z ∘ P_ω of eqs. (18)–(19) and its adjoint (CONVENTIONS §4):
+/// Z zero-pads the L×L projection to 2L×2L (zeros right and bottom), T_s shifts circularly, C keeps the
+/// first L×L block. With images [y, x]:
+/// patch[y, x] = (Z P)[(y + s_y) mod 2L, (x + s_x) mod 2L], s_x, s_y ∈ {0..2L−1}. Any s with s_x = L or
+/// s_y = L gives an empty patch. <see cref="ExplicitMatrix"/> builds A as a dense matrix: a brute-force
+/// reference for tests (slow by design).
+/// </summary>
+public static class PatchOperator
+{
+    private static void Check(int L, int sx, int sy)
+    {
+        if (L < 1) throw new ArgumentOutOfRangeException(nameof(L));
+        if (sx < 0 || sx >= 2 * L) throw new ArgumentOutOfRangeException(nameof(sx), sx, $"The shift s_x must be in 0..{2 * L - 1} for L = {L}.");
+        if (sy < 0 || sy >= 2 * L) throw new ArgumentOutOfRangeException(nameof(sy), sy, $"The shift s_y must be in 0..{2 * L - 1} for L = {L}.");
+    }
+
+    /// <summary>patch = C T_s Z image (both L×L, [y, x]).</summary>
+    public static void Apply(ReadOnlySpan<double> image, int size, int sx, int sy, Span<double> patch)
+    {
+        int L = size; Check(L, sx, sy);
+        if (image.Length != L * L || patch.Length != L * L) throw new ArgumentException($"Image and patch must have {L * L} pixels.");
+        for (int y = 0; y < L; y++)
+        {
+            int yy = (y + sy) % (2 * L);
+            for (int x = 0; x < L; x++)
+            {
+                int xx = (x + sx) % (2 * L);
+                patch[y * L + x] = yy < L && xx < L ? image[yy * L + xx] : 0;
+            }
+        }
+    }
+
+    /// <summary>image = (C T_s Z)ᵀ patch: the adjoint (zero-pad the patch, shift back, crop).</summary>
+    public static void Adjoint(ReadOnlySpan<double> patch, int size, int sx, int sy, Span<double> image)
+    {
+        int L = size; Check(L, sx, sy);
+        if (image.Length != L * L || patch.Length != L * L) throw new ArgumentException($"Image and patch must have {L * L} pixels.");
+        image.Clear();
+        for (int y = 0; y < L; y++)
+        {
+            int yy = (y + sy) % (2 * L);
+            if (yy >= L) continue;
+            for (int x = 0; x < L; x++)
+            {
+                int xx = (x + sx) % (2 * L);
+                if (xx < L) image[yy * L + xx] += patch[y * L + x];
+            }
+        }
+    }
+
+    /// <summary>A_{s,ω}·p for a linear model: the patch of the projection at rotation <paramref name="r"/>.</summary>
+    public static void Apply(ILinearProjectionModel model, Rotation r, int sx, int sy, ReadOnlySpan<double> parameters, Span<double> patch)
+    {
+        var A = ExplicitMatrix(model, r, sx, sy);
+        int L = model.ImageSize, n = model.ParameterCount;
+        if (parameters.Length != n) throw new ArgumentException($"Expected {n} parameters.", nameof(parameters));
+        for (int i = 0; i < L * L; i++) { double s = 0; for (int j = 0; j < n; j++) s += A[i * n + j] * parameters[j]; patch[i] = s; }
+    }
+
+    /// <summary>A_{s,ω}ᵀ·patch for a linear model (length n).</summary>
+    public static double[] Adjoint(ILinearProjectionModel model, Rotation r, int sx, int sy, ReadOnlySpan<double> patch)
+    {
+        var A = ExplicitMatrix(model, r, sx, sy);
+        int L = model.ImageSize, n = model.ParameterCount;
+        if (patch.Length != L * L) throw new ArgumentException($"Expected {L * L} pixels.", nameof(patch));
+        var res = new double[n];
+        for (int i = 0; i < L * L; i++) { double v = patch[i]; if (v != 0) for (int j = 0; j < n; j++) res[j] += A[i * n + j] * v; }
+        return res;
+    }
+
+    /// <summary>
+    /// The L²×n row-major matrix of A_{s,ω} = C T_s Z B(R): row y·L + x of the patch is row
+    /// ((y+s_y) mod 2L)·L + (x+s_x) mod 2L of B(R) when both indices are &lt; L, and zero otherwise.
+    /// </summary>
+    public static double[] ExplicitMatrix(ILinearProjectionModel model, Rotation r, int sx, int sy)
+    {
+        ArgumentNullException.ThrowIfNull(model);
+        int L = model.ImageSize, n = model.ParameterCount;
+        Check(L, sx, sy);
+        var B = new double[L * L * n];
+        model.ProjectionMatrix(r, B);
+        var A = new double[L * L * n];
+        for (int y = 0; y < L; y++)
+        {
+            int yy = (y + sy) % (2 * L);
+            if (yy >= L) continue;
+            for (int x = 0; x < L; x++)
+            {
+                int xx = (x + sx) % (2 * L);
+                if (xx >= L) continue;
+                Array.Copy(B, (yy * L + xx) * n, A, (y * L + x) * n, n);
+            }
+        }
+        return A;
+    }
+}
