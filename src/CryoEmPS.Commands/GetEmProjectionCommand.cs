@@ -36,11 +36,17 @@ public sealed class RotationArrayTransformationAttribute : ArgumentTransformatio
 public sealed class GetEmProjectionCommand : CryoEmCmdlet
 {
     private const string VolumeSet = "Volume";
+    private const string FourierBesselSet = "FourierBessel";
 
     /// <summary>A cubic volume.</summary>
     [Parameter(Mandatory = true, Position = 0, ValueFromPipeline = true, ValueFromPipelineByPropertyName = true, ParameterSetName = VolumeSet)]
     [ValidateNotNull]
     public Volume Volume { get; set; } = null!;
+
+    /// <summary>A Fourier–Bessel volume: projected exactly (I_R = G·D(R)·x, eqs. 9–16).</summary>
+    [Parameter(Mandatory = true, Position = 0, ValueFromPipeline = true, ValueFromPipelineByPropertyName = true, ParameterSetName = FourierBesselSet)]
+    [ValidateNotNull]
+    public FourierBesselVolume FourierBessel { get; set; } = null!;
 
     /// <summary>The rotations: a RotationSet, a Rotation, or an array of them.</summary>
     [Parameter(Mandatory = true, Position = 1)]
@@ -50,6 +56,15 @@ public sealed class GetEmProjectionCommand : CryoEmCmdlet
 
     protected override void ProcessRecord()
     {
+        if (ParameterSetName == FourierBesselSet)
+        {
+            ImageStack exact;
+            try { exact = new FourierBesselProjector(FourierBessel).ProjectAll(Rotation); }
+            catch (ArgumentException ex) { Fail(ex, "InvalidRotation", ErrorCategory.InvalidArgument, Rotation); return; }
+            WriteVerbose($"{Rotation.Length} exact projections of {FourierBessel} (Fourier–Bessel, I = G·D(R)·x).");
+            WriteObject(exact);
+            return;
+        }
         if (!Volume.IsCube)
             Fail(new NonCubicVolumeException(Volume), "VolumeNotCubic", ErrorCategory.InvalidArgument, Volume);
         RequireNative(fftw: true);

@@ -19,9 +19,10 @@ public sealed class NewMicrographCommand : CryoEmCmdlet
     private const int ProgressId = 31;
     private const string Activity = "New-Micrograph";
 
+    /// <summary>A cubic Volume (projected by the voxel Fourier-slice projector) or a FourierBesselVolume (projected exactly by the model of eqs. 9–16).</summary>
     [Parameter(Mandatory = true, Position = 0, ValueFromPipeline = true, ValueFromPipelineByPropertyName = true)]
     [ValidateNotNull]
-    public Volume Volume { get; set; } = null!;
+    public object Volume { get; set; } = null!;
 
     [Parameter(Mandatory = true, Position = 1)]
     [ValidateRange(1, 65536)]
@@ -61,8 +62,19 @@ public sealed class NewMicrographCommand : CryoEmCmdlet
     protected override void ProcessRecord()
     {
         RequireNative();
-        if (!Volume.IsCube)
-            Fail(new NonCubicVolumeException(Volume), "NonCubicVolume", ErrorCategory.InvalidArgument, Volume);
+        object input = Volume is PSObject pso ? pso.BaseObject : Volume;
+        int size; string volumeName;
+        switch (input)
+        {
+            case CryoEmPS.Core.Volumes.Volume v:
+                if (!v.IsCube) Fail(new NonCubicVolumeException(v), "NonCubicVolume", ErrorCategory.InvalidArgument, v);
+                size = v.SizeX; volumeName = v.Name; break;
+            case FourierBesselVolume fbv:
+                size = fbv.Size; volumeName = fbv.Name; break;
+            default:
+                Fail($"-Volume must be a Volume or a FourierBesselVolume, not {input.GetType().Name}.", "InvalidVolumeType", ErrorCategory.InvalidType, input);
+                return;
+        }
         var bound = MyInvocation.BoundParameters;
         var options = new MicrographSimulationOptions
         {
@@ -80,12 +92,12 @@ public sealed class NewMicrographCommand : CryoEmCmdlet
                  "ParticleCountMissing", ErrorCategory.InvalidArgument, null);
 
         // A fake projector of the right size validates the options before the (costlier) real one is built.
-        try { MicrographSimulator.Validate(new SizeOnly(Volume.SizeX), options); }
-        catch (SimulationArgumentException ex) { Fail(ex, ex.ErrorId, ErrorCategory.InvalidArgument, Volume); }
+        try { MicrographSimulator.Validate(new SizeOnly(size), options); }
+        catch (SimulationArgumentException ex) { Fail(ex, ex.ErrorId, ErrorCategory.InvalidArgument, input); }
 
         int seed = Seed ?? DrawSeed();
         if (Seed == null) WriteVerbose($"Seed {seed} drawn; give -Seed {seed} to repeat this run.");
-        IProjector projector = new VoxelProjector(Volume);
+        IProjector projector = input is FourierBesselVolume fb ? new FourierBesselProjector(fb) : new VoxelProjector((CryoEmPS.Core.Volumes.Volume)input);
         try
         {
             for (int i = 0; i < Count; i++)
@@ -110,12 +122,16 @@ public sealed class NewMicrographCommand : CryoEmCmdlet
                             }
                         });
                 }
-                catch (SimulationArgumentException ex) { Fail(ex, ex.ErrorId, ErrorCategory.InvalidArgument, Volume); }
-                if (string.IsNullOrEmpty(m.Name) || Count > 1) m.Name = (string.IsNullOrEmpty(Volume.Name) ? "micrograph" : Volume.Name) + (Count > 1 ? $"_{i + 1}" : "");
+                catch (SimulationArgumentException ex) { Fail(ex, ex.ErrorId, ErrorCategory.InvalidArgument, input); }
+                if (string.IsNullOrEmpty(m.Name) || Count > 1) m.Name = (string.IsNullOrEmpty(volumeName) ? "micrograph" : volumeName) + (Count > 1 ? $"_{i + 1}" : "");
                 WriteObject(m);
             }
         }
-        finally { ProgressCompleted(ProgressId, Activity); }
+        finally
+        {
+            ProgressCompleted(ProgressId, Activity);
+            (projector as IDisposable)?.Dispose();
+        }
     }
 
     /// <summary>Carries only the size, for validating the options before the projector is built.</summary>
