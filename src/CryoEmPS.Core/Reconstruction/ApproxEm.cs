@@ -148,7 +148,7 @@ public static class ApproxEm
             ck.Verify(key);
             history.AddRange(ck.History);
             startStage = ck.Stage; startK = ck.Iteration; x = ck.Coefficients; v = ck.EmptyProbability; prevQ = ck.PreviousObjective; currQ = ck.Objective;
-            resumed = true; resumedRows = ck.History.Count;
+            resumed = true; resumedRows = ck.History.Length;
             progress?.Report(new ApproxEmProgress { Stage = startStage + 1, StageCount = stages.Count, Iteration = startK, Phase = "resume", Message = $"Resuming from checkpoint at stage {startStage + 1}, iteration {startK} ({resumedRows} history rows)." });
         }
 
