@@ -1,0 +1,146 @@
+using CryoEmPS.Core.Native;
+using CryoEmPS.Core.Rotations;
+
+namespace CryoEmPS.Core.Reconstruction;
+
+/// <summary>The normal equations C x = y of eq. (28), built from the E-step's sufficient statistics.</summary>
+public sealed class NormalEquations
+{
+    internal NormalEquations(int n, double[] c, double[] y) { ParameterCount = n; Matrix = c; RightHandSide = y; }
+    public int ParameterCount { get; }
+    /// <summary>C = Σ_ω B_ωᵀ diag(m_ω) B_ω (eq. 29), n×n row-major, both triangles filled.</summary>
+    public double[] Matrix { get; }
+    /// <summary>y = Σ_ω B_ωᵀ b_ω (eq. 30).</summary>
+    public double[] RightHandSide { get; }
+}
+
+/// <summary>The solution of one M-step and what it took to get it.</summary>
+public sealed class MStepSolution
+{
+    internal MStepSolution(double[] x, double lambda, double condition) { Coefficients = x; Regularization = lambda; ConditionEstimate = condition; }
+    public double[] Coefficients { get; }
+    /// <summary>The Tikhonov term λ added to C (0 when C was positive definite as it stood).</summary>
+    public double Regularization { get; }
+    /// <summary>When C was not positive definite: λmax/|λmin| of C from a symmetric eigen-decomposition (∞ when λmin = 0); NaN otherwise.</summary>
+    public double ConditionEstimate { get; }
+    public bool Regularized => Regularization > 0;
+}
+
+/// <summary>
+/// The M-step of the approximate EM (eqs. 27–30). With A_{s,ω} = M_s B_ω, where M_s = C T_s Z picks for every patch
+/// pixel at most one projection pixel, M_sᵀM_s = diag(mask_s), so
+///   C = Σ_{q,s,ω} w A_{s,ω}ᵀA_{s,ω} = Σ_ω B_ωᵀ diag(m_ω) B_ω  and  y = Σ_{q,s,ω} w A_{s,ω}ᵀ I_q = Σ_ω B_ωᵀ b_ω,
+/// with m_ω and b_ω from the E-step. C is accumulated with dsyrk on stacked rows sqrt(m_ω[i])·B_ω[i,:] in fixed
+/// blocks of rotations whose partial sums are added in block order (thread-count independent), then solved by
+/// Cholesky. A C that is not positive definite gets the smallest Tikhonov term λI (λ = 1e-12·trace/n, ×10 until
+/// dpotrf succeeds), reported in the solution.
+/// </summary>
+public static unsafe class MStep
+{
+    /// <summary>Rotations per reduction block (fixed, so sums never depend on the thread count).</summary>
+    internal const int BlockRotations = 16;
+    /// <summary>Rotations stacked per dsyrk call.</summary>
+    internal const int ChunkRotations = 4;
+
+    public static NormalEquations Build(ILinearProjectionModel model, IReadOnlyList<Rotation> rotations, EStepResult stats, int threads = 0, CancellationToken token = default)
+    {
+        int l2 = model.ImageSize * model.ImageSize, n = model.ParameterCount, k = rotations.Count;
+        if (stats.RotationCount != k || stats.ImageSize != model.ImageSize) throw new ArgumentException("The E-step statistics do not match the model and rotation set.");
+        if (threads <= 0) threads = Environment.ProcessorCount;
+        int blocks = (k + BlockRotations - 1) / BlockRotations;
+        int wave = Math.Max(1, Math.Min(threads, blocks));
+        var c = new double[(long)n * n];
+        var y = new double[n];
+        var partC = new double[wave][]; var partY = new double[wave][];
+        for (int i = 0; i < wave; i++) { partC[i] = new double[(long)n * n]; partY[i] = new double[n]; }
+        for (int first = 0; first < blocks; first += wave)
+        {
+            int count = Math.Min(wave, blocks - first);
+            ApproxEmParallel.For(count, threads,
+                () => new Buffers(new double[l2 * n], new double[ChunkRotations * l2 * n]),
+                (buf, slot) => Block(model, rotations, stats, first + slot, partC[slot], partY[slot], buf, token),
+                _ => { }, token);
+            for (int slot = 0; slot < count; slot++)
+            {
+                var pc = partC[slot]; var py = partY[slot];
+                for (long i = 0; i < pc.LongLength; i++) c[i] += pc[i];
+                for (int i = 0; i < n; i++) y[i] += py[i];
+            }
+        }
+        for (int i = 0; i < n; i++) for (int j = 0; j < i; j++) c[(long)i * n + j] = c[(long)j * n + i];
+        return new NormalEquations(n, c, y);
+    }
+
+    private sealed record Buffers(double[] Matrix, double[] Stack);
+
+    private static void Block(ILinearProjectionModel model, IReadOnlyList<Rotation> rotations, EStepResult stats, int block, double[] pc, double[] py, Buffers buf, CancellationToken token)
+    {
+        int l2 = model.ImageSize * model.ImageSize, n = model.ParameterCount, k = rotations.Count;
+        Array.Clear(pc); Array.Clear(py);
+        int r0 = block * BlockRotations, r1 = Math.Min(k, r0 + BlockRotations);
+        int rows = 0; bool first = true;
+        fixed (double* pcp = pc) fixed (double* pyp = py) fixed (double* bm = buf.Matrix) fixed (double* st = buf.Stack)
+        fixed (double* back = stats.BackProjection)
+        {
+            for (int r = r0; r < r1; r++)
+            {
+                token.ThrowIfCancellationRequested();
+                var m = stats.PixelWeight.AsSpan(r * l2, l2);
+                bool any = false;
+                for (int i = 0; i < l2; i++) if (m[i] > 0) { any = true; break; }
+                if (!any) continue; // no weight on this rotation: m_ω = 0 and b_ω = 0 exactly
+                model.ProjectionMatrix(rotations[r], buf.Matrix);
+                Blas.Gemv(true, l2, n, 1.0, bm, back + (long)r * l2, 1.0, pyp);
+                if (rows + l2 > ChunkRotations * l2) { Blas.SyrkAtA(n, rows, 1.0, st, first ? 0.0 : 1.0, pcp); first = false; rows = 0; }
+                for (int i = 0; i < l2; i++)
+                {
+                    if (!(m[i] > 0)) continue;
+                    double s = Math.Sqrt(m[i]);
+                    double* src = bm + (long)i * n, dst = st + (long)rows * n;
+                    for (int j = 0; j < n; j++) dst[j] = s * src[j];
+                    rows++;
+                }
+            }
+            if (rows > 0) Blas.SyrkAtA(n, rows, 1.0, st, first ? 0.0 : 1.0, pcp);
+        }
+    }
+
+    /// <summary>Solves C x = y by Cholesky, adding the smallest λI (λ = 1e-12·trace/n, ×10 per try) when C is not positive definite.</summary>
+    public static MStepSolution Solve(NormalEquations eq)
+    {
+        int n = eq.ParameterCount;
+        var a = new double[(long)n * n];
+        var x = new double[n];
+        double trace = 0; for (int i = 0; i < n; i++) trace += eq.Matrix[(long)i * n + i];
+        double lambda = 0, condition = double.NaN;
+        double step = Math.Max(1e-12 * trace / n, 1e-300);
+        for (int attempt = 0; ; attempt++)
+        {
+            Array.Copy(eq.Matrix, a, a.LongLength);
+            for (int i = 0; i < n; i++) a[(long)i * n + i] += lambda;
+            int info;
+            fixed (double* pa = a) info = Blas.CholeskyFactor(n, pa);
+            if (info == 0) break;
+            if (attempt == 0) condition = ConditionOf(eq.Matrix, n);
+            if (attempt > 400) throw new InvalidOperationException("The M-step matrix C could not be made positive definite (is it NaN?).");
+            lambda = lambda == 0 ? step : lambda * 10;
+        }
+        Array.Copy(eq.RightHandSide, x, n);
+        fixed (double* pa = a) fixed (double* px = x)
+        {
+            int info = Blas.CholeskySolve(n, pa, px);
+            if (info != 0) throw new InvalidOperationException($"dpotrs failed (info {info}).");
+        }
+        return new MStepSolution(x, lambda, condition);
+    }
+
+    private static double ConditionOf(double[] c, int n)
+    {
+        var m = MathNet.Numerics.LinearAlgebra.Matrix<double>.Build.Dense(n, n, (i, j) => c[(long)i * n + j]);
+        var ev = m.Evd(MathNet.Numerics.LinearAlgebra.Symmetricity.Symmetric).EigenValues;
+        double max = 0, min = double.PositiveInfinity;
+        foreach (var e in ev) { double r = e.Real; max = Math.Max(max, Math.Abs(r)); min = Math.Min(min, r); }
+        if (double.IsNaN(min)) return double.NaN;
+        return min == 0 ? double.PositiveInfinity : max / Math.Abs(min);
+    }
+}
