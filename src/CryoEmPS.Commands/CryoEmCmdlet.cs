@@ -34,12 +34,14 @@ public abstract class CryoEmCmdlet : PSCmdlet
             if (literal)
             {
                 string p = SessionState.Path.GetUnresolvedProviderPathFromPSPath(path);
+                if (Directory.Exists(p)) Fail(new IOException($"'{p}' is a folder; give the path of a file in it."), errorPrefix + "PathIsFolder", ErrorCategory.InvalidArgument, path);
                 if (!File.Exists(p)) throw new FileNotFoundException($"The file '{p}' does not exist.", p);
                 return p;
             }
             var resolved = GetResolvedProviderPathFromPSPath(path, out var provider);
             if (provider.Name != "FileSystem") throw new ArgumentException($"'{path}' is not a file-system path.");
             if (resolved.Count != 1) throw new ArgumentException($"'{path}' matches {resolved.Count} files; give exactly one.");
+            if (Directory.Exists(resolved[0])) Fail(new IOException($"'{resolved[0]}' is a folder; give the path of a file in it."), errorPrefix + "PathIsFolder", ErrorCategory.InvalidArgument, path);
             if (!File.Exists(resolved[0])) throw new FileNotFoundException($"'{resolved[0]}' is not a file.", resolved[0]);
             return resolved[0];
         }

@@ -15,11 +15,21 @@ public sealed class ExportEmImageStackCommand : ExportFileCmdletBase
     [ValidateNotNull]
     public ImageStack ImageStack { get; set; } = null!;
 
+    private ImageStack? _input;
+
+    // The file is written in EndProcessing, so a second piped image stack fails before anything is written.
     protected override void ProcessRecord()
     {
         if (++_count > 1)
-            Fail($"More than one image stack was given for the single file '{TargetPath}'. Export each stack to its own path.",
+            Fail($"More than one image stack was given for the single file '{TargetPath}'; nothing was written. Export each image stack to its own path (e.g. with ForEach-Object).",
                 "MrcMultipleInputs", ErrorCategory.InvalidArgument, ImageStack);
-        WriteTarget("MrcFile", $"Write {ImageStack} as an MRC stack", s => MrcWriter.WriteImageStack(s, ImageStack), "MrcInvalidData");
+        _input = ImageStack;
+    }
+
+    protected override void EndProcessing()
+    {
+        if (_input == null) return;
+        var input = _input;
+        WriteTarget("MrcFile", $"Write {input} as an MRC stack", s => MrcWriter.WriteImageStack(s, input), "MrcInvalidData");
     }
 }

@@ -15,11 +15,21 @@ public sealed class ExportEmVolumeCommand : ExportFileCmdletBase
     [ValidateNotNull]
     public Volume Volume { get; set; } = null!;
 
+    private Volume? _input;
+
+    // The file is written in EndProcessing, so a second piped volume fails before anything is written.
     protected override void ProcessRecord()
     {
         if (++_count > 1)
-            Fail($"More than one volume was given for the single file '{TargetPath}'. Export each volume to its own path (e.g. with ForEach-Object).",
+            Fail($"More than one volume was given for the single file '{TargetPath}'; nothing was written. Export each volume to its own path (e.g. with ForEach-Object).",
                 "MrcMultipleInputs", ErrorCategory.InvalidArgument, Volume);
-        WriteTarget("MrcFile", $"Write {Volume} as an MRC map", s => MrcWriter.WriteVolume(s, Volume), "MrcInvalidData");
+        _input = Volume;
+    }
+
+    protected override void EndProcessing()
+    {
+        if (_input == null) return;
+        var input = _input;
+        WriteTarget("MrcFile", $"Write {input} as an MRC map", s => MrcWriter.WriteVolume(s, input), "MrcInvalidData");
     }
 }

@@ -102,6 +102,9 @@ public abstract class ExportFileCmdletBase : CryoEmCmdlet
     /// </summary>
     protected void WriteTarget(string prefix, string what, Action<Stream> write, string invalidDataErrorId)
     {
+        if (ParameterSetName != "LiteralPath" && WildcardPattern.ContainsWildcardCharacters(Path))
+            Fail($"-Path '{Path}' contains wildcard characters (* ? [ ]), but an output file needs one exact name. Give the exact file name, or use -LiteralPath to create a file whose name contains these characters.",
+                 prefix + "PathHasWildcard", ErrorCategory.InvalidArgument, Path);
         string resolved = ResolveOutputFile(TargetPath, prefix);
         bool written = false;
         try
@@ -115,7 +118,8 @@ public abstract class ExportFileCmdletBase : CryoEmCmdlet
         if (written)
         {
             WriteVerbose($"Wrote '{resolved}'.");
-            if (PassThru) WriteObject(new FileInfo(resolved));
+            // Through the provider, so the FileInfo carries PSPath etc. and shows like Get-Item's (mode, size).
+            if (PassThru) WriteObject(InvokeProvider.Item.Get(new[] { resolved }, true, true), true);
         }
     }
 }

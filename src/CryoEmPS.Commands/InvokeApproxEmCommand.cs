@@ -125,11 +125,27 @@ public sealed class InvokeApproxEmCommand : CryoEmCmdlet
             else Fail($"-InitialVolume must be a Volume or a FourierBesselVolume; got {o.GetType().FullName}.", "InitialVolumeInvalidType", ErrorCategory.InvalidType, o);
         }
 
+        if (initVolume != null && InputChecks.NonFiniteVoxel(initVolume, "initial volume") is string badInit)
+            Fail(badInit, "VolumeNotFinite", ErrorCategory.InvalidData, initVolume);
+        if (Reference != null && InputChecks.NonFiniteVoxel(Reference, "reference") is string badRef)
+            Fail(badRef, "VolumeNotFinite", ErrorCategory.InvalidData, Reference);
+
         int seed = Seed ?? DrawSeed();
         if (initVolume == null && initFb == null && !(Resume && CheckpointPath != null && File.Exists(ResolveCheckpoint())))
             WriteWarning($"No -InitialVolume: starting from random coefficients (seed {seed}). As the paper reports, the EM usually does not converge to the right structure from a random start; give an initial guess (e.g. a predicted or low-pass filtered model) when you have one.");
 
         string? ckPath = CheckpointPath == null ? null : ResolveCheckpoint();
+        if (ckPath != null && !Resume && File.Exists(ckPath))
+        {
+            // Without -Resume an existing checkpoint is replaced (a fresh start), but never a file that is not one.
+            try { ApproxEmCheckpoint.Read(ckPath); }
+            catch (Exception ex) when (ex is InvalidDataException or IOException or UnauthorizedAccessException)
+            {
+                Fail(new IOException($"'{ckPath}' exists and is not an EM checkpoint ({ex.Message}), so it is not overwritten. Give -CheckpointPath a new file name, or delete the file.", ex),
+                     "CheckpointPathNotCheckpoint", ErrorCategory.ResourceExists, ckPath);
+            }
+            WriteWarning($"Replacing the existing checkpoint '{ckPath}' (no -Resume: the run starts afresh). Add -Resume to continue from it instead.");
+        }
         var request = new ApproxEmRequest
         {
             Patches = patches, InitialVolume = initVolume, InitialCoefficients = initFb, EllMax = EllMax, Rotations = rotations, StochasticFactor = sf,
@@ -162,6 +178,8 @@ public sealed class InvokeApproxEmCommand : CryoEmCmdlet
         string? dir = Path.GetDirectoryName(p);
         if (string.IsNullOrEmpty(dir) || !Directory.Exists(dir))
             Fail(new DirectoryNotFoundException($"The folder of the checkpoint '{p}' does not exist. Create it first."), "CheckpointFolderNotFound", ErrorCategory.ObjectNotFound, CheckpointPath);
+        if (Directory.Exists(p))
+            Fail(new IOException($"The checkpoint path '{p}' is a folder; give a file name, e.g. -CheckpointPath {System.IO.Path.Combine(CheckpointPath!, "em.ckpt")}."), "CheckpointPathIsFolder", ErrorCategory.InvalidArgument, CheckpointPath);
         return p;
     }
 

@@ -68,6 +68,8 @@ public sealed class NewMicrographCommand : CryoEmCmdlet
         {
             case CryoEmPS.Core.Volumes.Volume v:
                 if (!v.IsCube) Fail(new NonCubicVolumeException(v), "NonCubicVolume", ErrorCategory.InvalidArgument, v);
+                if (InputChecks.NonFiniteVoxel(v, "volume") is string badv)
+                    Fail(badv, "VolumeNotFinite", ErrorCategory.InvalidData, v);
                 size = v.SizeX; volumeName = v.Name; break;
             case FourierBesselVolume fbv:
                 size = fbv.Size; volumeName = fbv.Name; break;

@@ -219,6 +219,10 @@ public class MicrographSimulatorTests
         Assert.Equal("CountAndDensity", Assert.Throws<SimulationArgumentException>(() => MicrographSimulator.Simulate(p, Opt(50, t: 1, gamma: 0.1))).ErrorId);
         Assert.Equal("InvalidDensity", Assert.Throws<SimulationArgumentException>(() => MicrographSimulator.Simulate(p, Opt(50, gamma: 0))).ErrorId);
         Assert.Equal("DownsampleTooLarge", Assert.Throws<SimulationArgumentException>(() => MicrographSimulator.Simulate(p, Opt(50, t: 1, down: 10))).ErrorId);
+        // 65536² pixels overflow one array: a clear error, not an OverflowException (Method 2 and Method 1's M = ceil(N·L̃/L)).
+        Assert.Equal("MicrographTooLarge", Assert.Throws<SimulationArgumentException>(() => MicrographSimulator.Validate(p, Opt(65536, t: 1))).ErrorId);
+        Assert.Equal("MicrographTooLarge", Assert.Throws<SimulationArgumentException>(() => MicrographSimulator.Validate(p, Opt(20000, t: 1, down: 3))).ErrorId);
+        MicrographSimulator.Validate(p, Opt(46340, t: 1)); // 46340² < 2³¹ − 57 still fits
         var zero = new GaussianBlobProjector(9, blobs: new[] { (0.0, 0.0, 0.0, 0.0) });
         Assert.Equal("ZeroSignal", Assert.Throws<SimulationArgumentException>(() => MicrographSimulator.Simulate(zero, Opt(50, t: 1))).ErrorId);
     }

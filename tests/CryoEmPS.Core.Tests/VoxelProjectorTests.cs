@@ -135,6 +135,46 @@ public class VoxelProjectorTests
             Assert.Equal(proj.Project(rots[i]), stack.Image(i).ToArray());
     }
 
+    [Theory]
+    [InlineData(2)]
+    [InlineData(3)]
+    [InlineData(4)]
+    [InlineData(5)]
+    public void TinyVolumesProjectAlongZAsTheBandlimitedSumOverZ(int l)
+    {
+        // L < W = 6 used to fail (automatic N = 2L < L + W). At the identity rotation the central slice is the
+        // DFT of the sum over z; the projector keeps |ξ| ≤ 1/2 only, so the reference is the sum over z with its
+        // 2-D spectrum cut to the disc |k| ≤ L/2 by a brute-force DFT.
+        var rng = new Random(l);
+        var vol = new Volume(l);
+        for (int i = 0; i < vol.Data.Length; i++) vol.Data[i] = rng.NextDouble();
+        using var proj = new VoxelProjector(vol);
+        var img = proj.Project(Rotation.Identity);
+        var sum = new double[l * l];
+        for (int z = 0; z < l; z++) for (int i = 0; i < l * l; i++) sum[i] += vol.Data[z * l * l + i];
+        var reference = new double[l * l];
+        int kmin = -(l / 2);
+        for (int ky = kmin; ky < kmin + l; ky++)
+        for (int kx = kmin; kx < kmin + l; kx++)
+        {
+            if (4 * (kx * kx + ky * ky) > l * l) continue;
+            double re = 0, im = 0;
+            for (int y = 0; y < l; y++) for (int x = 0; x < l; x++)
+            {
+                double ph = -2 * Math.PI * (kx * x + ky * y) / l;
+                re += sum[y * l + x] * Math.Cos(ph); im += sum[y * l + x] * Math.Sin(ph);
+            }
+            for (int y = 0; y < l; y++) for (int x = 0; x < l; x++)
+            {
+                double ph = 2 * Math.PI * (kx * x + ky * y) / l;
+                reference[y * l + x] += (re * Math.Cos(ph) - im * Math.Sin(ph)) / (l * l);
+            }
+        }
+        double e = RelErr(img, reference);
+        _out.WriteLine($"L = {l}: relative L2 error vs the band-limited sum over z {e:g3}");
+        Assert.True(e <= 1e-4, $"relative L2 error {e:g3}");
+    }
+
     [Fact]
     public void RejectsNonCubicVolume()
         => Assert.Throws<NonCubicVolumeException>(() => new VoxelProjector(new Volume(4, 5, 5)));

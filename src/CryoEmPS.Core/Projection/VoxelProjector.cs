@@ -44,7 +44,8 @@ public sealed unsafe class VoxelProjector : IProjector, IDisposable
         volume.RequireCube();
         int l = volume.Size;
         if (kernelWidth < 2 || kernelWidth > 16) throw new ArgumentOutOfRangeException(nameof(kernelWidth), "The kernel width must be 2..16 grid points.");
-        int n = oversampledSize == 0 ? NiceSize(2 * l) : oversampledSize;
+        // Automatic N: 2L; for tiny volumes (L < W) the smallest multiple of L that is at least L + W.
+        int n = oversampledSize == 0 ? (2 * l >= l + kernelWidth ? NiceSize(2 * l) : l * ((2 * l + kernelWidth - 1) / l)) : oversampledSize;
         if (n < l + kernelWidth) throw new ArgumentOutOfRangeException(nameof(oversampledSize), $"The oversampled grid ({n}) must be at least L + W = {l + kernelWidth}; use 0 for automatic (2L).");
         Size = l; PixelSize = volume.VoxelSize; Name = volume.Name;
         _n = n; _w = kernelWidth;

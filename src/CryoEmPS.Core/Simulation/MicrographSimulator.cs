@@ -72,6 +72,9 @@ public static class MicrographSimulator
     private static int SubSeed(int seed, ulong stream) => (int)(Mix(((ulong)(uint)seed << 20) ^ (stream * 0xD6E8FEB86659FD93UL)) & 0x7FFFFFFF);
 
     /// <summary>Checks the options against the projector; throws <see cref="SimulationArgumentException"/> with a stable ErrorId.</summary>
+    /// <summary>The most pixels one simulated micrograph may have (the largest .NET array of doubles).</summary>
+    public const long MaxPixels = 0x7FFFFFC7;
+
     public static void Validate(IProjector projector, MicrographSimulationOptions o)
     {
         ArgumentNullException.ThrowIfNull(projector);
@@ -94,6 +97,10 @@ public static class MicrographSimulator
         int lDel = o.DownsampleTo ?? lFull;
         if (o.Size < lDel)
             throw new SimulationArgumentException("MicrographTooSmall", $"The micrograph size N = {o.Size} is smaller than the particle size L = {lDel}; N must be at least L (the paper uses N = 1003 for L = 17).", nameof(o.Size));
+        // The simulated micrograph (M×M, M = ceil(N·L̃/L) for Method 1) must fit one .NET array.
+        long mSim = o.DownsampleTo.HasValue ? (long)Math.Ceiling((double)o.Size * lFull / lDel - 1e-9) : o.Size;
+        if (mSim * mSim > MaxPixels)
+            throw new SimulationArgumentException("MicrographTooLarge", $"A {mSim}×{mSim} micrograph has more than {MaxPixels} pixels, the most one image can hold. Give a smaller -Size (the paper uses N = 1003){(o.DownsampleTo.HasValue ? " or a larger -DownsampleTo" : "")}.", nameof(o.Size));
     }
 
     /// <summary>T for the options: the count, or round(γ·N²/L²) (at least 1).</summary>
