@@ -49,6 +49,8 @@ Write-Host ("2. Micrograph {0}x{0}: {1} particles placed ({2} asked), SNR reques
 $mic | Export-Micrograph -Path (Join-Path $OutputFolder 'micrograph.mrc') -Force
 $mic | Export-ParticleCoordinate -Path (Join-Path $OutputFolder 'truth.star') -Force
 $truth | Export-EmVolume -Path (Join-Path $OutputFolder 'truth.mrc') -Force
+$truth | Export-EmPicture -Path (Join-Path $OutputFolder 'truth.png') -Force
+$mic | Export-EmPicture -Path (Join-Path $OutputFolder 'micrograph.png') -Force
 
 # 3. Patches: the observed data of the EM.
 $patches = $mic | Get-PatchSet -PatchSize $L
@@ -58,6 +60,7 @@ Write-Host ("3. Patches: {0} of {1}x{1} ({2} whole, {3} partial, {4} empty)" -f 
 $initial = $truth | Resize-EmVolume -Size 7 | Resize-EmVolume -Size $L
 $initial.Name = 'initial (low-passed truth)'
 $initial | Export-EmVolume -Path (Join-Path $OutputFolder 'initial.mrc') -Force
+$initial | Export-EmPicture -Path (Join-Path $OutputFolder 'initial.png') -Force
 $fsc0 = Measure-Fsc -Reference $truth -Volume $initial
 Write-Host ("4. Initial guess: FSC 0.5 at shell {0:0.00} of {1} ({2:0.0} Å)" -f $fsc0.CrossingShell, [int][math]::Floor($L / 2), $fsc0.ResolutionAngstrom)
 
@@ -77,6 +80,7 @@ foreach ($stage in $result.History | Group-Object Stage) {
 # 6. The result.
 $fsc = $result | Measure-Fsc -Reference $truth
 $result.Volume | Export-EmVolume -Path (Join-Path $OutputFolder 'estimate.mrc') -Force
+$result | Export-EmPicture -Path (Join-Path $OutputFolder 'estimate.png') -Force
 Write-Host ("6. Estimate: FSC 0.5 at shell {0:0.00} of {1} ({2:0.0} Å); initial guess was {3:0.00}" -f $fsc.CrossingShell, [int][math]::Floor($L / 2), $fsc.ResolutionAngstrom, $fsc0.CrossingShell)
 Write-Host 'FSC curve (shell: initial -> estimate):'
 for ($k = 0; $k -lt $fsc.Curve.Count; $k++) {

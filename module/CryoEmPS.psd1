@@ -27,6 +27,7 @@
         'ConvertTo-FourierBessel'
         'ConvertFrom-FourierBessel'
         'Invoke-ApproxEm'
+        'Export-EmPicture'
     )
     FunctionsToExport    = @()
     AliasesToExport      = @()

@@ -1,0 +1,66 @@
+using System.Management.Automation;
+using CryoEmPS.Core.IO;
+using CryoEmPS.Core.Projection;
+using CryoEmPS.Core.Reconstruction;
+using CryoEmPS.Core.Simulation;
+using CryoEmPS.Core.Volumes;
+
+namespace CryoEmPS.Commands;
+
+/// <summary>
+/// Export-EmPicture: a greyscale PNG to look at a Micrograph, an ImageStack (montage), a Volume (central
+/// slices and a projection), a FourierBesselVolume or an ApproxEmResult (its volume). Written atomically.
+/// </summary>
+[Cmdlet(VerbsData.Export, "EmPicture", SupportsShouldProcess = true, DefaultParameterSetName = "Path")]
+[OutputType(typeof(FileInfo))]
+public sealed class ExportEmPictureCommand : ExportFileCmdletBase
+{
+    private object? _input;
+    private int _count;
+
+    /// <summary>The object to draw.</summary>
+    [Parameter(Mandatory = true, ValueFromPipeline = true)]
+    [ValidateNotNull]
+    public object InputObject { get; set; } = null!;
+
+    /// <summary>Magnification of volumes and image stacks (each voxel or pixel becomes Zoom×Zoom pixels).</summary>
+    [Parameter]
+    [ValidateRange(1, 64)]
+    public int Zoom { get; set; } = 8;
+
+    /// <summary>The low and high percentiles of the values mapped to black and white.</summary>
+    [Parameter]
+    [ValidateCount(2, 2)]
+    public double[] Percentile { get; set; } = { 0.5, 99.5 };
+
+    protected override void ProcessRecord()
+    {
+        if (++_count > 1)
+            Fail($"More than one object was given for the single file '{TargetPath}'; nothing was written. Export each to its own path (e.g. with ForEach-Object).",
+                "PictureMultipleInputs", ErrorCategory.InvalidArgument, InputObject);
+        _input = InputObject is PSObject p ? p.BaseObject : InputObject;
+    }
+
+    protected override void EndProcessing()
+    {
+        if (_input == null) return;
+        double lo = Percentile[0], hi = Percentile[1];
+        if (!(lo >= 0 && hi <= 100 && lo < hi))
+            Fail($"-Percentile needs two values with 0 ≤ low < high ≤ 100; got {lo} and {hi}.", "PictureInvalidPercentile", ErrorCategory.InvalidArgument, Percentile);
+        PngPicture.Picture picture;
+        switch (_input)
+        {
+            case Micrograph m: picture = PngPicture.FromMicrograph(m, 1024, lo, hi); break;
+            case ImageStack s: picture = PngPicture.FromImageStack(s, Math.Max(1, Zoom / 2), 64, lo, hi); break;
+            case Volume v: picture = PngPicture.FromVolume(v, Zoom, lo, hi); break;
+            case FourierBesselVolume fb: picture = PngPicture.FromVolume(fb.ToVolume(), Zoom, lo, hi); break;
+            case ApproxEmResult r: picture = PngPicture.FromVolume(r.Volume, Zoom, lo, hi); break;
+            default:
+                Fail($"Export-EmPicture draws a Micrograph, ImageStack, Volume, FourierBesselVolume or ApproxEmResult, not {_input.GetType().Name}.",
+                    "PictureUnsupportedType", ErrorCategory.InvalidType, _input);
+                return;
+        }
+        var pic = picture;
+        WriteTarget("PictureFile", $"Write a {pic.Width}x{pic.Height} PNG of {_input}", s => PngPicture.Write(s, pic), "PictureInvalidData");
+    }
+}
