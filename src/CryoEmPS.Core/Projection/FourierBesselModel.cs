@@ -20,7 +20,7 @@ namespace CryoEmPS.Core.Projection;
 /// </para>
 /// Thread-safe; instances are cached per (L, ℓmax).
 /// </summary>
-public sealed unsafe class FourierBesselModel : ILinearProjectionModel
+public sealed unsafe class FourierBesselModel : IBatchProjectionModel
 {
     private static readonly ConcurrentDictionary<(int, int), Lazy<FourierBesselModel>> Cache = new();
 

@@ -152,6 +152,7 @@ public static class ApproxEm
             progress?.Report(new ApproxEmProgress { Stage = startStage + 1, StageCount = stages.Count, Iteration = startK, Phase = "resume", Message = $"Resuming from checkpoint at stage {startStage + 1}, iteration {startK} ({resumedRows} history rows)." });
         }
 
+        using var blas = OpenBlasThreads.Single();
         int totalE = stages.Sum(s => s.MaxIterations + 1);
         int doneE = history.Count;
         var lastSeconds = new double[stages.Count];
@@ -253,6 +254,8 @@ public static class ApproxEm
         int totalE, int doneE, double[] lastSeconds, CancellationToken token, string phase)
     {
         var stage = s.Stages[si];
+        // The E-step at k = MaxIterations ends the stage: no M-step will use its statistics, only its LL.
+        bool likelihoodOnly = k >= stage.MaxIterations;
         var mb = Minibatch(patches.Count, stage.StochasticFactor, s.Seed, si, k);
         var sw = Stopwatch.StartNew();
         long lastTicks = 0;
@@ -276,7 +279,7 @@ public static class ApproxEm
                 Fraction = (doneE + f) / totalE, SecondsRemaining = remainingThis < 0 ? -1 : (int)(remainingThis + remainingRest),
             });
         };
-        var opt = new EStepOptions { Threads = s.Threads, FftSize = s.FftSize, PosteriorCutoff = s.PosteriorCutoff, Progress = cb };
+        var opt = new EStepOptions { Threads = s.Threads, FftSize = s.FftSize, PosteriorCutoff = s.PosteriorCutoff, Progress = cb, LikelihoodOnly = likelihoodOnly };
         return EStep.Run(stage.Model, stage.Rotations.Rotations, x, patches, mb, s.NoiseVariance, v, opt, token);
     }
 

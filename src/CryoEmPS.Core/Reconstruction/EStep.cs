@@ -37,6 +37,8 @@ public sealed class EStepResult
     /// <summary>(patch, rotation) pairs in the minibatch, and how many the M-step pass skipped (exactly zero posterior, or below the opt-in cutoff).</summary>
     public long PairCount { get; }
     public long SkippedPairs { get; }
+    /// <summary>Diagnostics: wall seconds of the phases — projections and FFTs of the inputs, likelihoods (one correlation FFT per pair), statistics (one back-projection FFT per kept pair), finishing.</summary>
+    public double[] PhaseSeconds { get; internal init; } = new double[4];
 }
 
 /// <summary>Options of one E-step.</summary>
@@ -51,6 +53,12 @@ public sealed class EStepOptions
     /// sufficient statistics. 0 (default) is exact: only pairs whose every weight underflows to exactly 0 are skipped.
     /// </summary>
     public double PosteriorCutoff { get; init; }
+    /// <summary>
+    /// Only the log-likelihoods and the empty posterior: the statistics (<see cref="EStepResult.BackProjection"/>,
+    /// <see cref="EStepResult.PixelWeight"/>, <see cref="EStepResult.ShiftWeight"/>) come back empty, which saves the
+    /// back-projection FFT of every pair. For the last E-step of a stage, whose statistics no M-step uses.
+    /// </summary>
+    public bool LikelihoodOnly { get; init; }
     /// <summary>Optional progress callback: fraction of the E-step done, 0..1 (called from worker threads).</summary>
     public Action<double>? Progress { get; init; }
 }
@@ -74,6 +82,7 @@ public static unsafe class EStep
         PatchSet patches, int[] minibatch, double noiseVariance, double emptyProbability, EStepOptions? options = null, CancellationToken token = default)
     {
         options ??= new EStepOptions();
+        using var blas = OpenBlasThreads.Single();
         using var ctx = new Context(model, rotations, x, patches, minibatch, noiseVariance, emptyProbability, options, token);
         return ctx.Run();
     }
@@ -105,7 +114,7 @@ public static unsafe class EStep
     internal sealed class Workspace : IDisposable
     {
         public double* Real; public Complex* Spectrum; public double* WeightMap; public Complex* WeightSpectrum; public Complex* Accumulator;
-        public double[] Lags = Array.Empty<double>(); public double[] Scratch = Array.Empty<double>();
+        public double[] Lags = Array.Empty<double>(); public double[] Scratch = Array.Empty<double>(); public double[] Scratch2 = Array.Empty<double>();
         public double[] Projection = Array.Empty<double>(); public double[] Matrix = Array.Empty<double>();
         public void Dispose()
         {
@@ -159,7 +168,7 @@ public static unsafe class EStep
         {
             Real = Fftw.Alloc<double>(M * M), Spectrum = Fftw.Alloc<Complex>(CL), WeightMap = Fftw.Alloc<double>(M * M),
             WeightSpectrum = Fftw.Alloc<Complex>(CL), Accumulator = Fftw.Alloc<Complex>(CL),
-            Lags = new double[NLag2], Scratch = new double[L * NLag], Projection = new double[L * L],
+            Lags = new double[NLag2], Scratch = new double[L * NLag], Scratch2 = new double[NLag2], Projection = new double[L * L],
         };
 
         private void Tick(long n)
@@ -187,12 +196,20 @@ public static unsafe class EStep
                 new ReadOnlySpan<Complex>(ws.Spectrum, CL).CopyTo(_patchF.AsSpan(j * CL, CL));
             }, ws => ws.Dispose(), _token);
 
-            ApproxEmParallel.For(K, _opt.Threads, () => { var w = NewWorkspace(); w.Matrix = new double[l2 * N]; return w; }, (ws, r) =>
+            // The projections B(ω)x: one batched product when the model offers it, else B(ω) row by row.
+            var images = new double[(long)K * l2];
+            if (_model is IBatchProjectionModel batch) batch.Project(_x, _rot, images);
+            else
+                ApproxEmParallel.For(K, _opt.Threads, () => new double[l2 * N], (bm, r) =>
+                {
+                    _model.ProjectionMatrix(_rot[r], bm);
+                    var img = images.AsSpan(r * l2, l2);
+                    for (int i = 0; i < l2; i++) { double s = 0; for (int c = 0; c < N; c++) s += bm[i * N + c] * _x[c]; img[i] = s; }
+                }, _ => { }, _token);
+            ApproxEmParallel.For(K, _opt.Threads, NewWorkspace, (ws, r) =>
             {
-                _model.ProjectionMatrix(_rot[r], ws.Matrix);
                 var p = ws.Projection;
-                fixed (double* pb = ws.Matrix) fixed (double* px = _x) fixed (double* pp = p)
-                    Blas.Gemv(false, l2, N, 1.0, pb, px, 0.0, pp);
+                images.AsSpan(r * l2, l2).CopyTo(p);
                 new Span<double>(ws.Real, M * M).Clear();
                 for (int y = 0; y < L; y++) for (int xx = 0; xx < L; xx++) ws.Real[y * M + xx] = p[y * L + xx];
                 _fft.Forward(ws.Real, ws.Spectrum);
@@ -251,95 +268,156 @@ public static unsafe class EStep
         public EStepResult Run()
         {
             int mb = _mb.Length, l2 = L * L;
-            _progressTotal = (long)mb * K * 2 + K + mb;
+            bool stats = !_opt.LikelihoodOnly;
+            _progressTotal = (long)mb * K * (stats ? 2 : 1) + K + mb;
+            var swT = System.Diagnostics.Stopwatch.StartNew();
+            var Profile = new double[4];
             Prepare();
+            Profile[0] += swT.Elapsed.TotalSeconds;
             Tick(K + mb);
             double logK = Math.Log(K);
             double logLag = Math.Log(ShiftPrior.LagProbability(L, _v)) - logK; // log(ρ_lag / K)
             double logEmpty = Math.Log(_v);                                  // K·(v/K): the empty shift for every ω
-            var lse = new double[(long)mb * K];
-
-            // Pass 1: per patch, the log of Σ_lags (ρ/K)·N for every rotation.
-            ApproxEmParallel.For(mb, _opt.Threads, NewWorkspace, (ws, j) =>
-            {
-                var lags = ws.Lags;
-                for (int r = 0; r < K; r++)
-                {
-                    if ((r & 63) == 0) _token.ThrowIfCancellationRequested();
-                    LogLikelihoods(ws, j, r, lags);
-                    double max = double.NegativeInfinity;
-                    for (int i = 0; i < NLag2; i++) if (lags[i] > max) max = lags[i];
-                    double s = 0;
-                    for (int i = 0; i < NLag2; i++) s += Math.Exp(lags[i] - max);
-                    lse[(long)j * K + r] = max + Math.Log(s) + logLag;
-                }
-                Tick(K);
-            }, ws => ws.Dispose(), _token);
-
-            // Per patch (in rotation order): the log-likelihood and the empty posterior.
-            var patchLl = new double[mb];
-            double emptySum = 0;
-            for (int j = 0; j < mb; j++)
-            {
-                double lEmpty = logEmpty + _logNorm - _patchNorm2[j] * _inv2s2;
-                double max = lEmpty;
-                for (int r = 0; r < K; r++) { double a = lse[(long)j * K + r]; if (a > max) max = a; }
-                double s = Math.Exp(lEmpty - max);
-                for (int r = 0; r < K; r++) s += Math.Exp(lse[(long)j * K + r] - max);
-                double total = max + Math.Log(s);
-                patchLl[j] = total;
-                emptySum += Math.Exp(lEmpty - total);
-            }
-
-            // Pass 2: per rotation, over the minibatch in order: weights and sufficient statistics.
-            var back = new double[(long)K * l2];
-            var pix = new double[(long)K * l2];
-            var shiftW = new double[(long)K * NLag2];
             double logCut = _opt.PosteriorCutoff > 0 ? Math.Max(UnderflowLog, Math.Log(_opt.PosteriorCutoff)) : UnderflowLog;
-            var skipped = new long[K];
-            ApproxEmParallel.For(K, _opt.Threads, NewWorkspace, (ws, r) =>
-            {
-                var lags = ws.Lags;
-                var wsum = shiftW.AsSpan(r * NLag2, NLag2);
-                new Span<Complex>(ws.Accumulator, CL).Clear();
-                new Span<double>(ws.WeightMap, M * M).Clear();
-                long skip = 0;
-                for (int j = 0; j < mb; j++)
-                {
-                    if ((j & 63) == 0) _token.ThrowIfCancellationRequested();
-                    double baseLog = logLag - patchLl[j];
-                    if (lse[(long)j * K + r] - patchLl[j] < logCut) { skip++; continue; }
-                    LogLikelihoods(ws, j, r, lags);
-                    double* wm = ws.WeightMap;
-                    for (int dy = -(L - 1); dy < L; dy++)
-                    {
-                        int row = (dy < 0 ? dy + M : dy) * M, o = (dy + L - 1) * NLag;
-                        for (int dx = -(L - 1); dx < L; dx++)
-                        {
-                            int i = o + dx + L - 1;
-                            double w = Math.Exp(lags[i] + baseLog);
-                            wm[row + (dx < 0 ? dx + M : dx)] = w;
-                            wsum[i] += w;
-                        }
-                    }
-                    _fft.Forward(ws.WeightMap, ws.WeightSpectrum);
-                    fixed (Complex* pf = &_patchF[j * CL])
-                    {
-                        Complex* acc = ws.Accumulator, wf = ws.WeightSpectrum;
-                        for (int i = 0; i < CL; i++) acc[i] += wf[i] * pf[i];
-                    }
-                }
-                skipped[r] = skip;
-                // b_ω: circular convolution of the weight map with the zero-padded patch, cropped to L×L.
-                _fft.Backward(ws.Accumulator, ws.Real);
-                var b = back.AsSpan(r * l2, l2);
-                for (int y = 0; y < L; y++) for (int xx = 0; xx < L; xx++) b[y * L + xx] = ws.Real[y * M + xx] * _invM2;
-                PixelWeights(wsum, ws.Scratch, pix.AsSpan(r * l2, l2));
-                Tick(mb);
-            }, ws => ws.Dispose(), _token);
+            double kappa = 2 * _invM2 * _inv2s2;                             // ll′ = κ·corr − E·/(2σ²)
 
-            long skippedTotal = 0; foreach (var s in skipped) skippedTotal += s;
-            return new EStepResult(L, K, (int[])_mb.Clone(), patchLl, emptySum / mb, back, pix, shiftW, (long)mb * K, skippedTotal);
+            // Patches go in blocks: phase A (parallel over sub-blocks of patches, rotations inner) does the one
+            // correlation FFT per (patch, rotation), the lag log-likelihoods, their exponentials e = exp(ll′ − max_ω ll′)
+            // and the per-rotation log-sum; it keeps e for phase B. Phase B (parallel over rotations, patches in
+            // ascending order) scales e by the patch's normaliser into the posterior weights and accumulates the
+            // statistics. Every sum runs in patch order per rotation, so results do not depend on threads or block size.
+            int threads = Math.Max(1, _opt.Threads);
+            const int SubBlock = 4;
+            long slabBudget = 512L << 20;
+            int block = (int)Math.Clamp(slabBudget / ((long)K * NLag2 * sizeof(double)), 1, (long)SubBlock * threads * 2);
+            block = Math.Min(block, mb);
+            var slab = stats ? new double[(long)block * K * NLag2] : Array.Empty<double>();
+            var shiftMax = new double[(long)block * K];   // max over lags of ll′ (the shift of e), per (patch in block, rotation)
+            var lse = new double[(long)block * K];        // log Σ_lags (ρ/K)·N, per (patch in block, rotation)
+            var patchLl = new double[mb];
+            var emptyPost = new double[mb];
+            var patchConst = new double[mb];              // ll − ll′ = log-normaliser − ‖I‖²/(2σ²)
+            var acc = stats ? new Complex[(long)K * CL] : Array.Empty<Complex>();
+            var wsumAll = stats ? new double[(long)K * NLag2] : Array.Empty<double>();
+            var skipped = new long[K];
+            var pool = new System.Collections.Concurrent.ConcurrentBag<Workspace>();
+            Workspace Rent() => pool.TryTake(out var w) ? w : NewWorkspace();
+
+            try
+            {
+                for (int b0 = 0; b0 < mb; b0 += block)
+                {
+                    int bn = Math.Min(block, mb - b0);
+                    int subs = (bn + SubBlock - 1) / SubBlock;
+                    // Phase A
+                    swT.Restart();
+                    ApproxEmParallel.For(subs, threads, Rent, (ws, sb) =>
+                    {
+                        int q0 = sb * SubBlock, q1 = Math.Min(bn, q0 + SubBlock);
+                        var lags = ws.Lags; var corrLag = ws.Scratch2;
+                        for (int qb = q0; qb < q1; qb++) patchConst[b0 + qb] = _logNorm - _patchNorm2[b0 + qb] * _inv2s2;
+                        for (int r = 0; r < K; r++)
+                        {
+                            if ((r & 31) == 0) _token.ThrowIfCancellationRequested();
+                            var e = _energy.AsSpan(r * NLag2, NLag2);
+                            for (int qb = q0; qb < q1; qb++)
+                            {
+                                int j = b0 + qb;
+                                Correlate(ws, j, r, corrLag);
+                                double max = VectorMath.AxMinusByMax(kappa, corrLag, _inv2s2, e, lags);
+                                long at = (long)qb * K + r;
+                                double s = VectorMath.ExpShiftedSum(lags, max, stats ? slab.AsSpan((int)(at * NLag2), NLag2) : lags);
+                                shiftMax[at] = max;
+                                lse[at] = patchConst[j] + max + Math.Log(s) + logLag;
+                            }
+                        }
+                        // Per patch (rotations in order): the log-likelihood and the empty posterior.
+                        for (int qb = q0; qb < q1; qb++)
+                        {
+                            int j = b0 + qb;
+                            double lEmpty = logEmpty + patchConst[j];
+                            double max = lEmpty;
+                            for (int r = 0; r < K; r++) { double a = lse[(long)qb * K + r]; if (a > max) max = a; }
+                            double s = Math.Exp(lEmpty - max);
+                            for (int r = 0; r < K; r++) s += Math.Exp(lse[(long)qb * K + r] - max);
+                            double total = max + Math.Log(s);
+                            patchLl[j] = total;
+                            emptyPost[j] = Math.Exp(lEmpty - total);
+                        }
+                        Tick((long)(q1 - q0) * K);
+                    }, ws => pool.Add(ws), _token);
+
+                    Profile[1] += swT.Elapsed.TotalSeconds; swT.Restart();
+                    // Phase B
+                    if (stats) ApproxEmParallel.For(K, threads, Rent, (ws, r) =>
+                    {
+                        var wsum = wsumAll.AsSpan(r * NLag2, NLag2);
+                        var wl = ws.Lags;
+                        double* wm = ws.WeightMap;
+                        long skip = 0;
+                        fixed (Complex* accR = &acc[(long)r * CL])
+                        {
+                            for (int qb = 0; qb < bn; qb++)
+                            {
+                                int j = b0 + qb;
+                                long at = (long)qb * K + r;
+                                if (lse[at] - patchLl[j] < logCut) { skip++; continue; }
+                                double c = Math.Exp(patchConst[j] + shiftMax[at] + logLag - patchLl[j]);
+                                ReadOnlySpan<double> ev = slab.AsSpan((int)(at * NLag2), NLag2);
+                                VectorMath.Scale(wl, c, ev);
+                                VectorMath.AddScaled(wsum, 1.0, wl);
+                                for (int dy = -(L - 1); dy < L; dy++)
+                                {
+                                    int row = (dy < 0 ? dy + M : dy) * M, o = (dy + L - 1) * NLag;
+                                    wl.AsSpan(o, L - 1).CopyTo(new Span<double>(wm + row + M - L + 1, L - 1));
+                                    wl.AsSpan(o + L - 1, L).CopyTo(new Span<double>(wm + row, L));
+                                }
+                                _fft.Forward(wm, ws.WeightSpectrum);
+                                fixed (Complex* pf = &_patchF[j * CL]) VectorMath.MultiplyAdd(ws.WeightSpectrum, pf, accR, CL);
+                            }
+                        }
+                        skipped[r] += skip;
+                        if ((r & 63) == 63) Tick(64L * bn);
+                    }, ws => pool.Add(ws), _token);
+                    Profile[2] += swT.Elapsed.TotalSeconds;
+                }
+                swT.Restart();
+                // b_ω: circular convolution of the weight maps with the zero-padded patches, cropped to L×L; m_ω from W.
+                var back = stats ? new double[(long)K * l2] : Array.Empty<double>();
+                var pix = stats ? new double[(long)K * l2] : Array.Empty<double>();
+                if (stats) ApproxEmParallel.For(K, threads, Rent, (ws, r) =>
+                {
+                    new ReadOnlySpan<Complex>(acc, r * CL, CL).CopyTo(new Span<Complex>(ws.Accumulator, CL));
+                    _fft.Backward(ws.Accumulator, ws.Real);
+                    var b = back.AsSpan(r * l2, l2);
+                    for (int y = 0; y < L; y++) for (int xx = 0; xx < L; xx++) b[y * L + xx] = ws.Real[y * M + xx] * _invM2;
+                    PixelWeights(wsumAll.AsSpan(r * NLag2, NLag2), ws.Scratch, pix.AsSpan(r * l2, l2));
+                }, ws => pool.Add(ws), _token);
+
+                Profile[3] += swT.Elapsed.TotalSeconds;
+                double emptySum = 0; foreach (var e in emptyPost) emptySum += e;
+                long skippedTotal = 0; foreach (var s in skipped) skippedTotal += s;
+                return new EStepResult(L, K, (int[])_mb.Clone(), patchLl, emptySum / mb, back, pix, wsumAll, (long)mb * K, skippedTotal) { PhaseSeconds = Profile };
+            }
+            finally
+            {
+                while (pool.TryTake(out var w)) w.Dispose();
+            }
+        }
+
+        /// <summary>The linear cross-correlation of patch j with projection r at every lag, [d_y+L−1, d_x+L−1], unnormalised (×M²).</summary>
+        private void Correlate(Workspace ws, int j, int r, double[] dest)
+        {
+            fixed (Complex* pf = &_patchF[j * CL]) fixed (Complex* rf = &_rotF[r * CL])
+                VectorMath.ConjMultiply(pf, rf, ws.Spectrum, CL);
+            _fft.Backward(ws.Spectrum, ws.Real);
+            double* corr = ws.Real;
+            for (int dy = -(L - 1); dy < L; dy++)
+            {
+                int row = (dy < 0 ? dy + M : dy) * M, o = (dy + L - 1) * NLag;
+                new ReadOnlySpan<double>(corr + row + M - L + 1, L - 1).CopyTo(dest.AsSpan(o, L - 1));
+                new ReadOnlySpan<double>(corr + row, L).CopyTo(dest.AsSpan(o + L - 1, L));
+            }
         }
 
         /// <summary>m[u, v] = Σ_{d_y = u−L+1..u} Σ_{d_x = v−L+1..v} W[d_y, d_x]: the lags at which projection pixel (u, v) lands in the patch.</summary>

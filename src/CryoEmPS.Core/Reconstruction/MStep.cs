@@ -47,6 +47,7 @@ public static unsafe class MStep
         int l2 = model.ImageSize * model.ImageSize, n = model.ParameterCount, k = rotations.Count;
         if (stats.RotationCount != k || stats.ImageSize != model.ImageSize) throw new ArgumentException("The E-step statistics do not match the model and rotation set.");
         if (threads <= 0) threads = Environment.ProcessorCount;
+        using var blas = OpenBlasThreads.Single();
         int blocks = (k + BlockRotations - 1) / BlockRotations;
         int wave = Math.Max(1, Math.Min(threads, blocks));
         var c = new double[(long)n * n];
