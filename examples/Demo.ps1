@@ -28,11 +28,11 @@ $clock = [System.Diagnostics.Stopwatch]::StartNew()
 # --- the problem --------------------------------------------------------------------------------
 $L = 17
 $N = if ($Quick) { 408 } else { 680 }          # multiples of L: (N/L)² patches
-$snr = 2.0
+$snr = 3.0
 $schedule = if ($Quick) {
     @{ EllMax = 6, 10; RotationCount = 300, 300; StochasticFactor = 1, 0.5; MaxIterations = 3, 3 }
 } else {
-    @{ EllMax = 6, 10, 14; RotationCount = 1000, 1000, 600; StochasticFactor = 1, 0.5, 0.5; MaxIterations = 4, 4, 4 }
+    @{ EllMax = 6, 10, 14; RotationCount = 1000, 1000, 600; StochasticFactor = 1, 0.5, 0.5; MaxIterations = 4, 3, 3 }
 }
 
 Write-Host "CryoEmPS demo: reconstruction directly from a micrograph (no particle picking)" -ForegroundColor Cyan
@@ -56,8 +56,8 @@ $mic | Export-EmPicture -Path (Join-Path $OutputFolder 'micrograph.png') -Force
 $patches = $mic | Get-PatchSet -PatchSize $L
 Write-Host ("3. Patches: {0} of {1}x{1} ({2} whole, {3} partial, {4} empty)" -f $patches.Count, $L, $patches.WholeCount, $patches.PartialCount, $patches.EmptyCount)
 
-# 4. The initial guess: the truth low-passed to 7³ and back (the paper starts from an AlphaFold model).
-$initial = $truth | Resize-EmVolume -Size 7 | Resize-EmVolume -Size $L
+# 4. The initial guess: the truth low-passed to 5³ and back (the paper starts from an AlphaFold model).
+$initial = $truth | Resize-EmVolume -Size 5 | Resize-EmVolume -Size $L
 $initial.Name = 'initial (low-passed truth)'
 $initial | Export-EmVolume -Path (Join-Path $OutputFolder 'initial.mrc') -Force
 $initial | Export-EmPicture -Path (Join-Path $OutputFolder 'initial.png') -Force
