@@ -116,7 +116,7 @@ function Write-Run($r) {
     $r.Stages | Format-Table Stage, EllMax, K, S, Iterations, PatchesPerEStep,
     @{ n = 's/iteration'; e = { '{0:0.0}' -f $_.SecondsPerIteration } }, @{ n = 'first E-step s'; e = { '{0:0.0}' -f $_.FirstEStepSeconds } },
     @{ n = 'pairs/s'; e = { '{0:0.000e0}' -f ($_.Pairs / $_.Seconds) } }, @{ n = 'LL/patch'; e = { '{0:0.###}' -f $_.LogLikelihoodPerPatch } },
-    @{ n = 'FSC shell'; e = { '{0:0.00}' -f $_.FscShell } }, @{ n = 'skipped'; e = { '{0:P1}' -f $_.SkippedFraction } } -AutoSize | Out-String | Write-Host
+    @{ n = 'FSC shell'; e = { '{0:0.00}' -f $_.FscShell } }, @{ n = 'skipped'; e = { '{0:P1}' -f $_.SkippedFraction } } -AutoSize | Out-String -Width 220 | Write-Host
     Write-Host ("  total EM wall time {0:0.0} s (setup {1:0.0} s), peak working set {2:0.00} GB, {3:0.000e0} patch-rotation pairs/s" -f `
             $r.WallSeconds, $r.SetupSeconds, ($r.PeakWorkingSetBytes / 1GB), ($pairs / $r.WallSeconds))
 }

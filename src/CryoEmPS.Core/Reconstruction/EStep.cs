@@ -288,8 +288,10 @@ public static unsafe class EStep
             // statistics. Every sum runs in patch order per rotation, so results do not depend on threads or block size.
             int threads = Math.Max(1, _opt.Threads);
             const int SubBlock = 4;
-            long slabBudget = 512L << 20;
+            // The kept exponentials: block·K·(2L−1)² doubles, about 256 MB (one sub-block per thread at K = 3392, L = 17).
+            long slabBudget = 256L << 20;
             int block = (int)Math.Clamp(slabBudget / ((long)K * NLag2 * sizeof(double)), 1, (long)SubBlock * threads * 2);
+            block = Math.Max(block, Math.Min(SubBlock * threads, mb));
             block = Math.Min(block, mb);
             var slab = stats ? new double[(long)block * K * NLag2] : Array.Empty<double>();
             var shiftMax = new double[(long)block * K];   // max over lags of ll′ (the shift of e), per (patch in block, rotation)
