@@ -74,3 +74,36 @@ public unsafe class NativeTests
         for (int i = 0; i < n; i++) Assert.Equal(xTrue[i], b[i], 9);
     }
 }
+
+public class FftwWisdomTests
+{
+    [Fact]
+    public void MeasuredPlansAreSavedToTheSharedWisdomFile()
+    {
+        var dir = Directory.CreateTempSubdirectory("cryoemps-wisdom");
+        try
+        {
+            string path = Path.Combine(dir.FullName, "sub", "wisdom.txt");
+            bool ran = false;
+            lock (Fftw.Planner) FftwWisdom.PlanShared(path, () => { using var f = new RealFft2D(30, 30, measure: false); ran = true; });
+            Assert.True(ran);
+            Assert.True(File.Exists(path));
+            Assert.StartsWith("(fftw-3", File.ReadAllText(path));
+            Assert.Empty(Directory.GetFiles(Path.GetDirectoryName(path)!, "*.tmp"));
+        }
+        finally { dir.Delete(true); }
+    }
+
+    [Fact]
+    public void AnUnusableWisdomPathNeverFailsPlanning()
+    {
+        var file = Path.GetTempFileName(); // a file where a folder is expected
+        try
+        {
+            bool ran = false;
+            lock (Fftw.Planner) FftwWisdom.PlanShared(Path.Combine(file, "x", "wisdom.txt"), () => ran = true);
+            Assert.True(ran);
+        }
+        finally { File.Delete(file); }
+    }
+}

@@ -132,10 +132,15 @@ public sealed unsafe class RealFft2D : IDisposable
             var cplx = Fftw.Alloc<Complex>(ComplexLength);
             try
             {
-                int* dims = stackalloc int[2] { ny, nx };
                 uint flags = measure ? Fftw.Measure : Fftw.Estimate;
-                _r2c = Fftw.PlanDftR2C(2, dims, real, cplx, flags);
-                _c2r = Fftw.PlanDftC2R(2, dims, cplx, real, flags);
+                void MakePlans()
+                {
+                    int* dims = stackalloc int[2] { ny, nx };
+                    _r2c = Fftw.PlanDftR2C(2, dims, real, cplx, flags);
+                    _c2r = Fftw.PlanDftC2R(2, dims, cplx, real, flags);
+                }
+                // Measured plans go through the shared wisdom, so every process on the machine gets the same ones.
+                if (measure) FftwWisdom.PlanShared(MakePlans); else MakePlans();
                 if (_r2c == IntPtr.Zero || _c2r == IntPtr.Zero) throw new InvalidOperationException($"FFTW could not plan a {ny}x{nx} real transform.");
             }
             finally { Fftw.Free((IntPtr)real); Fftw.Free((IntPtr)cplx); }
