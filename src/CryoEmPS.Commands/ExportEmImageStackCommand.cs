@@ -9,8 +9,6 @@ namespace CryoEmPS.Commands;
 [OutputType(typeof(FileInfo))]
 public sealed class ExportEmImageStackCommand : ExportFileCmdletBase
 {
-    private int _count;
-
     [Parameter(Mandatory = true, ValueFromPipeline = true, ValueFromPipelineByPropertyName = true)]
     [ValidateNotNull]
     public ImageStack ImageStack { get; set; } = null!;
@@ -20,9 +18,7 @@ public sealed class ExportEmImageStackCommand : ExportFileCmdletBase
     // The file is written in EndProcessing, so a second piped image stack fails before anything is written.
     protected override void ProcessRecord()
     {
-        if (++_count > 1)
-            Fail($"More than one image stack was given for the single file '{TargetPath}'; nothing was written. Export each image stack to its own path (e.g. with ForEach-Object).",
-                "MrcMultipleInputs", ErrorCategory.InvalidArgument, ImageStack);
+        AcceptSingleInput(ImageStack, "image stack", "MrcMultipleInputs");
         _input = ImageStack;
     }
 

@@ -16,8 +16,6 @@ namespace CryoEmPS.Commands;
 public sealed class ExportEmPictureCommand : ExportFileCmdletBase
 {
     private object? _input;
-    private int _count;
-
     /// <summary>The object to draw.</summary>
     [Parameter(Mandatory = true, ValueFromPipeline = true)]
     [ValidateNotNull]
@@ -35,9 +33,7 @@ public sealed class ExportEmPictureCommand : ExportFileCmdletBase
 
     protected override void ProcessRecord()
     {
-        if (++_count > 1)
-            Fail($"More than one object was given for the single file '{TargetPath}'; nothing was written. Export each to its own path (e.g. with ForEach-Object).",
-                "PictureMultipleInputs", ErrorCategory.InvalidArgument, InputObject);
+        AcceptSingleInput(InputObject, "object", "PictureMultipleInputs");
         _input = InputObject is PSObject p ? p.BaseObject : InputObject;
     }
 

@@ -9,8 +9,6 @@ namespace CryoEmPS.Commands;
 [OutputType(typeof(FileInfo))]
 public sealed class ExportEmVolumeCommand : ExportFileCmdletBase
 {
-    private int _count;
-
     [Parameter(Mandatory = true, ValueFromPipeline = true, ValueFromPipelineByPropertyName = true)]
     [ValidateNotNull]
     public Volume Volume { get; set; } = null!;
@@ -20,9 +18,7 @@ public sealed class ExportEmVolumeCommand : ExportFileCmdletBase
     // The file is written in EndProcessing, so a second piped volume fails before anything is written.
     protected override void ProcessRecord()
     {
-        if (++_count > 1)
-            Fail($"More than one volume was given for the single file '{TargetPath}'; nothing was written. Export each volume to its own path (e.g. with ForEach-Object).",
-                "MrcMultipleInputs", ErrorCategory.InvalidArgument, Volume);
+        AcceptSingleInput(Volume, "volume", "MrcMultipleInputs");
         _input = Volume;
     }
 

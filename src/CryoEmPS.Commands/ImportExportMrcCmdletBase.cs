@@ -95,6 +95,19 @@ public abstract class ExportFileCmdletBase : CryoEmCmdlet
 
     protected string TargetPath => ParameterSetName == "LiteralPath" ? LiteralPath : Path;
 
+    private int _inputs;
+
+    /// <summary>
+    /// One object goes into one file: call this in ProcessRecord and write in EndProcessing, so a second piped
+    /// object fails (<paramref name="errorId"/>) before anything is written.
+    /// </summary>
+    protected void AcceptSingleInput(object input, string what, string errorId)
+    {
+        if (++_inputs > 1)
+            Fail($"More than one {what} was given for the single file '{TargetPath}'; nothing was written. Export each {what} to its own path (e.g. with ForEach-Object).",
+                errorId, ErrorCategory.InvalidArgument, input);
+    }
+
     /// <summary>
     /// Resolves the target, writes it atomically after ShouldProcess, maps an ArgumentException thrown by
     /// <paramref name="write"/> (data that cannot be stored) to <paramref name="invalidDataErrorId"/>, and

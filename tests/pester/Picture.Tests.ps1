@@ -20,6 +20,11 @@ Describe 'Export-EmPicture' {
         New-EmVolume -Phantom -Size 9 | Export-EmPicture -Path (Join-Path $TestDrive 'w.png') -WhatIf
         Test-Path (Join-Path $TestDrive 'w.png') | Should -BeFalse
     }
+    It 'refuses two objects for one file and writes nothing' {
+        $path = Join-Path $TestDrive 'two.png'
+        { (New-EmVolume -Phantom -Size 9), (New-EmVolume -Phantom -Size 9) | Export-EmPicture -Path $path } | Should -Throw -ErrorId 'PictureMultipleInputs*'
+        Test-Path $path | Should -BeFalse
+    }
     It 'refuses objects it cannot draw and bad percentiles' {
         { 'text' | Export-EmPicture -Path (Join-Path $TestDrive 'x.png') } | Should -Throw -ErrorId 'PictureUnsupportedType*'
         { New-EmVolume -Phantom -Size 9 | Export-EmPicture -Path (Join-Path $TestDrive 'y.png') -Percentile 90, 10 } | Should -Throw -ErrorId 'PictureInvalidPercentile*'
