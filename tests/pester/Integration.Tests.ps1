@@ -72,3 +72,14 @@ Describe 'The whole pipeline: phantom -> micrograph (Method 2) -> patches -> Inv
         $result.Volume.Size | Should -Be 11
     }
 }
+
+Describe 'examples/Sweep-Snr.ps1' {
+    It 'runs a one-point sweep and writes a CSV where the EM improved on the initial guess' {
+        $script = Join-Path $PSScriptRoot '../../examples/Sweep-Snr.ps1'
+        $env:CRYOEMPS_MODULE = $script:ModulePath
+        & $script -Snr 16 -OutputFolder $TestDrive 6>$null
+        $rows = Import-Csv (Join-Path $TestDrive 'sweep.csv')
+        @($rows).Count | Should -Be 1
+        [double]$rows[0].FscAfter | Should -BeGreaterThan ([double]$rows[0].FscBefore)
+    }
+}
