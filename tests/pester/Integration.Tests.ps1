@@ -83,3 +83,16 @@ Describe 'examples/Sweep-Snr.ps1' {
         [double]$rows[0].FscAfter | Should -BeGreaterThan ([double]$rows[0].FscBefore)
     }
 }
+
+Describe 'Reconstruction of the 70S ribosome (../shared/data)' {
+    It 'improves the FSC of a low-passed start on a Method 2 micrograph of clean70SRibosome_vol_11p.mrc' -Skip:(-not $script:HasSharedData) {
+        # Measured: FSC(0.5) crossing 2.41 -> 5 (all shells above 0.5) in 3 iterations, about 3 s.
+        $truth = Import-EmVolume -LiteralPath (Join-Path $script:SharedData 'clean70SRibosome_vol_11p.mrc')
+        $initial = $truth | Resize-EmVolume -Size 4 | Resize-EmVolume -Size 11
+        $mic = New-Micrograph -Volume $truth -Size 264 -Density 0.4 -Snr 10 -Seed 5 -WarningAction SilentlyContinue
+        $result = $mic | Get-PatchSet -PatchSize 11 |
+            Invoke-ApproxEm -InitialVolume $initial -EllMax 4 -RotationCount 300 -StochasticFactor 1 -MaxIterations 3 -Reference $truth -Seed 1
+        $result.History[-1].LogLikelihood | Should -BeGreaterThan $result.History[0].LogLikelihood
+        ($result | Measure-Fsc -Reference $truth).CrossingShell | Should -BeGreaterThan ($result.History[0].FscShell + 1)
+    }
+}
