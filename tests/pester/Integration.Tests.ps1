@@ -1,4 +1,5 @@
 # Cmdlets from different parts of the module working together.
+BeforeDiscovery { . (Join-Path $PSScriptRoot 'Common.ps1') }
 BeforeAll {
     . (Join-Path $PSScriptRoot 'Common.ps1')
     $script:Truth = New-EmVolume -Phantom -Size 11
