@@ -5,18 +5,12 @@ namespace CryoEmPS.Core.Tests;
 
 public class FourierResizeTests
 {
-    /// <summary>A minimal float32 MRC reader for the interop check (the real reader lives in IO/).</summary>
+    /// <summary>The shared maps through the project's MRC reader, as (nx, ny, nz, data [z,y,x]).</summary>
     private static (int Nx, int Ny, int Nz, double[] Data) ReadFloatMrc(string path)
     {
-        var bytes = File.ReadAllBytes(path);
-        Assert.True(BitConverter.IsLittleEndian);
-        int nx = BitConverter.ToInt32(bytes, 0), ny = BitConverter.ToInt32(bytes, 4), nz = BitConverter.ToInt32(bytes, 8);
-        Assert.Equal(2, BitConverter.ToInt32(bytes, 12));
-        int nsymbt = BitConverter.ToInt32(bytes, 92);
-        int off = 1024 + nsymbt;
-        var data = new double[(long)nx * ny * nz];
-        for (int i = 0; i < data.Length; i++) data[i] = BitConverter.ToSingle(bytes, off + 4 * i);
-        return (nx, ny, nz, data);
+        var m = CryoEmPS.Core.IO.MrcReader.Read(path);
+        Assert.Equal(2, m.Header.Mode);
+        return (m.SizeX, m.SizeY, m.SizeZ, m.Data);
     }
 
     [SharedDataTheory]

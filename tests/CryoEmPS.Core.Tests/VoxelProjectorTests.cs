@@ -181,29 +181,20 @@ public class VoxelProjectorTests
 
     // --- RELION interop ------------------------------------------------------------------------
 
-    /// <summary>A minimal little-endian mode-2 MRC reader for the test (1024-byte header + nsymbt extended header).</summary>
+    /// <summary>A shared MRC file through the project's reader, as (nx, ny, nz, data [z,y,x]).</summary>
     internal static (int Nx, int Ny, int Nz, double[] Data) ReadMrc(string path)
     {
-        var bytes = File.ReadAllBytes(path);
-        int nx = BitConverter.ToInt32(bytes, 0), ny = BitConverter.ToInt32(bytes, 4), nz = BitConverter.ToInt32(bytes, 8);
-        int mode = BitConverter.ToInt32(bytes, 12), nsymbt = BitConverter.ToInt32(bytes, 92);
-        Assert.Equal(2, mode);
-        int off = 1024 + nsymbt;
-        var d = new double[(long)nx * ny * nz];
-        for (int i = 0; i < d.Length; i++) d[i] = BitConverter.ToSingle(bytes, off + 4 * i);
-        return (nx, ny, nz, d);
+        var m = CryoEmPS.Core.IO.MrcReader.Read(path);
+        Assert.Equal(2, m.Header.Mode);
+        return (m.SizeX, m.SizeY, m.SizeZ, m.Data);
     }
 
+    /// <summary>rlnAngleRot/Tilt/Psi of every particle, through the project's STAR reader.</summary>
     internal static List<(double Rot, double Tilt, double Psi)> ReadStarAngles(string path)
     {
-        var res = new List<(double, double, double)>();
-        foreach (var line in File.ReadLines(path))
-        {
-            var t = line.Split((char[]?)null, StringSplitOptions.RemoveEmptyEntries);
-            if (t.Length >= 7 && double.TryParse(t[0], System.Globalization.NumberStyles.Float, System.Globalization.CultureInfo.InvariantCulture, out double a))
-                res.Add((a, double.Parse(t[1], System.Globalization.CultureInfo.InvariantCulture), double.Parse(t[2], System.Globalization.CultureInfo.InvariantCulture)));
-        }
-        return res;
+        var block = CryoEmPS.Core.IO.StarFile.Read(path).First(b => b.IsLoop && b.Columns.Contains("rlnAngleRot"));
+        var rot = block.ColumnAsDouble("rlnAngleRot"); var tilt = block.ColumnAsDouble("rlnAngleTilt"); var psi = block.ColumnAsDouble("rlnAnglePsi");
+        return Enumerable.Range(0, rot.Length).Select(i => (rot[i], tilt[i], psi[i])).ToList();
     }
 
     /// <summary>Centred Fourier crop of a cube to side <paramref name="m"/> (mean preserved); optionally zero the −m/2 planes for even m.</summary>
