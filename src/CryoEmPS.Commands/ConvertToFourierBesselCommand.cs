@@ -25,8 +25,7 @@ public sealed class ConvertToFourierBesselCommand : CryoEmCmdlet
         RequireNative(fftw: false, blas: true);
         if (!Volume.IsCube)
             Fail(new NonCubicVolumeException(Volume), "FourierBesselNonCubicVolume", ErrorCategory.InvalidArgument, Volume);
-        if (InputChecks.NonFiniteVoxel(Volume, "volume") is string badVolume)
-            Fail(badVolume, "VolumeNotFinite", ErrorCategory.InvalidData, Volume);
+        RequireFiniteVolume(Volume, "volume");
         int L = Volume.Size;
         if (L < 2)
             Fail($"The volume is {L}³; the Fourier–Bessel basis needs a side L ≥ 2.", "FourierBesselVolumeTooSmall", ErrorCategory.InvalidArgument, Volume);

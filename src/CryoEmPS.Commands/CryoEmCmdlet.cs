@@ -157,6 +157,13 @@ public abstract class CryoEmCmdlet : PSCmdlet
         public void Report(T value) { if (!_q.IsAddingCompleted) { try { _q.Add(value); } catch (InvalidOperationException) { } } }
     }
 
+    /// <summary>Stops with ErrorId <c>VolumeNotFinite</c> when a voxel of <paramref name="volume"/> is NaN or infinite.</summary>
+    protected void RequireFiniteVolume(CryoEmPS.Core.Volumes.Volume volume, string role)
+    {
+        if (InputChecks.NonFiniteVoxel(volume, role) is string message)
+            Fail(message, "VolumeNotFinite", ErrorCategory.InvalidData, volume);
+    }
+
     /// <summary>Draws a seed when none was given, so every run can be repeated.</summary>
     protected static int DrawSeed() => Random.Shared.Next(1, int.MaxValue);
 }

@@ -67,8 +67,7 @@ public sealed class GetEmProjectionCommand : CryoEmCmdlet
         }
         if (!Volume.IsCube)
             Fail(new NonCubicVolumeException(Volume), "VolumeNotCubic", ErrorCategory.InvalidArgument, Volume);
-        if (InputChecks.NonFiniteVoxel(Volume, "volume") is string badVolume)
-            Fail(badVolume, "VolumeNotFinite", ErrorCategory.InvalidData, Volume);
+        RequireFiniteVolume(Volume, "volume");
         RequireNative(fftw: true);
         const string activity = "Get-EmProjection";
         int total = Rotation.Length;

@@ -125,10 +125,8 @@ public sealed class InvokeApproxEmCommand : CryoEmCmdlet
             else Fail($"-InitialVolume must be a Volume or a FourierBesselVolume; got {o.GetType().FullName}.", "InitialVolumeInvalidType", ErrorCategory.InvalidType, o);
         }
 
-        if (initVolume != null && InputChecks.NonFiniteVoxel(initVolume, "initial volume") is string badInit)
-            Fail(badInit, "VolumeNotFinite", ErrorCategory.InvalidData, initVolume);
-        if (Reference != null && InputChecks.NonFiniteVoxel(Reference, "reference") is string badRef)
-            Fail(badRef, "VolumeNotFinite", ErrorCategory.InvalidData, Reference);
+        if (initVolume != null) RequireFiniteVolume(initVolume, "initial volume");
+        if (Reference != null) RequireFiniteVolume(Reference, "reference");
 
         int seed = Seed ?? DrawSeed();
         if (initVolume == null && initFb == null && !(Resume && CheckpointPath != null && File.Exists(ResolveCheckpoint())))

@@ -28,10 +28,8 @@ public sealed class MeasureFscCommand : CryoEmCmdlet
             Fail(new NonCubicVolumeException(Reference), "FscNonCubicVolume", ErrorCategory.InvalidArgument, Reference);
         if (!Volume.IsCube)
             Fail(new NonCubicVolumeException(Volume), "FscNonCubicVolume", ErrorCategory.InvalidArgument, Volume);
-        if (InputChecks.NonFiniteVoxel(Reference, "reference") is string badReference)
-            Fail(badReference, "VolumeNotFinite", ErrorCategory.InvalidData, Reference);
-        if (InputChecks.NonFiniteVoxel(Volume, "volume") is string badVolume)
-            Fail(badVolume, "VolumeNotFinite", ErrorCategory.InvalidData, Volume);
+        RequireFiniteVolume(Reference, "reference");
+        RequireFiniteVolume(Volume, "volume");
         if (Reference.Size != Volume.Size)
             Fail($"FSC needs volumes of the same size, but the reference is {Reference.Size}³ and the volume {Volume.Size}³. " +
                  "Resize one of them with Resize-EmVolume -Size first.", "FscSizeMismatch", ErrorCategory.InvalidArgument, Volume);

@@ -21,8 +21,7 @@ public sealed class ResizeEmVolumeCommand : CryoEmCmdlet
         RequireNative();
         if (!Volume.IsCube)
             Fail(new NonCubicVolumeException(Volume), "NonCubicVolume", ErrorCategory.InvalidArgument, Volume);
-        if (InputChecks.NonFiniteVoxel(Volume, "volume") is string badVolume)
-            Fail(badVolume, "VolumeNotFinite", ErrorCategory.InvalidData, Volume);
+        RequireFiniteVolume(Volume, "volume");
         int n = Volume.SizeX;
         WriteVerbose(Size < n ? $"Fourier-cropping {n}³ to {Size}³ (mean preserved; voxel size × {n}/{Size})."
                      : Size > n ? $"Zero-padding the spectrum of {n}³ to {Size}³ (mean preserved; voxel size × {n}/{Size})."
