@@ -68,8 +68,7 @@ public sealed class NewMicrographCommand : CryoEmCmdlet
         {
             case CryoEmPS.Core.Volumes.Volume v:
                 if (!v.IsCube) Fail(new NonCubicVolumeException(v), "NonCubicVolume", ErrorCategory.InvalidArgument, v);
-                if (InputChecks.NonFiniteVoxel(v, "volume") is string badv)
-                    Fail(badv, "VolumeNotFinite", ErrorCategory.InvalidData, v);
+                RequireFiniteVolume(v, "volume");
                 size = v.SizeX; volumeName = v.Name; break;
             case FourierBesselVolume fbv:
                 size = fbv.Size; volumeName = fbv.Name; break;
@@ -93,8 +92,8 @@ public sealed class NewMicrographCommand : CryoEmCmdlet
             Fail("Give the number of projections per micrograph, -ParticleCount T, or the density -Density γ (γ = T·L²/N²; the paper uses 0.4).",
                  "ParticleCountMissing", ErrorCategory.InvalidArgument, null);
 
-        // A fake projector of the right size validates the options before the (costlier) real one is built.
-        try { MicrographSimulator.Validate(new SizeOnly(size), options); }
+        // The options are checked against the volume size before the (costlier) projector is built.
+        try { MicrographSimulator.Validate(size, options); }
         catch (SimulationArgumentException ex) { Fail(ex, ex.ErrorId, ErrorCategory.InvalidArgument, input); }
 
         int seed = Seed ?? DrawSeed();
@@ -134,15 +133,5 @@ public sealed class NewMicrographCommand : CryoEmCmdlet
             ProgressCompleted(ProgressId, Activity);
             (projector as IDisposable)?.Dispose();
         }
-    }
-
-    /// <summary>Carries only the size, for validating the options before the projector is built.</summary>
-    private sealed class SizeOnly : IProjector
-    {
-        public SizeOnly(int size) => Size = size;
-        public int Size { get; }
-        public double PixelSize => 0;
-        public string Name => "";
-        public void Project(Rotation rotation, Span<double> image) => throw new NotSupportedException();
     }
 }

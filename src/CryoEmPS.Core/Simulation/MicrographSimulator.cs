@@ -71,13 +71,19 @@ public static class MicrographSimulator
 
     private static int SubSeed(int seed, ulong stream) => (int)(Mix(((ulong)(uint)seed << 20) ^ (stream * 0xD6E8FEB86659FD93UL)) & 0x7FFFFFFF);
 
-    /// <summary>Checks the options against the projector; throws <see cref="SimulationArgumentException"/> with a stable ErrorId.</summary>
     /// <summary>The most pixels one simulated micrograph may have (the largest .NET array of doubles).</summary>
     public const long MaxPixels = 0x7FFFFFC7;
 
+    /// <summary>Checks the options against the projector; throws <see cref="SimulationArgumentException"/> with a stable ErrorId.</summary>
     public static void Validate(IProjector projector, MicrographSimulationOptions o)
     {
         ArgumentNullException.ThrowIfNull(projector);
+        Validate(projector.Size, o);
+    }
+
+    /// <summary>Checks the options for a projector of side <paramref name="projectorSize"/> (L̃), before any projector is built.</summary>
+    public static void Validate(int projectorSize, MicrographSimulationOptions o)
+    {
         ArgumentNullException.ThrowIfNull(o);
         if (!(o.Snr > 0) || double.IsInfinity(o.Snr))
             throw new SimulationArgumentException("InvalidSnr", $"The SNR must be a positive finite number; got {o.Snr}. Give e.g. -Snr 1 (eq. 4: mean ‖I‖²/(L²σ²)).", nameof(o.Snr));
@@ -87,7 +93,7 @@ public static class MicrographSimulator
             throw new SimulationArgumentException("InvalidDensity", $"The density γ = T·L²/N² must be positive and finite; got {o.Density}. The paper uses γ = 0.4.", nameof(o.Density));
         if (o.ParticleCount.HasValue && o.ParticleCount.Value < 1)
             throw new SimulationArgumentException("InvalidParticleCount", $"The particle count must be at least 1; got {o.ParticleCount}.", nameof(o.ParticleCount));
-        int lFull = projector.Size;
+        int lFull = projectorSize;
         if (o.DownsampleTo.HasValue)
         {
             int l = o.DownsampleTo.Value;
