@@ -1,6 +1,7 @@
 // Profiling harness: dotnet run -c Release --project benchmarks/EmProfile -- <mode> [args]
-//   fft                         36×36 r2c/c2r throughput, one thread
-//   estep P K ellMax threads [cutoff]   one E-step + M-step at L = 17 on synthetic patches
+//   fft [M]                     FFTW M×M r2c/c2r throughput, one thread
+//   lanefft [M]                 the E-step's lane-batched M×M FFTs (double and float), one thread
+//   estep P K ellMax threads [cutoff [double|single]]   one E-step + M-step at L = 17 on synthetic patches
 using System.Diagnostics;
 using System.Numerics;
 using CryoEmPS.Core.Native;
@@ -28,57 +29,17 @@ unsafe
         Console.WriteLine($"c2r {m}x{m}: {n / sw.Elapsed.TotalSeconds / 1e6:0.000} M/s");
         return;
     }
-    if (mode == "many")
+    if (mode == "lanefft")
     {
-        int m = 36, h = m / 2 + 1, how = args.Length > 1 ? int.Parse(args[1]) : 8; bool inter = args.Length > 2 && args[2] == "i";
-        var r = Fftw.Alloc<double>(m * m * how); var c = Fftw.Alloc<Complex>(m * h * how);
-        IntPtr plan;
-        lock (Fftw.Planner)
-        {
-            int* dims = stackalloc int[2] { m, m };
-            plan = inter ? Many.fftw_plan_many_dft_c2r(2, dims, how, c, null, how, 1, r, null, how, 1, 0)
-                         : Many.fftw_plan_many_dft_c2r(2, dims, how, c, null, 1, m * h, r, null, 1, m * m, 0);
-        }
-        var rnd = new Random(1); for (int i = 0; i < m * h * how; i++) c[i] = new Complex(rnd.NextDouble(), rnd.NextDouble());
-        int n = 400000 / how;
-        for (int i = 0; i < 100; i++) Fftw.ExecuteDftC2R(plan, c, r);
-        var sw = Stopwatch.StartNew();
-        for (int i = 0; i < n; i++) Fftw.ExecuteDftC2R(plan, c, r);
-        Console.WriteLine($"c2r many {how} {(inter ? "interleaved" : "contiguous")}: {n * how / sw.Elapsed.TotalSeconds / 1e6:0.000} M/s");
-        return;
-    }
-    if (mode == "kernels")
-    {
-        int n = 200000, cl = 36 * 19, nl = 33 * 33;
-        Console.WriteLine($"V256 {System.Runtime.Intrinsics.Vector256.IsHardwareAccelerated} V512 {System.Runtime.Intrinsics.Vector512.IsHardwareAccelerated} Fma {System.Runtime.Intrinsics.X86.Fma.IsSupported}");
-        var a = Fftw.Alloc<Complex>(cl); var b = Fftw.Alloc<Complex>(cl); var d = Fftw.Alloc<Complex>(cl);
-        var rnd = new Random(1); for (int i = 0; i < cl; i++) { a[i] = new Complex(rnd.NextDouble(), rnd.NextDouble()); b[i] = new Complex(rnd.NextDouble(), rnd.NextDouble()); }
-        for (int i = 0; i < n; i++) CryoEmPS.Core.Reconstruction.VectorMath.ConjMultiply(a, b, d, cl);
-        var sw = Stopwatch.StartNew();
-        for (int i = 0; i < n; i++) CryoEmPS.Core.Reconstruction.VectorMath.ConjMultiply(a, b, d, cl);
-        Console.WriteLine($"ConjMultiply {cl}: {sw.Elapsed.TotalSeconds / n * 1e6:0.000} µs");
-        sw.Restart();
-        for (int i = 0; i < n; i++) CryoEmPS.Core.Reconstruction.VectorMath.MultiplyAdd(a, b, d, cl);
-        Console.WriteLine($"MultiplyAdd {cl}: {sw.Elapsed.TotalSeconds / n * 1e6:0.000} µs");
-        var x = new double[nl]; var y = new double[nl]; var z = new double[nl];
-        for (int i = 0; i < nl; i++) { x[i] = rnd.NextDouble() * 100; y[i] = rnd.NextDouble() * 100; }
-        sw.Restart(); double m = 0;
-        for (int i = 0; i < n; i++) m += CryoEmPS.Core.Reconstruction.VectorMath.AxMinusByMax(0.5, x, 0.25, y, z);
-        Console.WriteLine($"AxMinusByMax {nl}: {sw.Elapsed.TotalSeconds / n * 1e6:0.000} µs");
-        for (int i = 0; i < n; i++) m += CryoEmPS.Core.Reconstruction.VectorMath.ExpShiftedSum(z, 50, y);
-        sw.Restart();
-        for (int i = 0; i < n; i++) m += CryoEmPS.Core.Reconstruction.VectorMath.ExpShiftedSum(z, 50, y);
-        Console.WriteLine($"ExpShiftedSum {nl}: {sw.Elapsed.TotalSeconds / n * 1e6:0.000} µs");
-        sw.Restart();
-        for (int i = 0; i < n; i++) for (int k = 0; k < nl; k++) y[k] = Math.Exp(z[k] - 50);
-        Console.WriteLine($"Math.Exp {nl}: {sw.Elapsed.TotalSeconds / n * 1e6:0.000} µs");
-        Console.WriteLine(m);
+        int m = args.Length > 1 ? int.Parse(args[1]) : 36;
+        LaneBench<double>(m); LaneBench<float>(m);
         return;
     }
     if (mode == "estep")
     {
         int p = int.Parse(args[1]), k = int.Parse(args[2]), ell = int.Parse(args[3]), threads = int.Parse(args[4]);
         double cutoff = args.Length > 5 ? double.Parse(args[5]) : 0;
+        var precision = args.Length > 6 ? Enum.Parse<EStepPrecision>(args[6], true) : EStepPrecision.Double;
         int l = 17;
         var model = FourierBesselModel.Get(l, ell);
         var rot = RotationGrid.SuperFibonacci(k);
@@ -90,14 +51,14 @@ unsafe
         var patches = Synth(model, rot, x, p, 0.4, 3);
         var mb = Enumerable.Range(0, p).ToArray();
         var sw = Stopwatch.StartNew();
-        var e = EStep.Run(model, rot.Rotations, x, patches, mb, 1.0, 0.4, new EStepOptions { Threads = threads, PosteriorCutoff = cutoff });
+        var e = EStep.Run(model, rot.Rotations, x, patches, mb, 1.0, 0.4, new EStepOptions { Threads = threads, PosteriorCutoff = cutoff, Precision = precision });
         double te = sw.Elapsed.TotalSeconds; sw.Restart();
         Console.WriteLine($"E-step profile: prepare {e.PhaseSeconds[0]:0.00} s, phase A {e.PhaseSeconds[1]:0.00} s, phase B {e.PhaseSeconds[2]:0.00} s, finish {e.PhaseSeconds[3]:0.00} s");
         var eq = MStep.Build(model, rot.Rotations, e, threads);
         double tb = sw.Elapsed.TotalSeconds; sw.Restart();
         var sol = MStep.Solve(eq);
         double ts = sw.Elapsed.TotalSeconds;
-        Console.WriteLine($"P={p} K={k} ℓmax={ell} n={model.ParameterCount} threads={threads} cutoff={cutoff}: E {te:0.00} s ({(double)p * k / te / 1e6:0.000} M pairs/s), M build {tb:0.00} s, solve {ts:0.00} s; LL {e.LogLikelihood:R} v {e.EmptyPosterior:R} skipped {e.SkippedPairs}/{e.PairCount} x0 {sol.Coefficients[0]:R}");
+        Console.WriteLine($"P={p} K={k} ℓmax={ell} n={model.ParameterCount} threads={threads} cutoff={cutoff} {precision}: E {te:0.00} s ({(double)p * k / te / 1e6:0.000} M pairs/s), M build {tb:0.00} s, solve {ts:0.00} s; LL {e.LogLikelihood:R} v {e.EmptyPosterior:R} skipped {e.SkippedPairs}/{e.PairCount} x0 {sol.Coefficients[0]:R}");
         return;
     }
 }
@@ -128,8 +89,20 @@ static PatchSet Synth(ILinearProjectionModel model, RotationSet rot, double[] x,
     return new PatchSet(l, data, Enumerable.Range(0, count).Select(i => new PatchOrigin(0, 0, i * l)).ToArray(), null, 1.0);
 }
 
-static unsafe class Many
+static unsafe void LaneBench<T>(int m) where T : unmanaged, System.Numerics.IBinaryFloatingPointIeee754<T>
 {
-    [System.Runtime.InteropServices.DllImport("libfftw3.so.3")]
-    public static extern IntPtr fftw_plan_many_dft_c2r(int rank, int* n, int howmany, Complex* input, int* inembed, int istride, int idist, double* output, int* onembed, int ostride, int odist, uint flags);
+    var lf = new LaneFft2D<T>(m);
+    var real = LaneFft2D<T>.Alloc(lf.RealLength); var re = LaneFft2D<T>.Alloc(lf.ComplexLength); var im = LaneFft2D<T>.Alloc(lf.ComplexLength);
+    using var sc = new LaneFft2D<T>.Scratch(lf);
+    var rnd = new Random(1); for (int i = 0; i < lf.RealLength; i++) real[i] = new System.Numerics.Vector<T>(T.CreateTruncating(rnd.NextDouble()));
+    int w = LaneFft2D<T>.Lanes, n = 200000 / w;
+    for (int i = 0; i < 2000; i++) lf.Forward(real, re, im, sc);
+    var sw = Stopwatch.StartNew();
+    for (int i = 0; i < n; i++) lf.Forward(real, re, im, sc);
+    Console.WriteLine($"lane {typeof(T).Name} r2c {m}x{m}: {sw.Elapsed.TotalSeconds / (n * w) * 1e6:0.000} µs per transform ({w} lanes)");
+    for (int i = 0; i < 2000; i++) lf.Backward(re, im, real, m, sc);
+    sw.Restart();
+    for (int i = 0; i < n; i++) lf.Backward(re, im, real, m, sc);
+    Console.WriteLine($"lane {typeof(T).Name} c2r {m}x{m}: {sw.Elapsed.TotalSeconds / (n * w) * 1e6:0.000} µs per transform");
 }
+

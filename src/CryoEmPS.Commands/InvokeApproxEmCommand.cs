@@ -78,6 +78,10 @@ public sealed class InvokeApproxEmCommand : CryoEmCmdlet
     [ValidateRange(0.0, 1e-3)]
     public double PosteriorCutoff { get; set; }
 
+    /// <summary>Arithmetic of the E-step's per-pair work: Auto (default), Double (exact) or Single.</summary>
+    [Parameter]
+    public EStepPrecision Precision { get; set; } = EStepPrecision.Auto;
+
     private readonly List<PatchSet> _sets = new();
 
     protected override void ProcessRecord() => _sets.Add(PatchSet);
@@ -148,7 +152,7 @@ public sealed class InvokeApproxEmCommand : CryoEmCmdlet
         {
             Patches = patches, InitialVolume = initVolume, InitialCoefficients = initFb, EllMax = EllMax, Rotations = rotations, StochasticFactor = sf,
             MaxIterations = it, Tolerance = tol, NoiseVariance = sigma2, EmptyProbability = EmptyProbability, Seed = seed, Threads = ThrottleLimit,
-            PosteriorCutoff = PosteriorCutoff, Reference = Reference, CheckpointPath = ckPath, Resume = Resume.IsPresent,
+            PosteriorCutoff = PosteriorCutoff, Precision = Precision, Reference = Reference, CheckpointPath = ckPath, Resume = Resume.IsPresent,
         };
         try { ApproxEmReconstruction.Validate(request); }
         catch (ApproxEmInputException ex) { Fail(ex, ex.ErrorId, ErrorCategory.InvalidArgument, patches); }

@@ -18,31 +18,46 @@ public class ApproxEmFastPathTests
     public ApproxEmFastPathTests(ITestOutputHelper o) => _out = o;
 
     [Fact]
-    public void VectorExpMatchesMathExpToTwoUlpAndIsTheSameInEveryLaneWidth()
+    public void VectorExpMatchesMathExpToTwoUlpAndEveryLaneEqualsTheScalarTwin()
     {
         var rng = new Random(7);
         var x = new double[20011];
         for (int i = 0; i < x.Length; i++) x[i] = -Math.Pow(rng.NextDouble(), 2) * 720; // dense near 0, down to −720
         x[0] = 0; x[1] = -1e-300; x[2] = -0.5 * Math.Log(2); x[3] = -707.9; x[4] = -708.5; x[5] = -800; x[6] = double.NegativeInfinity;
-        var got = new double[x.Length];
-        double sum = VectorMath.ExpShiftedSum(x, 0, got);
+        int w = System.Numerics.Vector<double>.Count;
         double worst = 0;
-        for (int i = 0; i < x.Length; i++)
+        for (int i0 = 0; i0 + w <= x.Length; i0 += w)
         {
-            double exp = Math.Exp(x[i]);
-            if (x[i] < VectorMath.ExpFloor) { Assert.Equal(0.0, got[i]); continue; }
-            Assert.Equal(VectorMath.Exp(x[i]), got[i]); // scalar twin: same bits as the vector lanes
-            worst = Math.Max(worst, Math.Abs(got[i] - exp) / exp);
+            var got = VectorMath.Exp(new System.Numerics.Vector<double>(x, i0));
+            for (int l = 0; l < w; l++)
+            {
+                double xi = x[i0 + l], exp = Math.Exp(xi);
+                if (xi < VectorMath.ExpFloor) { Assert.Equal(0.0, got[l]); continue; }
+                Assert.Equal(VectorMath.Exp(xi), got[l]); // scalar twin: same bits as the vector lanes
+                worst = Math.Max(worst, Math.Abs(got[l] - exp) / exp);
+            }
         }
-        _out.WriteLine($"max relative error vs Math.Exp: {worst:g3}");
+        _out.WriteLine($"double: max relative error vs Math.Exp: {worst:g3}");
         Assert.True(worst <= 4.5e-16, $"relative error {worst:g3} exceeds 2 ulp");
-        // The sum is Σ in a fixed order, close to a plain sum.
-        double plain = 0; foreach (var g in got) plain += g;
-        Assert.Equal(plain, sum, 1e-10 * plain);
-        // Shifted: exp(x − s).
-        var shifted = new double[5];
-        VectorMath.ExpShiftedSum(new double[] { 3, 2, 1, 0, -1 }, 3, shifted);
-        for (int i = 0; i < 5; i++) Assert.Equal(Math.Exp(-i), shifted[i], 15);
+
+        // Single precision: ≤ 2 ulp of float against the exact value, 0 below −87.
+        int wf = System.Numerics.Vector<float>.Count;
+        var xf = x.Select(v => (float)Math.Max(v, -100)).ToArray();
+        xf[3] = -86.9f; xf[4] = -87.5f;
+        double worstF = 0;
+        for (int i0 = 0; i0 + wf <= xf.Length; i0 += wf)
+        {
+            var got = VectorMath.Exp(new System.Numerics.Vector<float>(xf, i0));
+            for (int l = 0; l < wf; l++)
+            {
+                float xi = xf[i0 + l]; double exp = Math.Exp(xi);
+                if (xi < VectorMath.ExpFloorF) { Assert.Equal(0.0f, got[l]); continue; }
+                Assert.Equal(VectorMath.Exp(xi), got[l]);
+                worstF = Math.Max(worstF, Math.Abs(got[l] - exp) / exp);
+            }
+        }
+        _out.WriteLine($"float: max relative error vs Math.Exp: {worstF:g3}");
+        Assert.True(worstF <= 2.5e-7, $"relative error {worstF:g3} exceeds 2 ulp of float");
     }
 
     private static (FourierBesselModel Model, RotationSet Rot, double[] X, PatchSet Patches, Volume Truth) FbProblem(int l = 11, int ell = 4, int k = 60, int p = 40, double sigma2 = 0.5)
@@ -55,12 +70,14 @@ public class ApproxEmFastPathTests
         return (model, rot, x, patches, truthFb.ToVolume());
     }
 
-    [Fact]
-    public void FourierBesselEStepAndMStepAreBitIdenticalForOneTwoAndThreeThreads()
+    [Theory]
+    [InlineData(EStepPrecision.Double)]
+    [InlineData(EStepPrecision.Single)]
+    public void FourierBesselEStepAndMStepAreBitIdenticalForOneTwoAndThreeThreads(EStepPrecision precision)
     {
         var (model, rot, x, patches, _) = FbProblem();
         var mb = Enumerable.Range(0, patches.Count).ToArray();
-        EStepResult Run(int t) => EStep.Run(model, rot.Rotations, x, patches, mb, 0.5, 0.3, new EStepOptions { Threads = t });
+        EStepResult Run(int t) => EStep.Run(model, rot.Rotations, x, patches, mb, 0.5, 0.3, new EStepOptions { Threads = t, Precision = precision });
         var a = Run(1); var b = Run(2); var c = Run(3);
         foreach (var o in new[] { b, c })
         {
@@ -117,5 +134,63 @@ public class ApproxEmFastPathTests
         _out.WriteLine($"max relative LL/patch difference {worstLl:g3}; max FSC difference {worstFsc:g3}; relative coefficient difference {dx:g3}");
         Assert.True(worstLl <= 1e-6, $"LL/patch differs by {worstLl:g3} (tolerance 1e-6)");
         Assert.True(worstFsc <= 1e-6, $"FSC differs by {worstFsc:g3} (tolerance 1e-6)");
+    }
+
+    [Fact]
+    public void SinglePrecisionKeepsLikelihoodStatisticsAndFscOfTheDoublePath()
+    {
+        // Tolerances: a per-patch LL is a log-sum-exp of lag log-likelihoods, so it moves by at most the documented
+        // bound on their error (EStep.SingleErrorBound); b_ω and m_ω within 1e-4 of their largest entry; the M-step
+        // solution within 1e-4; after a 3-iteration EM the LL/patch history within 1e-5 relative and the FSC curve
+        // within 1e-3. Measured differences are printed.
+        var (model, rot, x, patches, truth) = FbProblem(l: 11, ell: 4, k: 200, p: 120, sigma2: 0.5);
+        var mb = Enumerable.Range(0, patches.Count).ToArray();
+        var d = EStep.Run(model, rot.Rotations, x, patches, mb, 0.5, 0.3, new EStepOptions { Threads = 2, Precision = EStepPrecision.Double });
+        var f = EStep.Run(model, rot.Rotations, x, patches, mb, 0.5, 0.3, new EStepOptions { Threads = 2, Precision = EStepPrecision.Single });
+        Assert.Equal(EStepPrecision.Double, d.Precision);
+        Assert.Equal(EStepPrecision.Single, f.Precision);
+        double ll = d.PatchLogLikelihood.Zip(f.PatchLogLikelihood, (a, b) => Math.Abs(a - b)).Max();
+        int l2 = model.ImageSize * model.ImageSize;
+        var images = new double[rot.Count * l2];
+        model.Project(x, rot.Rotations, images);
+        double maxP = Enumerable.Range(0, rot.Count).Max(r => Math.Sqrt(images.Skip(r * l2).Take(l2).Sum(a => a * a)));
+        double maxI = mb.Max(q => Math.Sqrt(patches.Patch(q).ToArray().Sum(a => a * a)));
+        double bound = EStep.SingleErrorBound(maxI, maxP, 0.5, ShiftPrior.FastFftSize(model.ImageSize));
+        static double Rel(double[] a, double[] b) => a.Zip(b, (p, q) => Math.Abs(p - q)).Max() / a.Max(Math.Abs);
+        double back = Rel(d.BackProjection, f.BackProjection), pix = Rel(d.PixelWeight, f.PixelWeight);
+        var xd = MStep.Solve(MStep.Build(model, rot.Rotations, d, 2)).Coefficients;
+        var xf = MStep.Solve(MStep.Build(model, rot.Rotations, f, 2)).Coefficients;
+        double dx = Math.Sqrt(xd.Zip(xf, (p, q) => (p - q) * (p - q)).Sum() / xd.Sum(c => c * c));
+        _out.WriteLine($"E-step: |ΔLL| per patch {ll:g3} (bound {bound:g3}), v {Math.Abs(d.EmptyPosterior - f.EmptyPosterior):g3}, b {back:g3}, m {pix:g3}; M-step x {dx:g3}");
+        Assert.True(ll <= bound, $"per-patch LL differs by {ll:g3}, above the bound {bound:g3}");
+        Assert.True(Math.Abs(d.EmptyPosterior - f.EmptyPosterior) <= 1e-6);
+        Assert.True(back <= 1e-4 && pix <= 1e-4, $"statistics differ: b {back:g3}, m {pix:g3}");
+        Assert.True(dx <= 1e-4, $"M-step solutions differ by {dx:g3}");
+
+        var basis = FourierBesselBasis.Create(11, 4);
+        ApproxEmRun Run(EStepPrecision p) => ApproxEm.Run(patches, x, new ApproxEmSettings
+        {
+            Stages = new[] { new ApproxEmStage(model, rot, 1.0, 3, ellMax: 4) }, NoiseVariance = 0.5, Seed = 3, Threads = 2, Precision = p,
+        });
+        var ed = Run(EStepPrecision.Double); var ef = Run(EStepPrecision.Single);
+        Assert.All(ef.History, h => Assert.Equal(EStepPrecision.Single, h.Precision));
+        double worstLl = ed.History.Zip(ef.History, (a, b) => Math.Abs(a.LogLikelihoodPerPatch - b.LogLikelihoodPerPatch) / Math.Abs(a.LogLikelihoodPerPatch)).Max();
+        var fd = Fsc.Compute(truth, new FourierBesselVolume(basis, ed.Coefficients).ToVolume());
+        var ff = Fsc.Compute(truth, new FourierBesselVolume(basis, ef.Coefficients).ToVolume());
+        double worstFsc = fd.Curve.Zip(ff.Curve, (p, q) => Math.Abs(p.Correlation - q.Correlation)).Max();
+        _out.WriteLine($"EM: max relative LL/patch difference {worstLl:g3}; max FSC difference {worstFsc:g3}; crossing {fd.CrossingShell:0.###} vs {ff.CrossingShell:0.###}");
+        Assert.True(worstLl <= 1e-5, $"LL/patch differs by {worstLl:g3}");
+        Assert.True(worstFsc <= 1e-3, $"FSC differs by {worstFsc:g3}");
+    }
+
+    [Fact]
+    public void AutoPrecisionTakesSingleAtModerateSnrAndDoubleWhenTheNoiseIsTiny()
+    {
+        var (model, rot, x, patches, _) = FbProblem(p: 10);
+        var mb = Enumerable.Range(0, patches.Count).ToArray();
+        Assert.Equal(EStepPrecision.Single, EStep.Run(model, rot.Rotations, x, patches, mb, 0.5, 0.3).Precision);
+        Assert.Equal(EStepPrecision.Double, EStep.Run(model, rot.Rotations, x, patches, mb, 1e-6, 0.3).Precision);
+        // The bound itself: 2^-24 · 4(1 + log2 M²) · ‖I‖‖p‖/σ².
+        Assert.Equal(Math.Pow(2, -24) * 4 * (1 + Math.Log2(36.0 * 36)) * 30 * 20 / 2, EStep.SingleErrorBound(30, 20, 2, 36), 15);
     }
 }

@@ -57,7 +57,7 @@ public class ApproxEmStepTests
                         Close(exp, got, 1e-12, $"log N q={q} ω={w} d=({dy},{dx})");
                     }
 
-        var e = EStep.Run(model, rot, x, patches, mb, s2, v, new EStepOptions { Threads = 2, FftSize = fftSize });
+        var e = EStep.Run(model, rot, x, patches, mb, s2, v, new EStepOptions { Threads = 2, FftSize = fftSize, Precision = EStepPrecision.Double });
         for (int q = 0; q < p; q++) Close(brute.PatchLl[q], e.PatchLogLikelihood[q], 1e-12, $"LL q={q}");
         Close(brute.V, e.EmptyPosterior, 1e-12, "v (eq. 31)");
         Assert.Equal(0, e.SkippedPairs);
@@ -96,7 +96,7 @@ public class ApproxEmStepTests
 
         // With σ² tiny the posterior is the true assignment (every other weight underflows to 0):
         // the M-step must return the true coefficients, and v the true empty fraction.
-        var e = EStep.Run(model, rot, xTrue, patches, mb, 1e-8, 0.5, new EStepOptions { Threads = 2 });
+        var e = EStep.Run(model, rot, xTrue, patches, mb, 1e-8, 0.5, new EStepOptions { Threads = 2, Precision = EStepPrecision.Double });
         for (int r = 0; r < k; r++)
         {
             var w = e.ShiftWeight.AsSpan(r * nl * nl, nl * nl);

@@ -3,7 +3,7 @@ using System.Runtime.InteropServices;
 namespace CryoEmPS.Core.Native;
 
 /// <summary>
-/// Makes FFTW_MEASURE plans the same in every process on a machine. FFTW_MEASURE picks an algorithm by
+/// Makes measured (FFTW_PATIENT) plans the same in every process on a machine. FFTW_MEASURE picks an algorithm by
 /// timing, so two processes can pick different ones and round differently in the last bit — which would
 /// break "same seed ⇒ bit-identical" across runs and a bit-identical resume after a kill. Measured
 /// plans are therefore made under an inter-process lock, after importing the shared wisdom file, and the
@@ -38,7 +38,7 @@ public static class FftwWisdom
         return Path.Combine(cache, "CryoEmPS", $"fftw3-wisdom-{RuntimeInformation.ProcessArchitecture.ToString().ToLowerInvariant()}.txt");
     }
 
-    /// <summary>Runs <paramref name="makePlans"/> (FFTW_MEASURE planning; the caller holds <see cref="Fftw.Planner"/>) with the shared wisdom.</summary>
+    /// <summary>Runs <paramref name="makePlans"/> (FFTW_PATIENT planning; the caller holds <see cref="Fftw.Planner"/>) with the shared wisdom.</summary>
     public static void PlanShared(Action makePlans) => PlanShared(FilePath, makePlans);
 
     /// <summary>As <see cref="PlanShared(Action)"/> with an explicit wisdom file (null = no sharing).</summary>

@@ -42,6 +42,8 @@ public sealed class ApproxEmSettings
     public double PosteriorCutoff { get; init; }
     /// <summary>FFT side for the correlations (0 = automatic).</summary>
     public int FftSize { get; init; }
+    /// <summary>Arithmetic of the E-steps' per-pair work (see <see cref="EStepPrecision"/>; default Auto).</summary>
+    public EStepPrecision Precision { get; init; } = EStepPrecision.Auto;
     /// <summary>Maps the previous stage's coefficients into stage <c>i</c>'s parameter space (frequency marching). Default: zero-pad by index.</summary>
     public Func<int, double[], double[]>? Lift { get; init; }
     /// <summary>Synthesises the L³ volume of stage <c>i</c>'s coefficients (for the FSC against <see cref="Reference"/> and the result).</summary>
@@ -81,6 +83,8 @@ public sealed class ApproxEmIteration
     public double Regularization { get; init; }
     /// <summary>Fraction of (patch, rotation) pairs the statistics pass skipped (exactly-zero posterior unless a cutoff was set).</summary>
     public double SkippedFraction { get; init; }
+    /// <summary>The arithmetic of this row's E-step: Double or Single (what Auto chose).</summary>
+    public EStepPrecision Precision { get; init; } = EStepPrecision.Double;
 
     public override string ToString() => $"stage {Stage} (ℓmax {EllMax}) it {Iteration}: LL/patch {LogLikelihoodPerPatch:0.####}, v {EmptyProbability:0.###}" + (double.IsNaN(FscShell) ? "" : $", FSC shell {FscShell:0.##}");
 }
@@ -279,7 +283,7 @@ public static class ApproxEm
                 Fraction = (doneE + f) / totalE, SecondsRemaining = remainingThis < 0 ? -1 : (int)(remainingThis + remainingRest),
             });
         };
-        var opt = new EStepOptions { Threads = s.Threads, FftSize = s.FftSize, PosteriorCutoff = s.PosteriorCutoff, Progress = cb, LikelihoodOnly = likelihoodOnly };
+        var opt = new EStepOptions { Threads = s.Threads, FftSize = s.FftSize, PosteriorCutoff = s.PosteriorCutoff, Progress = cb, LikelihoodOnly = likelihoodOnly, Precision = s.Precision };
         return EStep.Run(stage.Model, stage.Rotations.Rotations, x, patches, mb, s.NoiseVariance, v, opt, token);
     }
 
@@ -297,7 +301,7 @@ public static class ApproxEm
             Stage = si + 1, EllMax = st.EllMax, RotationCount = st.Rotations.Count, StochasticFactor = st.StochasticFactor, Iteration = k,
             PatchCount = e.Patches.Length, LogLikelihood = e.LogLikelihood, LogLikelihoodPerPatch = e.LogLikelihoodPerPatch, EmptyProbability = v,
             Seconds = seconds, FscShell = shell, FscFirstShellBelow = below, Regularization = lambda,
-            SkippedFraction = e.PairCount == 0 ? 0 : (double)e.SkippedPairs / e.PairCount,
+            SkippedFraction = e.PairCount == 0 ? 0 : (double)e.SkippedPairs / e.PairCount, Precision = e.Precision,
         };
     }
 

@@ -85,7 +85,7 @@ public static class ApproxEmReconstruction
         var settings = new ApproxEmSettings
         {
             Stages = stages, NoiseVariance = r.NoiseVariance, EmptyProbability = r.EmptyProbability, Seed = r.Seed, Threads = r.Threads,
-            PosteriorCutoff = r.PosteriorCutoff, Reference = r.Reference, CheckpointPath = r.CheckpointPath, Resume = r.Resume,
+            PosteriorCutoff = r.PosteriorCutoff, Precision = r.Precision, Reference = r.Reference, CheckpointPath = r.CheckpointPath, Resume = r.Resume,
             Lift = (si, x) => new FourierBesselVolume(bases[si - 1], x, voxel).WithEllMax(r.EllMax[si]).Coefficients,
             Synthesize = (si, x) => new FourierBesselVolume(bases[si], x, voxel).ToVolume(),
         };
@@ -98,7 +98,7 @@ public static class ApproxEmReconstruction
             PatchCount = r.Patches.Count, NoiseVariance = r.NoiseVariance, InitialEmptyProbability = r.EmptyProbability,
             EllMaxSchedule = (int[])r.EllMax.Clone(), RotationCount = r.Rotations.Select(s => s.Count).ToArray(), StochasticFactor = (double[])r.StochasticFactor.Clone(),
             MaxIterations = (int[])r.MaxIterations.Clone(), Tolerance = (double[])r.Tolerance.Clone(), Threads = r.Threads, PosteriorCutoff = r.PosteriorCutoff,
-            InitialVolumeSource = run.Resumed ? source + " (resumed from checkpoint)" : source, CheckpointPath = r.CheckpointPath, Resumed = run.Resumed,
+            Precision = r.Precision, InitialVolumeSource = run.Resumed ? source + " (resumed from checkpoint)" : source, CheckpointPath = r.CheckpointPath, Resumed = run.Resumed,
         };
     }
 }

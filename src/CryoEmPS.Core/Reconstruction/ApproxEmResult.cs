@@ -28,6 +28,7 @@ public sealed class ApproxEmRequest
     public int Seed { get; init; }
     public int Threads { get; init; } = Environment.ProcessorCount;
     public double PosteriorCutoff { get; init; }
+    public EStepPrecision Precision { get; init; } = EStepPrecision.Auto;
     public Volume? Reference { get; init; }
     public string? CheckpointPath { get; init; }
     public bool Resume { get; init; }
@@ -55,6 +56,8 @@ public sealed class ApproxEmResult
     public required double[] Tolerance { get; init; }
     public required int Threads { get; init; }
     public required double PosteriorCutoff { get; init; }
+    /// <summary>The -Precision setting (Auto, Double or Single); each History row says what its E-step used.</summary>
+    public required EStepPrecision Precision { get; init; }
     /// <summary>Where x₀ came from: "Volume", "FourierBesselVolume", "Random" or "Checkpoint".</summary>
     public required string InitialVolumeSource { get; init; }
     /// <summary>The largest Tikhonov λ any M-step had to add (0: C was always positive definite).</summary>

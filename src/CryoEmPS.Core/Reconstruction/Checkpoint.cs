@@ -37,7 +37,8 @@ public sealed class CheckpointMismatchException : InvalidOperationException
 public sealed class ApproxEmCheckpoint
 {
     private const string Magic = "CRYOEMPS-EM-CKPT";
-    private const int Version = 1;
+    // Version 2: history rows carry the E-step precision; the schedule string carries the precision setting.
+    private const int Version = 2;
 
     public ApproxEmCheckpoint(ApproxEmCheckpointKey key, int stage, int iteration, double[] x, double v, double prevQ, double q, ApproxEmIteration[] history)
     { Key = key; Stage = stage; Iteration = iteration; Coefficients = x; EmptyProbability = v; PreviousObjective = prevQ; Objective = q; History = history; }
@@ -57,6 +58,7 @@ public sealed class ApproxEmCheckpoint
         var sb = new StringBuilder();
         foreach (var st in s.Stages)
             sb.Append($"[n={st.Model.ParameterCount},l={st.EllMax},K={st.Rotations.Count}:{RotationHash(st):x16},S={st.StochasticFactor:R},N={st.MaxIterations},eps={st.Tolerance:R}]");
+        sb.Append($" precision={s.Precision}");
         return new ApproxEmCheckpointKey(patches.Fingerprint(), patches.Count, patches.PatchSize, s.Seed, s.NoiseVariance, s.EmptyProbability,
             s.PosteriorCutoff, s.FftSize > 0 ? s.FftSize : ShiftPrior.FastFftSize(patches.PatchSize), Hash(x0), sb.ToString());
     }
@@ -97,7 +99,7 @@ public sealed class ApproxEmCheckpoint
             {
                 w.Write(h.Stage); w.Write(h.EllMax); w.Write(h.RotationCount); w.Write(h.StochasticFactor); w.Write(h.Iteration); w.Write(h.PatchCount);
                 w.Write(h.LogLikelihood); w.Write(h.LogLikelihoodPerPatch); w.Write(h.EmptyProbability); w.Write(h.Seconds); w.Write(h.FscShell);
-                w.Write(h.FscFirstShellBelow ?? int.MinValue); w.Write(h.Regularization); w.Write(h.SkippedFraction);
+                w.Write(h.FscFirstShellBelow ?? int.MinValue); w.Write(h.Regularization); w.Write(h.SkippedFraction); w.Write((int)h.Precision);
             }
         }
         var bytes = ms.ToArray();
@@ -126,11 +128,12 @@ public sealed class ApproxEmCheckpoint
             {
                 int st = r.ReadInt32(), el = r.ReadInt32(), kk = r.ReadInt32(); double s = r.ReadDouble(); int iter = r.ReadInt32(), pc = r.ReadInt32();
                 double ll = r.ReadDouble(), llp = r.ReadDouble(), ev = r.ReadDouble(), sec = r.ReadDouble(), shell = r.ReadDouble(); int below = r.ReadInt32();
-                double lam = r.ReadDouble(), skip = r.ReadDouble();
+                double lam = r.ReadDouble(), skip = r.ReadDouble(); var prec = (EStepPrecision)r.ReadInt32();
                 hist[i] = new ApproxEmIteration
                 {
                     Stage = st, EllMax = el, RotationCount = kk, StochasticFactor = s, Iteration = iter, PatchCount = pc, LogLikelihood = ll, LogLikelihoodPerPatch = llp,
                     EmptyProbability = ev, Seconds = sec, FscShell = shell, FscFirstShellBelow = below == int.MinValue ? null : below, Regularization = lam, SkippedFraction = skip,
+                    Precision = prec,
                 };
             }
             return new ApproxEmCheckpoint(key, stage, it, x, v, pq, q, hist);
