@@ -40,6 +40,8 @@ param(
     [int] $ThrottleLimit = [Environment]::ProcessorCount,
     [ValidateRange(0.0, 1.0)]
     [double] $PosteriorCutoff = 0,
+    [ValidateSet('Auto', 'Double', 'Single')]
+    [string] $Precision = 'Auto',
     [switch] $SkipDoubleArea,
     [switch] $SkipDeterminism,
     [int] $Seed = 2026,
@@ -65,7 +67,7 @@ if ($Worker) {
     $clock.Restart()
     $result = $patches | Invoke-ApproxEm -InitialVolume $initial -NoiseVariance $mic.NoiseVariance -EllMax $cfg.EllMax -RotationCount $cfg.RotationCount `
         -StochasticFactor $cfg.StochasticFactor -MaxIterations $cfg.MaxIterations -Tolerance (@([double]::NegativeInfinity) * $n) `
-        -Seed $cfg.Seed -ThrottleLimit $cfg.ThrottleLimit -PosteriorCutoff $cfg.PosteriorCutoff -Reference $truth
+        -Seed $cfg.Seed -ThrottleLimit $cfg.ThrottleLimit -PosteriorCutoff $cfg.PosteriorCutoff -Precision $cfg.Precision -Reference $truth
     $wall = $clock.Elapsed.TotalSeconds
     $stages = foreach ($g in $result.History | Group-Object Stage) {
         $rows = @($g.Group)
@@ -75,6 +77,8 @@ if ($Worker) {
             Iterations = $iter.Count; PatchesPerEStep = $rows[0].PatchCount
             SecondsPerIteration = if ($iter.Count) { ($iter | Measure-Object Seconds -Sum).Sum / $iter.Count } else { [double]::NaN }
             FirstEStepSeconds = $rows[0].Seconds
+            MStepSeconds = if ($iter.Count) { ($iter | Measure-Object MStepSeconds -Sum).Sum / $iter.Count } else { [double]::NaN }
+            Precision = (@($rows | ForEach-Object { "$($_.Precision)" } | Sort-Object -Unique) -join '+')
             Pairs = [double](($rows | ForEach-Object { [double]$_.PatchCount * $_.RotationCount } | Measure-Object -Sum).Sum)
             Seconds = ($rows | Measure-Object Seconds -Sum).Sum
             LogLikelihoodPerPatch = $rows[-1].LogLikelihoodPerPatch; FscShell = $rows[-1].FscShell
@@ -114,7 +118,7 @@ function Write-Run($r) {
     $pairs = ($r.Stages | Measure-Object Pairs -Sum).Sum
     Write-Host ("{0}: N = {1} ({2} patches, {3} particles), {4} threads" -f $r.Name, $r.Size, $r.Patches, $r.Particles, $r.ThrottleLimit) -ForegroundColor Cyan
     $r.Stages | Format-Table Stage, EllMax, K, S, Iterations, PatchesPerEStep,
-    @{ n = 's/iteration'; e = { '{0:0.0}' -f $_.SecondsPerIteration } }, @{ n = 'first E-step s'; e = { '{0:0.0}' -f $_.FirstEStepSeconds } },
+    @{ n = 's/iteration'; e = { '{0:0.0}' -f $_.SecondsPerIteration } }, @{ n = 'first E-step s'; e = { '{0:0.0}' -f $_.FirstEStepSeconds } }, @{ n = 'M-step s'; e = { '{0:0.00}' -f $_.MStepSeconds } }, Precision,
     @{ n = 'pairs/s'; e = { '{0:0.000e0}' -f ($_.Pairs / $_.Seconds) } }, @{ n = 'LL/patch'; e = { '{0:0.###}' -f $_.LogLikelihoodPerPatch } },
     @{ n = 'FSC shell'; e = { '{0:0.00}' -f $_.FscShell } }, @{ n = 'skipped'; e = { '{0:P1}' -f $_.SkippedFraction } } -AutoSize | Out-String -Width 220 | Write-Host
     Write-Host ("  total EM wall time {0:0.0} s (setup {1:0.0} s), peak working set {2:0.00} GB, {3:0.000e0} patch-rotation pairs/s" -f `
@@ -129,11 +133,11 @@ else {
     @{ Name = 'Quick: lmax 14, K 1376, S 0.25'; EllMax = @(14); RotationCount = @(1376); StochasticFactor = @(0.25); MaxIterations = @(1) }
 }
 
-Write-Host "Invoke-ApproxEm benchmark, protocol $Protocol, $([Environment]::ProcessorCount) processors, -ThrottleLimit $ThrottleLimit, -PosteriorCutoff $PosteriorCutoff" -ForegroundColor Cyan
+Write-Host "Invoke-ApproxEm benchmark, protocol $Protocol, $([Environment]::ProcessorCount) processors, -ThrottleLimit $ThrottleLimit, -PosteriorCutoff $PosteriorCutoff, -Precision $Precision" -ForegroundColor Cyan
 $total = [System.Diagnostics.Stopwatch]::StartNew()
 $results = @()
 foreach ($c in $configs) {
-    $base = $c + @{ Size = 1003; Seed = $Seed; ThrottleLimit = $ThrottleLimit; PosteriorCutoff = $PosteriorCutoff }
+    $base = $c + @{ Size = 1003; Seed = $Seed; ThrottleLimit = $ThrottleLimit; PosteriorCutoff = $PosteriorCutoff; Precision = $Precision }
     $r1 = Invoke-Run $base
     Write-Run $r1
     $results += $r1

@@ -56,6 +56,12 @@ unsafe
         Console.WriteLine($"E-step profile: prepare {e.PhaseSeconds[0]:0.00} s, phase A {e.PhaseSeconds[1]:0.00} s, phase B {e.PhaseSeconds[2]:0.00} s, finish {e.PhaseSeconds[3]:0.00} s");
         var eq = MStep.Build(model, rot.Rotations, e, threads);
         double tb = sw.Elapsed.TotalSeconds; sw.Restart();
+        if (Environment.GetEnvironmentVariable("EMPROFILE_DIRECT_MSTEP") == "1")
+        {
+            MStep.Build(new PlainModel(model), rot.Rotations, e, threads);
+            Console.WriteLine($"M build through B(ω) matrices (no factoring): {sw.Elapsed.TotalSeconds:0.00} s");
+            sw.Restart();
+        }
         var sol = MStep.Solve(eq);
         double ts = sw.Elapsed.TotalSeconds;
         Console.WriteLine($"P={p} K={k} ℓmax={ell} n={model.ParameterCount} threads={threads} cutoff={cutoff} {precision}: E {te:0.00} s ({(double)p * k / te / 1e6:0.000} M pairs/s), M build {tb:0.00} s, solve {ts:0.00} s; LL {e.LogLikelihood:R} v {e.EmptyPosterior:R} skipped {e.SkippedPairs}/{e.PairCount} x0 {sol.Coefficients[0]:R}");
@@ -106,3 +112,12 @@ static unsafe void LaneBench<T>(int m) where T : unmanaged, System.Numerics.IBin
     Console.WriteLine($"lane {typeof(T).Name} c2r {m}x{m}: {sw.Elapsed.TotalSeconds / (n * w) * 1e6:0.000} µs per transform");
 }
 
+/// <summary>The Fourier–Bessel model seen only through ILinearProjectionModel (the M-step's unfactored path).</summary>
+sealed class PlainModel : ILinearProjectionModel
+{
+    private readonly FourierBesselModel _m;
+    public PlainModel(FourierBesselModel m) => _m = m;
+    public int ImageSize => _m.ImageSize;
+    public int ParameterCount => _m.ParameterCount;
+    public void ProjectionMatrix(CryoEmPS.Core.Rotations.Rotation rotation, Span<double> destination) => _m.ProjectionMatrix(rotation, destination);
+}

@@ -193,4 +193,34 @@ public class ApproxEmFastPathTests
         // The bound itself: 2^-24 · 4(1 + log2 M²) · ‖I‖‖p‖/σ².
         Assert.Equal(Math.Pow(2, -24) * 4 * (1 + Math.Log2(36.0 * 36)) * 30 * 20 / 2, EStep.SingleErrorBound(30, 20, 2, 36), 15);
     }
+
+    /// <summary>The Fourier–Bessel model seen only through ILinearProjectionModel (no factored M-step path).</summary>
+    private sealed class PlainModel : ILinearProjectionModel
+    {
+        private readonly FourierBesselModel _m;
+        public PlainModel(FourierBesselModel m) => _m = m;
+        public int ImageSize => _m.ImageSize;
+        public int ParameterCount => _m.ParameterCount;
+        public void ProjectionMatrix(Rotation rotation, Span<double> destination) => _m.ProjectionMatrix(rotation, destination);
+    }
+
+    [Theory]
+    [InlineData(11, 4)]
+    [InlineData(12, 7)]
+    public void FactoredMStepEqualsTheDirectSumOverProjectionMatrices(int l, int ell)
+    {
+        // C = Σ_ω E_ωᵀ (Gᵀ diag(m_ω) G) E_ω and y = Σ_ω E_ωᵀ Gᵀ b_ω against Σ_ω B_ωᵀ diag(m_ω) B_ω and Σ_ω B_ωᵀ b_ω.
+        var (model, rot, x, patches, _) = FbProblem(l: l, ell: ell, k: 40, p: 30);
+        var e = EStep.Run(model, rot.Rotations, x, patches, Enumerable.Range(0, patches.Count).ToArray(), 0.5, 0.3, new EStepOptions { Threads = 2, Precision = EStepPrecision.Double });
+        var fast = MStep.Build(model, rot.Rotations, e, 2);
+        var direct = MStep.Build(new PlainModel(model), rot.Rotations, e, 2);
+        double cMax = direct.Matrix.Max(Math.Abs), yMax = direct.RightHandSide.Max(Math.Abs);
+        double dc = direct.Matrix.Zip(fast.Matrix, (a, b) => Math.Abs(a - b)).Max() / cMax;
+        double dy = direct.RightHandSide.Zip(fast.RightHandSide, (a, b) => Math.Abs(a - b)).Max() / yMax;
+        _out.WriteLine($"L = {l}, ℓmax = {ell}, n = {model.ParameterCount}, r = {model.EffectiveCount}: C {dc:g3}, y {dy:g3}");
+        Assert.True(dc <= 1e-12, $"C differs by {dc:g3}");
+        Assert.True(dy <= 1e-12, $"y differs by {dy:g3}");
+        int n = model.ParameterCount;
+        for (int i = 0; i < n; i++) for (int j = 0; j < i; j++) Assert.Equal(fast.Matrix[i * n + j], fast.Matrix[j * n + i]);
+    }
 }

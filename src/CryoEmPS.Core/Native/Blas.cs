@@ -82,6 +82,13 @@ public static unsafe class Blas
         cblas_dgemm(RowMajor, transA ? Trans : NoTrans, transB ? Trans : NoTrans, m, n, k, alpha, a, lda, b, ldb, beta, c, n);
     }
 
+    /// <summary>C (m×n) = alpha·op(A)·op(B) + beta·C, row-major with explicit leading dimensions (for sub-blocks).</summary>
+    public static void Gemm(bool transA, bool transB, int m, int n, int k, double alpha, double* a, int lda, double* b, int ldb, double beta, double* c, int ldc)
+    {
+        EnsureLoaded();
+        cblas_dgemm(RowMajor, transA ? Trans : NoTrans, transB ? Trans : NoTrans, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc);
+    }
+
     /// <summary>y = alpha·op(A)·x + beta·y with A m×n row-major.</summary>
     public static void Gemv(bool transA, int m, int n, double alpha, double* a, double* x, double beta, double* y)
     {

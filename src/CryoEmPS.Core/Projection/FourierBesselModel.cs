@@ -1,5 +1,4 @@
 using System.Collections.Concurrent;
-using System.Runtime.InteropServices;
 using CryoEmPS.Core.Native;
 using CryoEmPS.Core.Reconstruction;
 using CryoEmPS.Core.Rotations;
@@ -20,7 +19,7 @@ namespace CryoEmPS.Core.Projection;
 /// </para>
 /// Thread-safe; instances are cached per (L, ℓmax).
 /// </summary>
-public sealed unsafe class FourierBesselModel : IBatchProjectionModel
+public sealed unsafe class FourierBesselModel : IBatchProjectionModel, IFactoredProjectionModel
 {
     private static readonly ConcurrentDictionary<(int, int), Lazy<FourierBesselModel>> Cache = new();
 
@@ -127,9 +126,7 @@ public sealed unsafe class FourierBesselModel : IBatchProjectionModel
                 for (int s = 0; s < Basis.RadialCount(l); s++)
                 {
                     // C[pix, m] = Σ_j G[pix, (ℓ,s,j)] D[−ℓ+2j, m]; rows of D with stride 2(2ℓ+1).
-                    cblas_dgemm(Blas.RowMajor, Blas.NoTrans, Blas.NoTrans, npix, dd, l + 1, 1.0,
-                        pg + _effOffset[l] + s * (l + 1), nEff, blk, 2 * dd, 0.0,
-                        pdst + Basis.Offset(l) + s * dd, n);
+                    Blas.Gemm(false, false, npix, dd, l + 1, 1.0, pg + _effOffset[l] + s * (l + 1), nEff, blk, 2 * dd, 0.0, pdst + Basis.Offset(l) + s * dd, n);
                 }
             }
         }
@@ -194,15 +191,50 @@ public sealed unsafe class FourierBesselModel : IBatchProjectionModel
                 {
                     double* pimg = (double*)imgPtr + (long)k0 * npix;
                     // images (cnt × L²) = red (cnt × nEff) · Gᵀ
-                    cblas_dgemm(Blas.RowMajor, Blas.NoTrans, Blas.Trans, cnt, npix, nEff, 1.0, pr, nEff, pg, nEff, 0.0, pimg, npix);
+                    Blas.Gemm(false, true, cnt, npix, nEff, 1.0, pr, nEff, pg, nEff, 0.0, pimg, npix);
                 }
                 return bufs;
             }, _ => { });
         }
     }
 
-    [DllImport(Blas.SoName, EntryPoint = "cblas_dgemm")]
-    private static extern void cblas_dgemm(int order, int ta, int tb, int m, int n, int k, double alpha, double* a, int lda, double* b, int ldb, double beta, double* c, int ldc);
+    int IFactoredProjectionModel.ReducedCount => EffectiveCount;
+    double[] IFactoredProjectionModel.ReducedImageMatrix => _g;
+    int IFactoredProjectionModel.ExpandScratchLength => WignerD.BlockLength(Basis.EllMax) + EffectiveCount * Basis.Count;
+
+    /// <summary>
+    /// E(R) maps p to the rotated reduced parameters: (ℓ,s,j) ← Σ_m D^ℓ[−ℓ+2j, m] p[(ℓ,s,m)]. With T = h·E (r×n) built
+    /// block by block, c[(ℓ,s,·), cols ≥ its offset] += D^ℓ[rows −ℓ+2j]ᵀ · T[(ℓ,s,j), same cols] — the upper triangle.
+    /// </summary>
+    void IFactoredProjectionModel.AccumulateExpanded(Rotation rotation, double* h, double* g, double* c, double* y, double* scratch)
+    {
+        int n = Basis.Count, r = EffectiveCount, lmax = Basis.EllMax;
+        double* d = scratch, t = scratch + WignerD.BlockLength(lmax);
+        WignerD.Real(rotation, lmax, new Span<double>(d, WignerD.BlockLength(lmax)));
+        for (int l = 0; l <= lmax; l++)
+        {
+            int dd = 2 * l + 1;
+            double* blk = d + WignerD.BlockOffset(l);
+            for (int s = 0; s < Basis.RadialCount(l); s++)
+                Blas.Gemm(false, false, r, dd, l + 1, 1.0, h + _effOffset[l] + s * (l + 1), r, blk, 2 * dd, 0.0, t + Basis.Offset(l) + s * dd, n);
+        }
+        for (int l = 0; l <= lmax; l++)
+        {
+            int dd = 2 * l + 1;
+            double* blk = d + WignerD.BlockOffset(l);
+            for (int s = 0; s < Basis.RadialCount(l); s++)
+            {
+                int o = Basis.Offset(l) + s * dd, e = _effOffset[l] + s * (l + 1);
+                Blas.Gemm(true, false, dd, n - o, l + 1, 1.0, blk, 2 * dd, t + (long)e * n + o, n, 1.0, c + (long)o * n + o, n);
+                for (int m = 0; m < dd; m++)
+                {
+                    double acc = 0;
+                    for (int j = 0; j <= l; j++) acc += blk[2 * j * dd + m] * g[e + j];
+                    y[o + m] += acc;
+                }
+            }
+        }
+    }
 
     public override string ToString() => $"FourierBesselModel L = {ImageSize}, ℓmax = {Basis.EllMax}, {ParameterCount} parameters";
 }

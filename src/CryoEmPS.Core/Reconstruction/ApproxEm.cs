@@ -75,6 +75,8 @@ public sealed class ApproxEmIteration
     public double EmptyProbability { get; init; }
     /// <summary>Wall-clock seconds of this iteration (M-step + E-step; E-step only for iteration 0).</summary>
     public double Seconds { get; init; }
+    /// <summary>Of <see cref="Seconds"/>, the M-step's (building and solving the normal equations; 0 for iteration 0).</summary>
+    public double MStepSeconds { get; init; }
     /// <summary>Interpolated FSC(0.5) crossing shell against the reference (NaN without one).</summary>
     public double FscShell { get; init; } = double.NaN;
     /// <summary>First shell below 0.5 (−1: never; null without a reference).</summary>
@@ -196,6 +198,7 @@ public static class ApproxEm
                 progress?.Report(new ApproxEmProgress { Stage = si + 1, StageCount = stages.Count, EllMax = stage.EllMax, Iteration = k + 1, MaxIterations = stage.MaxIterations, Phase = "M-step", Fraction = (double)doneE / totalE, LastLogLikelihoodPerPatch = currQ });
                 var eq = MStep.Build(stage.Model, rot, e, settings.Threads, token);
                 var sol = MStep.Solve(eq);
+                double mSeconds = sw.Elapsed.TotalSeconds;
                 if (sol.Regularized)
                     progress?.Report(new ApproxEmProgress { Stage = si + 1, StageCount = stages.Count, Iteration = k + 1, Phase = "M-step", Message = $"Stage {si + 1} iteration {k + 1}: C was not positive definite (condition ≈ {sol.ConditionEstimate:g3}); added λI with λ = {sol.Regularization:g3}." });
                 x = sol.Coefficients;
@@ -204,7 +207,7 @@ public static class ApproxEm
                 e = DoEStep(patches, settings, si, k, x, v, progress, totalE, doneE, lastSeconds, token, "E-step");
                 prevQ = currQ; currQ = e.LogLikelihoodPerPatch;
                 lastSeconds[si] = sw.Elapsed.TotalSeconds;
-                var row = Row(settings, si, k, e, v, sw.Elapsed.TotalSeconds, x, sol.Regularization);
+                var row = Row(settings, si, k, e, v, sw.Elapsed.TotalSeconds, x, sol.Regularization, mSeconds);
                 history.Add(row); doneE++;
                 Checkpoint(settings, key, si, k, x, v, prevQ, currQ, history);
                 Report(progress, stages, si, k, "iteration", doneE, totalE, lastSeconds, row);
@@ -287,7 +290,7 @@ public static class ApproxEm
         return EStep.Run(stage.Model, stage.Rotations.Rotations, x, patches, mb, s.NoiseVariance, v, opt, token);
     }
 
-    private static ApproxEmIteration Row(ApproxEmSettings s, int si, int k, EStepResult e, double v, double seconds, double[] x, double lambda)
+    private static ApproxEmIteration Row(ApproxEmSettings s, int si, int k, EStepResult e, double v, double seconds, double[] x, double lambda, double mSeconds = 0)
     {
         var st = s.Stages[si];
         double shell = double.NaN; int? below = null;
@@ -300,7 +303,7 @@ public static class ApproxEm
         {
             Stage = si + 1, EllMax = st.EllMax, RotationCount = st.Rotations.Count, StochasticFactor = st.StochasticFactor, Iteration = k,
             PatchCount = e.Patches.Length, LogLikelihood = e.LogLikelihood, LogLikelihoodPerPatch = e.LogLikelihoodPerPatch, EmptyProbability = v,
-            Seconds = seconds, FscShell = shell, FscFirstShellBelow = below, Regularization = lambda,
+            Seconds = seconds, MStepSeconds = mSeconds, FscShell = shell, FscFirstShellBelow = below, Regularization = lambda,
             SkippedFraction = e.PairCount == 0 ? 0 : (double)e.SkippedPairs / e.PairCount, Precision = e.Precision,
         };
     }

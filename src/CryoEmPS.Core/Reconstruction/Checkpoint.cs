@@ -37,7 +37,7 @@ public sealed class CheckpointMismatchException : InvalidOperationException
 public sealed class ApproxEmCheckpoint
 {
     private const string Magic = "CRYOEMPS-EM-CKPT";
-    // Version 2: history rows carry the E-step precision; the schedule string carries the precision setting.
+    // Version 2: history rows carry the E-step precision and M-step seconds; the schedule string carries the precision setting.
     private const int Version = 2;
 
     public ApproxEmCheckpoint(ApproxEmCheckpointKey key, int stage, int iteration, double[] x, double v, double prevQ, double q, ApproxEmIteration[] history)
@@ -99,7 +99,7 @@ public sealed class ApproxEmCheckpoint
             {
                 w.Write(h.Stage); w.Write(h.EllMax); w.Write(h.RotationCount); w.Write(h.StochasticFactor); w.Write(h.Iteration); w.Write(h.PatchCount);
                 w.Write(h.LogLikelihood); w.Write(h.LogLikelihoodPerPatch); w.Write(h.EmptyProbability); w.Write(h.Seconds); w.Write(h.FscShell);
-                w.Write(h.FscFirstShellBelow ?? int.MinValue); w.Write(h.Regularization); w.Write(h.SkippedFraction); w.Write((int)h.Precision);
+                w.Write(h.FscFirstShellBelow ?? int.MinValue); w.Write(h.Regularization); w.Write(h.SkippedFraction); w.Write((int)h.Precision); w.Write(h.MStepSeconds);
             }
         }
         var bytes = ms.ToArray();
@@ -128,12 +128,12 @@ public sealed class ApproxEmCheckpoint
             {
                 int st = r.ReadInt32(), el = r.ReadInt32(), kk = r.ReadInt32(); double s = r.ReadDouble(); int iter = r.ReadInt32(), pc = r.ReadInt32();
                 double ll = r.ReadDouble(), llp = r.ReadDouble(), ev = r.ReadDouble(), sec = r.ReadDouble(), shell = r.ReadDouble(); int below = r.ReadInt32();
-                double lam = r.ReadDouble(), skip = r.ReadDouble(); var prec = (EStepPrecision)r.ReadInt32();
+                double lam = r.ReadDouble(), skip = r.ReadDouble(); var prec = (EStepPrecision)r.ReadInt32(); double msec = r.ReadDouble();
                 hist[i] = new ApproxEmIteration
                 {
                     Stage = st, EllMax = el, RotationCount = kk, StochasticFactor = s, Iteration = iter, PatchCount = pc, LogLikelihood = ll, LogLikelihoodPerPatch = llp,
                     EmptyProbability = ev, Seconds = sec, FscShell = shell, FscFirstShellBelow = below == int.MinValue ? null : below, Regularization = lam, SkippedFraction = skip,
-                    Precision = prec,
+                    Precision = prec, MStepSeconds = msec,
                 };
             }
             return new ApproxEmCheckpoint(key, stage, it, x, v, pq, q, hist);

@@ -32,7 +32,9 @@ public sealed class MStepSolution
 ///   C = Σ_{q,s,ω} w A_{s,ω}ᵀA_{s,ω} = Σ_ω B_ωᵀ diag(m_ω) B_ω  and  y = Σ_{q,s,ω} w A_{s,ω}ᵀ I_q = Σ_ω B_ωᵀ b_ω,
 /// with m_ω and b_ω from the E-step. C is accumulated with dsyrk on stacked rows sqrt(m_ω[i])·B_ω[i,:] in fixed
 /// blocks of rotations whose partial sums are added in block order (thread-count independent), then solved by
-/// Cholesky. A C that is not positive definite gets the smallest Tikhonov term λI (λ = 1e-12·trace/n, ×10 until
+/// Cholesky. For a model with B_ω = G·E_ω (<see cref="IFactoredProjectionModel"/>, the Fourier–Bessel model) each
+/// rotation instead gets H_ω = Gᵀ diag(m_ω) G by dsyrk on √m-scaled rows of G, expanded as E_ωᵀ H_ω E_ω.
+///  A C that is not positive definite gets the smallest Tikhonov term λI (λ = 1e-12·trace/n, ×10 until
 /// dpotrf succeeds), reported in the solution.
 /// </summary>
 public static unsafe class MStep
@@ -54,13 +56,20 @@ public static unsafe class MStep
         var y = new double[n];
         var partC = new double[wave][]; var partY = new double[wave][];
         for (int i = 0; i < wave; i++) { partC[i] = new double[(long)n * n]; partY[i] = new double[n]; }
+        var factored = model as IFactoredProjectionModel;
         for (int first = 0; first < blocks; first += wave)
         {
             int count = Math.Min(wave, blocks - first);
-            ApproxEmParallel.For(count, threads,
-                () => new Buffers(new double[l2 * n], new double[ChunkRotations * l2 * n]),
-                (buf, slot) => Block(model, rotations, stats, first + slot, partC[slot], partY[slot], buf, token),
-                _ => { }, token);
+            if (factored != null)
+                ApproxEmParallel.For(count, threads,
+                    () => new FactoredBuffers(factored),
+                    (buf, slot) => FactoredBlock(factored, rotations, stats, first + slot, partC[slot], partY[slot], buf, token),
+                    _ => { }, token);
+            else
+                ApproxEmParallel.For(count, threads,
+                    () => new Buffers(new double[l2 * n], new double[ChunkRotations * l2 * n]),
+                    (buf, slot) => Block(model, rotations, stats, first + slot, partC[slot], partY[slot], buf, token),
+                    _ => { }, token);
             for (int slot = 0; slot < count; slot++)
             {
                 var pc = partC[slot]; var py = partY[slot];
@@ -73,6 +82,47 @@ public static unsafe class MStep
     }
 
     private sealed record Buffers(double[] Matrix, double[] Stack);
+
+    private sealed class FactoredBuffers
+    {
+        public readonly double[] Rows, H, G, Scratch;
+        public FactoredBuffers(IFactoredProjectionModel m)
+        {
+            int r = m.ReducedCount, l2 = m.ImageSize * m.ImageSize;
+            Rows = new double[l2 * r]; H = new double[r * r]; G = new double[r]; Scratch = new double[m.ExpandScratchLength];
+        }
+    }
+
+    /// <summary>One block of rotations for a factored model: H_ω = Σ_i m_ω[i]·g_i g_iᵀ (dsyrk), then E_ωᵀ H_ω E_ω and E_ωᵀ Gᵀ b_ω.</summary>
+    private static void FactoredBlock(IFactoredProjectionModel model, IReadOnlyList<Rotation> rotations, EStepResult stats, int block, double[] pc, double[] py, FactoredBuffers buf, CancellationToken token)
+    {
+        int l2 = model.ImageSize * model.ImageSize, r = model.ReducedCount, k = rotations.Count;
+        Array.Clear(pc); Array.Clear(py);
+        int r0 = block * BlockRotations, r1 = Math.Min(k, r0 + BlockRotations);
+        var g = model.ReducedImageMatrix;
+        fixed (double* pcp = pc, pyp = py, gp = g, rows = buf.Rows, h = buf.H, gb = buf.G, scratch = buf.Scratch, back = stats.BackProjection)
+        {
+            for (int rot = r0; rot < r1; rot++)
+            {
+                token.ThrowIfCancellationRequested();
+                var m = stats.PixelWeight.AsSpan(rot * l2, l2);
+                int n = 0;
+                for (int i = 0; i < l2; i++)
+                {
+                    if (!(m[i] > 0)) continue;
+                    double s = Math.Sqrt(m[i]);
+                    double* src = gp + (long)i * r, dst = rows + (long)n * r;
+                    for (int j = 0; j < r; j++) dst[j] = s * src[j];
+                    n++;
+                }
+                if (n == 0) continue; // no weight on this rotation: m_ω = 0 and b_ω = 0 exactly
+                Blas.SyrkAtA(r, n, 1.0, rows, 0.0, h);
+                for (int i = 0; i < r; i++) for (int j = 0; j < i; j++) h[(long)i * r + j] = h[(long)j * r + i];
+                Blas.Gemv(true, l2, r, 1.0, gp, back + (long)rot * l2, 0.0, gb);
+                model.AccumulateExpanded(rotations[rot], h, gb, pcp, pyp, scratch);
+            }
+        }
+    }
 
     private static void Block(ILinearProjectionModel model, IReadOnlyList<Rotation> rotations, EStepResult stats, int block, double[] pc, double[] py, Buffers buf, CancellationToken token)
     {
