@@ -152,7 +152,7 @@ foreach ($c in $configs) {
 }
 
 if (-not $SkipDeterminism) {
-    $det = @{ Name = 'determinism'; EllMax = @(6, 14); RotationCount = @(600, 300); StochasticFactor = @(1, 0.5); MaxIterations = @(1, 1); Size = 1003; Seed = $Seed; PosteriorCutoff = $PosteriorCutoff }
+    $det = @{ Name = 'determinism'; EllMax = @(6, 14); RotationCount = @(600, 300); StochasticFactor = @(1, 0.5); MaxIterations = @(1, 1); Size = 1003; Seed = $Seed; PosteriorCutoff = $PosteriorCutoff; Precision = $Precision }
     $one = $det.Clone(); $one.ThrottleLimit = 1; $d1 = Invoke-Run $one
     $two = $det.Clone(); $two.ThrottleLimit = 2; $d2 = Invoke-Run $two
     $same = $d1.CoefficientSha256 -eq $d2.CoefficientSha256

@@ -287,7 +287,7 @@ internal sealed unsafe class EStepKernel<T> : IDisposable where T : unmanaged, I
                     for (int l = 0; l < W; l++) lane[l] = g * W + l < mb ? T.CreateTruncating(_patches.Patch(_mb[g * W + l])[y * L + xx]) : T.Zero;
                     ws.Real[y * M + xx] = new Vector<T>(lane);
                 }
-            _fft.Forward(ws.Real, ws.Re, ws.Im, ws.Scratch);
+            _fft.Forward(ws.Real, ws.Re, ws.Im, ws.Scratch, L);
             for (int l = 0; l < W && g * W + l < mb; l++)
             {
                 long o = (long)(g * W + l) * CL;
@@ -310,7 +310,7 @@ internal sealed unsafe class EStepKernel<T> : IDisposable where T : unmanaged, I
                     for (int l = 0; l < W; l++) lane[l] = g * W + l < K ? T.CreateTruncating(images[(long)(g * W + l) * l2 + y * L + xx]) : T.Zero;
                     ws.Real[(y + L - 1) * M + xx + L - 1] = new Vector<T>(lane);
                 }
-            _fft.Forward(ws.Real, _rotRe + (long)g * CL, _rotIm + (long)g * CL, ws.Scratch);
+            _fft.Forward(ws.Real, _rotRe + (long)g * CL, _rotIm + (long)g * CL, ws.Scratch, NLag);
             var en = ws.Energy;
             Array.Clear(en);
             for (int l = 0; l < W && g * W + l < K; l++)
@@ -529,7 +529,7 @@ internal sealed unsafe class EStepKernel<T> : IDisposable where T : unmanaged, I
                             Vector<T>* src = ev + iy * NLag, dst = wm + iy * M, acc = wsum + iy * NLag;
                             for (int ix = 0; ix < NLag; ix++) { var w = c * src[ix]; dst[ix] = w; acc[ix] += w; }
                         }
-                        _fft.Forward(wm, ws.Re, ws.Im, ws.Scratch);
+                        _fft.Forward(wm, ws.Re, ws.Im, ws.Scratch, NLag);
                         fixed (T* pr = &_patchRe[(long)j * CL]) fixed (T* pi = &_patchIm[(long)j * CL])
                         {
                             Vector<T>* wr = ws.Re, wi = ws.Im;

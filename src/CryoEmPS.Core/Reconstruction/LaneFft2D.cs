@@ -27,12 +27,11 @@ internal sealed unsafe class LaneFft2D<T> where T : unmanaged, IBinaryFloatingPo
     public static int Lanes => Vector<T>.Count;
 
     private readonly Stage[] _stages;
-    private readonly int _pairs;
 
     public LaneFft2D(int m)
     {
         if (m < 1) throw new ArgumentOutOfRangeException(nameof(m));
-        M = m; H = m / 2 + 1; _pairs = (m + 1) / 2;
+        M = m; H = m / 2 + 1;
         _stages = Plan(m);
     }
 
@@ -67,22 +66,31 @@ internal sealed unsafe class LaneFft2D<T> where T : unmanaged, IBinaryFloatingPo
         return p;
     }
 
-    /// <summary>r2c: <paramref name="real"/> (M·M, untouched) → half spectrum (<paramref name="re"/>, <paramref name="im"/>), M·H each.</summary>
-    public void Forward(Vector<T>* real, Vector<T>* re, Vector<T>* im, Scratch s)
+    /// <summary>
+    /// r2c: <paramref name="real"/> (M·M, untouched) → half spectrum (<paramref name="re"/>, <paramref name="im"/>), M·H each.
+    /// Only the first <paramref name="rows"/> rows of the image are read; the rest are taken as zero.
+    /// </summary>
+    public void Forward(Vector<T>* real, Vector<T>* re, Vector<T>* im, Scratch s, int rows = -1)
     {
-        int m = M, h = H, np = _pairs;
+        int m = M, h = H;
+        if (rows < 0) rows = m;
+        if (rows > m) throw new ArgumentOutOfRangeException(nameof(rows));
+        int np = Math.Max(1, (rows + 1) / 2);
         // Rows two at a time: z = row(2p) + i·row(2p+1), stored [x][pair] so the M-point FFTs run interleaved.
         Vector<T>* zr = s.Re, zi = s.Im;
-        for (int p = 0; p < np; p++)
+        int full = rows / 2;   // pairs with both rows present
+        for (int x = 0; x < m; x++)
         {
-            Vector<T>* a = real + 2 * p * m;
-            Vector<T>* b = 2 * p + 1 < m ? a + m : null;
-            for (int x = 0; x < m; x++) { zr[x * np + p] = a[x]; zi[x * np + p] = b != null ? b[x] : Vector<T>.Zero; }
+            Vector<T>* a = real + x, dr = zr + x * np, di = zi + x * np;
+            for (int p = 0; p < full; p++) { dr[p] = a[2 * p * m]; di[p] = a[(2 * p + 1) * m]; }
+            for (int p = full; p < np; p++) { dr[p] = 2 * p < rows ? a[2 * p * m] : Vector<T>.Zero; di[p] = Vector<T>.Zero; }
         }
         bool inY = Transform(zr, zi, re, im, np, inverse: false);
         Vector<T>* fr = inY ? re : zr, fi = inY ? im : zi;   // the row spectra Z, [k][pair]
         Vector<T>* gr = inY ? zr : re, gi = inY ? zi : im;   // where the separated half spectra go, [y][k]
         var half = new Vector<T>(T.CreateTruncating(0.5));
+        // Rows from 2·np on are zero.
+        for (int y = 2 * np; y < m; y++) { new Span<Vector<T>>(gr + y * h, h).Clear(); new Span<Vector<T>>(gi + y * h, h).Clear(); }
         for (int p = 0; p < np; p++)
         {
             bool hasB = 2 * p + 1 < m;
@@ -186,6 +194,7 @@ internal sealed unsafe class LaneFft2D<T> where T : unmanaged, IBinaryFloatingPo
         var radices = new List<int>();
         int r = n;
         while (r % 4 == 0) { radices.Add(4); r /= 4; }
+        while (r % 9 == 0) { radices.Add(9); r /= 9; }
         foreach (int p in new[] { 2, 3, 5 }) while (r % p == 0) { radices.Add(p); r /= p; }
         for (int p = 7; r > 1; p += 2) while (r % p == 0) { radices.Add(p); r /= p; }
         var stages = new List<Stage>();
@@ -201,7 +210,7 @@ internal sealed unsafe class LaneFft2D<T> where T : unmanaged, IBinaryFloatingPo
                     double a = -2 * Math.PI * ((long)i * u % len) / len;
                     st.TwRe[i * (p - 1) + u - 1] = T.CreateTruncating(Math.Cos(a)); st.TwIm[i * (p - 1) + u - 1] = T.CreateTruncating(Math.Sin(a));
                 }
-            if (p > 5)
+            if (p > 5 && p != 9)
             {
                 st.RootRe = new T[p]; st.RootIm = new T[p];
                 for (int j = 0; j < p; j++) { double a = -2 * Math.PI * j / p; st.RootRe[j] = T.CreateTruncating(Math.Cos(a)); st.RootIm[j] = T.CreateTruncating(Math.Sin(a)); }
@@ -232,6 +241,7 @@ internal sealed unsafe class LaneFft2D<T> where T : unmanaged, IBinaryFloatingPo
                     case 2: Radix2(sr, si, dr, di, s, st.Mq, twr, twi0, inverse); break;
                     case 3: Radix3(sr, si, dr, di, s, st.Mq, twr, twi0, inverse, sign); break;
                     case 5: Radix5(sr, si, dr, di, s, st.Mq, twr, twi0, inverse, sign); break;
+                    case 9: Radix9(sr, si, dr, di, s, st.Mq, twr, twi0, inverse, sign); break;
                     default: RadixGeneric(st, sr, si, dr, di, s, twr, twi0, inverse); break;
                 }
             }
@@ -372,6 +382,80 @@ internal sealed unsafe class LaneFft2D<T> where T : unmanaged, IBinaryFloatingPo
                     StoreTwiddled(dr, di, k + 2 * s, m2r + u2r, m2i + u2i, w2r, w2i);
                     StoreTwiddled(dr, di, k + 3 * s, m2r - u2r, m2i - u2i, w3r, w3i);
                     StoreTwiddled(dr, di, k + 4 * s, m1r - u1r, m1i - u1i, w4r, w4i);
+                }
+            }
+        }
+    }
+
+    /// <summary>3-point DFT in place: (a0, a1, a2) → (b0, b1, b2), b_u = Σ_t a_t W₃^{tu}, W₃ = e^{σ2πi/3}.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void Dft3(ref Vector<T> a0r, ref Vector<T> a0i, ref Vector<T> a1r, ref Vector<T> a1i, ref Vector<T> a2r, ref Vector<T> a2i, Vector<T> half, Vector<T> h3, Vector<T> sign)
+    {
+        Vector<T> tr = a1r + a2r, ti = a1i + a2i;
+        Vector<T> mr = a0r - tr * half, mi = a0i - ti * half;
+        Vector<T> dR = (a1r - a2r) * h3, dI = (a1i - a2i) * h3;
+        Vector<T> ur = -(sign * dI), ui = sign * dR;   // σi·d
+        a0r += tr; a0i += ti;
+        a1r = mr + ur; a1i = mi + ui;
+        a2r = mr - ur; a2i = mi - ui;
+    }
+
+    /// <summary>
+    /// Radix 9 as 3×3 (t = 3t₁ + t₂, u = u₁ + 3u₂: W₉^{tu} = W₃^{t₁u₁}·W₉^{t₂u₁}·W₃^{t₂u₂}), so 36 = 4·9 takes two passes
+    /// over the data instead of three.
+    /// </summary>
+    private static void Radix9(Vector<T>* sr, Vector<T>* si, Vector<T>* dr, Vector<T>* di, int s, int mq, T* twr, T* twi, bool inverse, Vector<T> sign)
+    {
+        int str = s * mq;
+        T cj = inverse ? T.NegativeOne : T.One;
+        var half = new Vector<T>(T.CreateTruncating(0.5)); var h3 = new Vector<T>(T.CreateTruncating(0.86602540378443864676));
+        // Inner twiddles W₉^{t₂u₁} for t₂, u₁ ∈ {1, 2}: W₉, W₉², W₉⁴ (forward e^{−2πik/9}).
+        var c1 = new Vector<T>(T.CreateTruncating(Math.Cos(2 * Math.PI / 9))); var s1 = new Vector<T>(cj * T.CreateTruncating(-Math.Sin(2 * Math.PI / 9)));
+        var c2 = new Vector<T>(T.CreateTruncating(Math.Cos(4 * Math.PI / 9))); var s2 = new Vector<T>(cj * T.CreateTruncating(-Math.Sin(4 * Math.PI / 9)));
+        var c4 = new Vector<T>(T.CreateTruncating(Math.Cos(8 * Math.PI / 9))); var s4 = new Vector<T>(cj * T.CreateTruncating(-Math.Sin(8 * Math.PI / 9)));
+        Span<Vector<T>> wr = stackalloc Vector<T>[8], wi = stackalloc Vector<T>[8];
+        for (int i = 0; i < mq; i++)
+        {
+            for (int u = 1; u < 9; u++) { wr[u - 1] = new Vector<T>(twr[8 * i + u - 1]); wi[u - 1] = new Vector<T>(cj * twi[8 * i + u - 1]); }
+            int a = s * i, o = 9 * s * i;
+            for (int q = 0; q < s; q++)
+            {
+                int j = a + q;
+                // Columns t₂ = 0, 1, 2 of a_{3t₁+t₂}: 3-point DFTs over t₁.
+                Vector<T> x0r = sr[j], x0i = si[j], x3r = sr[j + 3 * str], x3i = si[j + 3 * str], x6r = sr[j + 6 * str], x6i = si[j + 6 * str];
+                Vector<T> x1r = sr[j + str], x1i = si[j + str], x4r = sr[j + 4 * str], x4i = si[j + 4 * str], x7r = sr[j + 7 * str], x7i = si[j + 7 * str];
+                Vector<T> x2r = sr[j + 2 * str], x2i = si[j + 2 * str], x5r = sr[j + 5 * str], x5i = si[j + 5 * str], x8r = sr[j + 8 * str], x8i = si[j + 8 * str];
+                Dft3(ref x0r, ref x0i, ref x3r, ref x3i, ref x6r, ref x6i, half, h3, sign);   // c[0][u₁] in x0, x3, x6
+                Dft3(ref x1r, ref x1i, ref x4r, ref x4i, ref x7r, ref x7i, half, h3, sign);   // c[1][u₁] in x1, x4, x7
+                Dft3(ref x2r, ref x2i, ref x5r, ref x5i, ref x8r, ref x8i, half, h3, sign);   // c[2][u₁] in x2, x5, x8
+                // Twiddles c[t₂][u₁] ·= W₉^{t₂u₁}: (1,1) W₉, (1,2) W₉², (2,1) W₉², (2,2) W₉⁴.
+                Vector<T> tr, ti;
+                tr = x4r * c1 - x4i * s1; ti = x4r * s1 + x4i * c1; x4r = tr; x4i = ti;
+                tr = x7r * c2 - x7i * s2; ti = x7r * s2 + x7i * c2; x7r = tr; x7i = ti;
+                tr = x5r * c2 - x5i * s2; ti = x5r * s2 + x5i * c2; x5r = tr; x5i = ti;
+                tr = x8r * c4 - x8i * s4; ti = x8r * s4 + x8i * c4; x8r = tr; x8i = ti;
+                // Rows u₁ = 0, 1, 2: 3-point DFTs over t₂ give b[u₁ + 3u₂].
+                Dft3(ref x0r, ref x0i, ref x1r, ref x1i, ref x2r, ref x2i, half, h3, sign);   // b0, b3, b6
+                Dft3(ref x3r, ref x3i, ref x4r, ref x4i, ref x5r, ref x5i, half, h3, sign);   // b1, b4, b7
+                Dft3(ref x6r, ref x6i, ref x7r, ref x7i, ref x8r, ref x8i, half, h3, sign);   // b2, b5, b8
+                int k = o + q;
+                dr[k] = x0r; di[k] = x0i;
+                if (i == 0)
+                {
+                    dr[k + s] = x3r; di[k + s] = x3i; dr[k + 2 * s] = x6r; di[k + 2 * s] = x6i;
+                    dr[k + 3 * s] = x1r; di[k + 3 * s] = x1i; dr[k + 4 * s] = x4r; di[k + 4 * s] = x4i; dr[k + 5 * s] = x7r; di[k + 5 * s] = x7i;
+                    dr[k + 6 * s] = x2r; di[k + 6 * s] = x2i; dr[k + 7 * s] = x5r; di[k + 7 * s] = x5i; dr[k + 8 * s] = x8r; di[k + 8 * s] = x8i;
+                }
+                else
+                {
+                    StoreTwiddled(dr, di, k + s, x3r, x3i, wr[0], wi[0]);
+                    StoreTwiddled(dr, di, k + 2 * s, x6r, x6i, wr[1], wi[1]);
+                    StoreTwiddled(dr, di, k + 3 * s, x1r, x1i, wr[2], wi[2]);
+                    StoreTwiddled(dr, di, k + 4 * s, x4r, x4i, wr[3], wi[3]);
+                    StoreTwiddled(dr, di, k + 5 * s, x7r, x7i, wr[4], wi[4]);
+                    StoreTwiddled(dr, di, k + 6 * s, x2r, x2i, wr[5], wi[5]);
+                    StoreTwiddled(dr, di, k + 7 * s, x5r, x5i, wr[6], wi[6]);
+                    StoreTwiddled(dr, di, k + 8 * s, x8r, x8i, wr[7], wi[7]);
                 }
             }
         }
