@@ -433,13 +433,13 @@ internal sealed unsafe class EStepKernel<T> : IDisposable where T : unmanaged, I
         // ascending order) scales e by the patch's normaliser into the posterior weights and accumulates the
         // statistics. Every sum runs in patch order per rotation, so results do not depend on threads or block size.
         int threads = Math.Max(1, _opt.Threads);
-        const int SubBlock = 4;
-        // The kept exponentials: block·G·(2L−1)² vectors, about 256 MB.
+        // The kept exponentials: block·G·(2L−1)² vectors, at most about 256 MB. A phase-A task takes SubBlock patches
+        // (up to 8: each rotation group's spectra and energies, read from memory, then serve 8 patches), and a block
+        // holds one sub-block per thread so the tasks balance.
         long slabBudget = 256L << 20;
         long perPatch = (long)G * NLag2 * sizeof(Vector<T>);
-        int block = (int)Math.Clamp(slabBudget / perPatch, 1, (long)SubBlock * threads * 2);
-        block = Math.Max(block, Math.Min(SubBlock * threads, mb));
-        block = Math.Min(block, mb);
+        int SubBlock = (int)Math.Clamp(slabBudget / (perPatch * threads), 1, 8);
+        int block = Math.Min(SubBlock * threads, mb);
         Vector<T>* slab = stats ? LaneFft2D<T>.Alloc((long)block * G * NLag2) : null;
         var shiftMax = new double[(long)block * K];   // max over lags of ll′ (the shift of e), per (patch in block, rotation)
         var lse = new double[(long)block * K];        // log Σ_lags (ρ/K)·N, per (patch in block, rotation)
