@@ -77,7 +77,7 @@ public static unsafe class MStep
                 for (int i = 0; i < n; i++) y[i] += py[i];
             }
         }
-        for (int i = 0; i < n; i++) for (int j = 0; j < i; j++) c[(long)i * n + j] = c[(long)j * n + i];
+        fixed (double* cFull = c) CopyUpperToLower(cFull, n);
         return new NormalEquations(n, c, y);
     }
 
@@ -105,19 +105,10 @@ public static unsafe class MStep
             for (int rot = r0; rot < r1; rot++)
             {
                 token.ThrowIfCancellationRequested();
-                var m = stats.PixelWeight.AsSpan(rot * l2, l2);
-                int n = 0;
-                for (int i = 0; i < l2; i++)
-                {
-                    if (!(m[i] > 0)) continue;
-                    double s = Math.Sqrt(m[i]);
-                    double* src = gp + (long)i * r, dst = rows + (long)n * r;
-                    for (int j = 0; j < r; j++) dst[j] = s * src[j];
-                    n++;
-                }
+                int n = StackScaledRows(stats.PixelWeight.AsSpan(rot * l2, l2), gp, r, rows);
                 if (n == 0) continue; // no weight on this rotation: m_ω = 0 and b_ω = 0 exactly
                 Blas.SyrkAtA(r, n, 1.0, rows, 0.0, h);
-                for (int i = 0; i < r; i++) for (int j = 0; j < i; j++) h[(long)i * r + j] = h[(long)j * r + i];
+                CopyUpperToLower(h, r);
                 Blas.Gemv(true, l2, r, 1.0, gp, back + (long)rot * l2, 0.0, gb);
                 model.AccumulateExpanded(rotations[rot], h, gb, pcp, pyp, scratch);
             }
@@ -143,17 +134,38 @@ public static unsafe class MStep
                 model.ProjectionMatrix(rotations[r], buf.Matrix);
                 Blas.Gemv(true, l2, n, 1.0, bm, back + (long)r * l2, 1.0, pyp);
                 if (rows + l2 > ChunkRotations * l2) { Blas.SyrkAtA(n, rows, 1.0, st, first ? 0.0 : 1.0, pcp); first = false; rows = 0; }
-                for (int i = 0; i < l2; i++)
-                {
-                    if (!(m[i] > 0)) continue;
-                    double s = Math.Sqrt(m[i]);
-                    double* src = bm + (long)i * n, dst = st + (long)rows * n;
-                    for (int j = 0; j < n; j++) dst[j] = s * src[j];
-                    rows++;
-                }
+                rows += StackScaledRows(m, bm, n, st + (long)rows * n);
             }
             if (rows > 0) Blas.SyrkAtA(n, rows, 1.0, st, first ? 0.0 : 1.0, pcp);
         }
+    }
+
+    /// <summary>a[i, j] = a[j, i] for j &lt; i (n×n row-major), in 32×32 tiles so the transposed reads stay in cache.</summary>
+    private static void CopyUpperToLower(double* a, int n)
+    {
+        const int Tile = 32;
+        for (int i0 = 0; i0 < n; i0 += Tile)
+            for (int j0 = 0; j0 <= i0; j0 += Tile)
+            {
+                int i1 = Math.Min(n, i0 + Tile), j1 = Math.Min(n, j0 + Tile);
+                for (int i = i0; i < i1; i++)
+                    for (int j = j0; j < Math.Min(j1, i); j++) a[(long)i * n + j] = a[(long)j * n + i];
+            }
+    }
+
+    /// <summary>Writes √m[i]·(row i of the width-column matrix <paramref name="a"/>) for every m[i] &gt; 0 to consecutive rows of <paramref name="dst"/>; returns how many.</summary>
+    private static int StackScaledRows(ReadOnlySpan<double> m, double* a, int width, double* dst)
+    {
+        int rows = 0;
+        for (int i = 0; i < m.Length; i++)
+        {
+            if (!(m[i] > 0)) continue;
+            double s = Math.Sqrt(m[i]);
+            double* src = a + (long)i * width, d = dst + (long)rows * width;
+            for (int j = 0; j < width; j++) d[j] = s * src[j];
+            rows++;
+        }
+        return rows;
     }
 
     /// <summary>Solves C x = y by Cholesky, adding the smallest λI (λ = 1e-12·trace/n, ×10 per try) when C is not positive definite.</summary>
