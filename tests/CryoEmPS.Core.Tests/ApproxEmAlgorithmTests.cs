@@ -19,13 +19,14 @@ public class ApproxEmAlgorithmTests
         return new Problem(patches, rot, xTrue, x0, nn => new RandomDenseModel(l, nn, seed));
     }
 
-    private static ApproxEmSettings Settings(Problem pr, double s, int iterations, int threads = 2, int seed = 5, string? ck = null, bool resume = false, double sigma2 = 0.36, int[]? ns = null)
+    private static ApproxEmSettings Settings(Problem pr, double s, int iterations, int threads = 2, int seed = 5, string? ck = null, bool resume = false, double sigma2 = 0.36, int[]? ns = null,
+        EStepPrecision precision = EStepPrecision.Auto)
     {
         ns ??= new[] { pr.X0.Length };
         return new ApproxEmSettings
         {
             Stages = ns.Select((n, i) => new ApproxEmStage(pr.Model(n), pr.Rotations, s, iterations, ellMax: i)).ToArray(),
-            NoiseVariance = sigma2, Seed = seed, Threads = threads, CheckpointPath = ck, Resume = resume,
+            NoiseVariance = sigma2, Seed = seed, Threads = threads, CheckpointPath = ck, Resume = resume, Precision = precision,
         };
     }
 
@@ -121,10 +122,17 @@ public class ApproxEmAlgorithmTests
             Assert.Equal(3, resumed.ResumedRows);
             Assert.Equal(full.Coefficients, resumed.Coefficients);
             Assert.Equal(full.History.Select(h => h.LogLikelihood), resumed.History.Select(h => h.LogLikelihood));
+            // The rows read back from the checkpoint keep what their E-steps used and the M-step times.
+            Assert.Equal(full.History.Select(h => h.Precision), resumed.History.Select(h => h.Precision));
+            Assert.Equal(saved.History.Select(h => h.MStepSeconds), resumed.History.Take(saved.History.Length).Select(h => h.MStepSeconds));
+            Assert.All(resumed.History.Where(h => h.Iteration > 0), h => Assert.True(h.MStepSeconds > 0 && h.MStepSeconds <= h.Seconds));
 
             // A checkpoint from a different problem is refused.
             var ex = Assert.Throws<CheckpointMismatchException>(() => ApproxEm.Run(pr.Patches, x0, Settings(pr, 0.5, 3, seed: 99, ck: ck, resume: true, ns: new[] { 6, 10 })));
             Assert.Contains("seed", ex.Message);
+            // … and so is one made with another -Precision setting.
+            ex = Assert.Throws<CheckpointMismatchException>(() => ApproxEm.Run(pr.Patches, x0, Settings(pr, 0.5, 3, ck: ck, resume: true, ns: new[] { 6, 10 }, precision: EStepPrecision.Double)));
+            Assert.Contains("precision=Double", ex.Message);
             var other = Make(l: 5, p: 40, seed: 2);
             Assert.Throws<CheckpointMismatchException>(() => ApproxEm.Run(other.Patches, x0, Settings(pr, 0.5, 3, ck: ck, resume: true, ns: new[] { 6, 10 })));
         }
