@@ -32,7 +32,8 @@ unsafe
     if (mode == "lanefft")
     {
         int m = args.Length > 1 ? int.Parse(args[1]) : 36;
-        LaneBench<double>(m); LaneBench<float>(m);
+        LaneBench<double, VectorLanes<double>>(m); LaneBench<float, VectorLanes<float>>(m);
+        LaneBench<double, Vector512Lanes<double>>(m); LaneBench<float, Vector512Lanes<float>>(m);
         return;
     }
     if (mode == "estep")
@@ -40,6 +41,7 @@ unsafe
         int p = int.Parse(args[1]), k = int.Parse(args[2]), ell = int.Parse(args[3]), threads = int.Parse(args[4]);
         double cutoff = args.Length > 5 ? double.Parse(args[5]) : 0;
         var precision = args.Length > 6 ? Enum.Parse<EStepPrecision>(args[6], true) : EStepPrecision.Double;
+        int laneBits = args.Length > 7 ? int.Parse(args[7]) : 0;   // 0: the E-step's own choice; 256 (Vector<T>) or 512
         int l = 17;
         var model = FourierBesselModel.Get(l, ell);
         var rot = RotationGrid.SuperFibonacci(k);
@@ -51,7 +53,7 @@ unsafe
         var patches = Synth(model, rot, x, p, 0.4, 3);
         var mb = Enumerable.Range(0, p).ToArray();
         var sw = Stopwatch.StartNew();
-        var e = EStep.Run(model, rot.Rotations, x, patches, mb, 1.0, 0.4, new EStepOptions { Threads = threads, PosteriorCutoff = cutoff, Precision = precision });
+        var e = EStep.Run(model, rot.Rotations, x, patches, mb, 1.0, 0.4, new EStepOptions { Threads = threads, PosteriorCutoff = cutoff, Precision = precision, LaneBits = laneBits });
         double te = sw.Elapsed.TotalSeconds; sw.Restart();
         Console.WriteLine($"E-step profile: prepare {e.PhaseSeconds[0]:0.00} s, phase A {e.PhaseSeconds[1]:0.00} s, phase B {e.PhaseSeconds[2]:0.00} s, finish {e.PhaseSeconds[3]:0.00} s");
         var eq = MStep.Build(model, rot.Rotations, e, threads);
@@ -64,7 +66,7 @@ unsafe
         }
         var sol = MStep.Solve(eq);
         double ts = sw.Elapsed.TotalSeconds;
-        Console.WriteLine($"P={p} K={k} ℓmax={ell} n={model.ParameterCount} threads={threads} cutoff={cutoff} {precision}: E {te:0.00} s ({(double)p * k / te / 1e6:0.000} M pairs/s), M build {tb:0.00} s, solve {ts:0.00} s; LL {e.LogLikelihood:R} v {e.EmptyPosterior:R} skipped {e.SkippedPairs}/{e.PairCount} x0 {sol.Coefficients[0]:R}");
+        Console.WriteLine($"P={p} K={k} ℓmax={ell} n={model.ParameterCount} threads={threads} cutoff={cutoff} {precision} lanes={(EStep.Wide(new EStepOptions { LaneBits = laneBits }) ? 512 : 256)}: E {te:0.00} s ({(double)p * k / te / 1e6:0.000} M pairs/s), M build {tb:0.00} s, solve {ts:0.00} s; LL {e.LogLikelihood:R} v {e.EmptyPosterior:R} skipped {e.SkippedPairs}/{e.PairCount} x0 {sol.Coefficients[0]:R}");
         return;
     }
 }
@@ -95,21 +97,21 @@ static PatchSet Synth(ILinearProjectionModel model, RotationSet rot, double[] x,
     return new PatchSet(l, data, Enumerable.Range(0, count).Select(i => new PatchOrigin(0, 0, i * l)).ToArray(), null, 1.0);
 }
 
-static unsafe void LaneBench<T>(int m) where T : unmanaged, System.Numerics.IBinaryFloatingPointIeee754<T>
+static unsafe void LaneBench<T, TV>(int m) where T : unmanaged, System.Numerics.IBinaryFloatingPointIeee754<T> where TV : unmanaged, ILanes<TV, T>
 {
-    var lf = new LaneFft2D<T>(m);
-    var real = LaneFft2D<T>.Alloc(lf.RealLength); var re = LaneFft2D<T>.Alloc(lf.ComplexLength); var im = LaneFft2D<T>.Alloc(lf.ComplexLength);
-    using var sc = new LaneFft2D<T>.Scratch(lf);
-    var rnd = new Random(1); for (int i = 0; i < lf.RealLength; i++) real[i] = new System.Numerics.Vector<T>(T.CreateTruncating(rnd.NextDouble()));
-    int w = LaneFft2D<T>.Lanes, n = 200000 / w;
+    var lf = new LaneFft2D<T, TV>(m);
+    var real = LaneFft2D<T, TV>.Alloc(lf.RealLength); var re = LaneFft2D<T, TV>.Alloc(lf.ComplexLength); var im = LaneFft2D<T, TV>.Alloc(lf.ComplexLength);
+    using var sc = new LaneFft2D<T, TV>.Scratch(lf);
+    var rnd = new Random(1); for (int i = 0; i < lf.RealLength; i++) real[i] = TV.Create(T.CreateTruncating(rnd.NextDouble()));
+    int w = LaneFft2D<T, TV>.Lanes, n = 200000 / w;
     for (int i = 0; i < 2000; i++) lf.Forward(real, re, im, sc);
     var sw = Stopwatch.StartNew();
     for (int i = 0; i < n; i++) lf.Forward(real, re, im, sc);
-    Console.WriteLine($"lane {typeof(T).Name} r2c {m}x{m}: {sw.Elapsed.TotalSeconds / (n * w) * 1e6:0.000} µs per transform ({w} lanes)");
+    Console.WriteLine($"lane {typeof(T).Name} {typeof(TV).Name} r2c {m}x{m}: {sw.Elapsed.TotalSeconds / (n * w) * 1e6:0.000} µs per transform ({w} lanes)");
     for (int i = 0; i < 2000; i++) lf.Backward(re, im, real, m, sc);
     sw.Restart();
     for (int i = 0; i < n; i++) lf.Backward(re, im, real, m, sc);
-    Console.WriteLine($"lane {typeof(T).Name} c2r {m}x{m}: {sw.Elapsed.TotalSeconds / (n * w) * 1e6:0.000} µs per transform");
+    Console.WriteLine($"lane {typeof(T).Name} {typeof(TV).Name} c2r {m}x{m}: {sw.Elapsed.TotalSeconds / (n * w) * 1e6:0.000} µs per transform");
 }
 
 /// <summary>The Fourier–Bessel model seen only through ILinearProjectionModel (the M-step's unfactored path).</summary>

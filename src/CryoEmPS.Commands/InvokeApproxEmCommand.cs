@@ -158,9 +158,8 @@ public sealed class InvokeApproxEmCommand : CryoEmCmdlet
         catch (ApproxEmInputException ex) { Fail(ex, ex.ErrorId, ErrorCategory.InvalidArgument, patches); }
 
         WriteVerbose($"Approximate EM: {patches.Count} patches of {patches.PatchSize}², σ² = {sigma2:g4}, v₀ = {EmptyProbability}, seed {seed}, {ThrottleLimit} threads; stages ℓmax {string.Join("/", EllMax)}, K {string.Join("/", rotations.Select(r => r.Count))}, S {string.Join("/", sf)}, iterations {string.Join("/", it)}.");
-        WriteVerbose($"E-step: {Precision} precision, {System.Numerics.Vector<float>.Count} single / {System.Numerics.Vector<double>.Count} double lanes per vector.");
-        if (System.Runtime.Intrinsics.Vector512.IsHardwareAccelerated && System.Numerics.Vector<byte>.Count < 64)
-            WriteVerbose("This CPU has AVX-512 but .NET vectors are 256 bits: start PowerShell with DOTNET_MaxVectorTBitWidth=512 in the environment for about 15 % more speed (bit-identical results).");
+        var registers = EStep.Registers;
+        WriteVerbose($"E-step: {Precision} precision on {registers.Bits}-bit registers, {registers.SingleLanes} rotations per register in single precision, {registers.DoubleLanes} in double.");
         ApproxEmResult result = null!;
         try
         {

@@ -24,11 +24,11 @@ public class ApproxEmFastPathTests
         var x = new double[20011];
         for (int i = 0; i < x.Length; i++) x[i] = -Math.Pow(rng.NextDouble(), 2) * 720; // dense near 0, down to −720
         x[0] = 0; x[1] = -1e-300; x[2] = -0.5 * Math.Log(2); x[3] = -707.9; x[4] = -708.5; x[5] = -800; x[6] = double.NegativeInfinity;
-        int w = System.Numerics.Vector<double>.Count;
         double worst = 0;
-        for (int i0 = 0; i0 + w <= x.Length; i0 += w)
+        foreach (bool wide in new[] { false, true })
+        for (int i0 = 0, w = LaneWidth.Lanes<double>(wide); i0 + w <= x.Length; i0 += w)
         {
-            var got = VectorMath.Exp(new System.Numerics.Vector<double>(x, i0));
+            var got = wide ? Lanes<Vector512Lanes<double>, double>(x.AsSpan(i0)) : Lanes<VectorLanes<double>, double>(x.AsSpan(i0));
             for (int l = 0; l < w; l++)
             {
                 double xi = x[i0 + l], exp = Math.Exp(xi);
@@ -41,13 +41,13 @@ public class ApproxEmFastPathTests
         Assert.True(worst <= 4.5e-16, $"relative error {worst:g3} exceeds 2 ulp");
 
         // Single precision: ≤ 2 ulp of float against the exact value, 0 below −87.
-        int wf = System.Numerics.Vector<float>.Count;
         var xf = x.Select(v => (float)Math.Max(v, -100)).ToArray();
         xf[3] = -86.9f; xf[4] = -87.5f;
         double worstF = 0;
-        for (int i0 = 0; i0 + wf <= xf.Length; i0 += wf)
+        foreach (bool wide in new[] { false, true })
+        for (int i0 = 0, wf = LaneWidth.Lanes<float>(wide); i0 + wf <= xf.Length; i0 += wf)
         {
-            var got = VectorMath.Exp(new System.Numerics.Vector<float>(xf, i0));
+            var got = wide ? Lanes<Vector512Lanes<float>, float>(xf.AsSpan(i0)) : Lanes<VectorLanes<float>, float>(xf.AsSpan(i0));
             for (int l = 0; l < wf; l++)
             {
                 float xi = xf[i0 + l]; double exp = Math.Exp(xi);
@@ -58,6 +58,15 @@ public class ApproxEmFastPathTests
         }
         _out.WriteLine($"float: max relative error vs Math.Exp: {worstF:g3}");
         Assert.True(worstF <= 2.5e-7, $"relative error {worstF:g3} exceeds 2 ulp of float");
+    }
+
+    /// <summary>exp of the first TV.Count values through one register of type TV, lane by lane.</summary>
+    private static T[] Lanes<TV, T>(ReadOnlySpan<T> x) where TV : unmanaged, ILanes<TV, T> where T : unmanaged, System.Numerics.IBinaryFloatingPointIeee754<T>
+    {
+        var v = VectorMath.Exp<TV, T>(TV.Create(x));
+        var got = new T[TV.Count];
+        for (int l = 0; l < got.Length; l++) got[l] = v[l];
+        return got;
     }
 
     private static (FourierBesselModel Model, RotationSet Rot, double[] X, PatchSet Patches, Volume Truth) FbProblem(int l = 11, int ell = 4, int k = 60, int p = 40, double sigma2 = 0.5)
@@ -73,13 +82,14 @@ public class ApproxEmFastPathTests
     [Theory]
     [InlineData(EStepPrecision.Double)]
     [InlineData(EStepPrecision.Single)]
-    public void FourierBesselEStepAndMStepAreBitIdenticalForOneTwoAndThreeThreads(EStepPrecision precision)
+    public void FourierBesselEStepAndMStepAreBitIdenticalForOneTwoAndThreeThreadsAndEveryLaneWidth(EStepPrecision precision)
     {
         var (model, rot, x, patches, _) = FbProblem();
         var mb = Enumerable.Range(0, patches.Count).ToArray();
-        EStepResult Run(int t) => EStep.Run(model, rot.Rotations, x, patches, mb, 0.5, 0.3, new EStepOptions { Threads = t, Precision = precision });
-        var a = Run(1); var b = Run(2); var c = Run(3);
-        foreach (var o in new[] { b, c })
+        EStepResult Run(int t, int bits) => EStep.Run(model, rot.Rotations, x, patches, mb, 0.5, 0.3, new EStepOptions { Threads = t, Precision = precision, LaneBits = bits });
+        // 256: Vector<T> lanes; 512: Vector512 lanes (emulated in software where the CPU lacks AVX-512, with the same bits).
+        var a = Run(1, 256); var b = Run(2, 256); var c = Run(3, 512); var d = Run(1, 512);
+        foreach (var o in new[] { b, c, d })
         {
             Assert.Equal(a.PatchLogLikelihood, o.PatchLogLikelihood);
             Assert.Equal(a.EmptyPosterior, o.EmptyPosterior);

@@ -81,6 +81,11 @@ public sealed class EStepOptions
     /// back-projection FFT of every pair. For the last E-step of a stage, whose statistics no M-step uses.
     /// </summary>
     public bool LikelihoodOnly { get; init; }
+    /// <summary>
+    /// Register width of the rotation lanes: 0 (default) = 512 bits where the runtime reports them accelerated, else
+    /// Vector&lt;T&gt;'s; 512 or 256 force one (256 means Vector&lt;T&gt;). Results are bit-identical for every choice; for tests.
+    /// </summary>
+    internal int LaneBits { get; init; }
     /// <summary>Arithmetic of the per-pair work (default <see cref="EStepPrecision.Auto"/>).</summary>
     public EStepPrecision Precision { get; init; } = EStepPrecision.Auto;
     /// <summary>Optional progress callback: fraction of the E-step done, 0..1 (called from worker threads).</summary>
@@ -94,7 +99,8 @@ public sealed class EStepOptions
 /// pair), and ‖A_{s,ω}x‖² is the energy of p inside the L×L box that lands in the patch (direct box sums, once
 /// per rotation). Posteriors are normalised per patch with log-sum-exp.
 /// <para>
-/// Rotations are processed W at a time, one per SIMD lane (W = Vector&lt;T&gt;.Count: 4 doubles or 8 floats on AVX2), so
+/// Rotations are processed W at a time, one per SIMD lane (W = 4 doubles or 8 floats in a 256-bit register, 8 or 16 with
+/// AVX-512: <see cref="ILanes{TSelf, T}"/>), so
 /// every transform and element-wise step is plain vertical SIMD arithmetic (<see cref="LaneFft2D{T}"/>); a lane does
 /// exactly the scalar arithmetic of its rotation, so nothing depends on W.
 /// Two passes: (A) per patch, over all rotations, the lag log-likelihoods, their exponentials (kept) and the
@@ -127,16 +133,36 @@ public static class EStep
             int m = options.FftSize > 0 ? options.FftSize : ShiftPrior.FastFftSize(model.ImageSize);
             precision = SingleErrorBound(Math.Sqrt(maxPatch), Math.Sqrt(maxProj), noiseVariance, m) <= AutoSingleBound ? EStepPrecision.Single : EStepPrecision.Double;
         }
-        if (precision == EStepPrecision.Single)
+        return precision == EStepPrecision.Single
+            ? RunKernel<float>(model, rotations, images, patches, minibatch, noiseVariance, emptyProbability, options, token)
+            : RunKernel<double>(model, rotations, images, patches, minibatch, noiseVariance, emptyProbability, options, token);
+    }
+
+    /// <summary>The E-step's SIMD registers in this process: their width in bits and how many rotations (lanes) each holds
+    /// in single and in double precision.</summary>
+    public static (int Bits, int SingleLanes, int DoubleLanes) Registers => LaneWidth.Prefer512
+        ? (512, LaneWidth.Lanes<float>(true), LaneWidth.Lanes<double>(true))
+        : (Vector<byte>.Count * 8, LaneWidth.Lanes<float>(false), LaneWidth.Lanes<double>(false));
+
+    /// <summary>True when this E-step runs on 512-bit registers (<see cref="Vector512Lanes{T}"/>), else on Vector&lt;T&gt;.</summary>
+    internal static bool Wide(EStepOptions options) => options.LaneBits switch
+    {
+        0 => LaneWidth.Prefer512,
+        512 => true,
+        _ => false,
+    };
+
+    private static EStepResult RunKernel<T>(ILinearProjectionModel model, IReadOnlyList<Rotation> rotations, double[] images,
+        PatchSet patches, int[] minibatch, double noiseVariance, double emptyProbability, EStepOptions options, CancellationToken token)
+        where T : unmanaged, IBinaryFloatingPointIeee754<T>
+    {
+        if (Wide(options))
         {
-            using var ctx = new EStepKernel<float>(model, rotations, images, patches, minibatch, noiseVariance, emptyProbability, options, token);
-            return ctx.Run();
+            using var wide = new EStepKernel<T, Vector512Lanes<T>>(model, rotations, images, patches, minibatch, noiseVariance, emptyProbability, options, token);
+            return wide.Run();
         }
-        else
-        {
-            using var ctx = new EStepKernel<double>(model, rotations, images, patches, minibatch, noiseVariance, emptyProbability, options, token);
-            return ctx.Run();
-        }
+        using var ctx = new EStepKernel<T, VectorLanes<T>>(model, rotations, images, patches, minibatch, noiseVariance, emptyProbability, options, token);
+        return ctx.Run();
     }
 
     private static void Validate(ILinearProjectionModel model, IReadOnlyList<Rotation> rotations, ReadOnlySpan<double> x, PatchSet patches, int[] minibatch, double noiseVariance)
@@ -182,13 +208,13 @@ public static class EStep
     {
         var opt = new EStepOptions { Threads = 1, FftSize = fftSize, Precision = EStepPrecision.Double };
         Validate(model, rotations, x, patches, minibatch, noiseVariance);
-        using var ctx = new EStepKernel<double>(model, rotations, Project(model, rotations, x, 1, default), patches, minibatch, noiseVariance, 0.5, opt, default);
+        using var ctx = new EStepKernel<double, VectorLanes<double>>(model, rotations, Project(model, rotations, x, 1, default), patches, minibatch, noiseVariance, 0.5, opt, default);
         return ctx.LogLikelihoodTable();
     }
 }
 
 /// <summary>The E-step's work on rotation lanes of type T (double: exact path; float: <see cref="EStepPrecision.Single"/>).</summary>
-internal sealed unsafe class EStepKernel<T> : IDisposable where T : unmanaged, IBinaryFloatingPointIeee754<T>
+internal sealed unsafe class EStepKernel<T, TV> : IDisposable where T : unmanaged, IBinaryFloatingPointIeee754<T> where TV : unmanaged, ILanes<TV, T>
 {
     private readonly double[] _images;                // the projections B(ω)x, [rotation, y, x]
     private readonly PatchSet _patches;
@@ -196,15 +222,15 @@ internal sealed unsafe class EStepKernel<T> : IDisposable where T : unmanaged, I
     private readonly double _v;
     private readonly EStepOptions _opt;
     private readonly CancellationToken _token;
-    private readonly LaneFft2D<T> _fft;
+    private readonly LaneFft2D<T, TV> _fft;
     /// <summary>L: patch side; M: FFT side; H = M/2+1; CL = M·H; NLag = 2L−1; K rotations in G groups of W lanes.</summary>
     private readonly int L, M, H, CL, NLag, NLag2, K, W, G;
     private readonly double _logNorm, _inv2s2, _invM2;
     private readonly T _kappa, _beta;                 // ll′ = κ·corr − β·E (κ = 2/(M²·2σ²), β = 1/(2σ²))
     private T[] _patchRe = Array.Empty<T>(), _patchIm = Array.Empty<T>(); // patch spectra, [patch, k]
     private double[] _patchNorm2 = Array.Empty<double>();
-    private Vector<T>* _rotRe, _rotIm;                // projection spectra (placed at offset L−1), [group, k]
-    private Vector<T>* _energy;                       // box energies, [group, lag]
+    private TV* _rotRe, _rotIm;                // projection spectra (placed at offset L−1), [group, k]
+    private TV* _energy;                       // box energies, [group, lag]
     private long _progressDone, _progressTotal;
 
     public EStepKernel(ILinearProjectionModel model, IReadOnlyList<Rotation> rotations, double[] images, PatchSet patches,
@@ -215,8 +241,8 @@ internal sealed unsafe class EStepKernel<T> : IDisposable where T : unmanaged, I
         M = opt.FftSize > 0 ? opt.FftSize : ShiftPrior.FastFftSize(L);
         if (M < 2 * L - 1) throw new ArgumentOutOfRangeException(nameof(opt), $"The FFT size {M} is below 2L−1 = {2 * L - 1}.");
         H = M / 2 + 1; CL = M * H; NLag = 2 * L - 1; NLag2 = NLag * NLag;
-        W = Vector<T>.Count; G = (K + W - 1) / W;
-        _fft = new LaneFft2D<T>(M);
+        W = TV.Count; G = (K + W - 1) / W;
+        _fft = new LaneFft2D<T, TV>(M);
         _logNorm = -0.5 * L * L * Math.Log(2 * Math.PI * noiseVariance);
         _inv2s2 = 1.0 / (2 * noiseVariance);
         _invM2 = 1.0 / ((double)M * M);
@@ -229,7 +255,7 @@ internal sealed unsafe class EStepKernel<T> : IDisposable where T : unmanaged, I
         Free(ref _rotRe); Free(ref _rotIm); Free(ref _energy);
     }
 
-    private static void Free(ref Vector<T>* p)
+    private static void Free(ref TV* p)
     {
         if (p != null) System.Runtime.InteropServices.NativeMemory.AlignedFree(p);
         p = null;
@@ -238,15 +264,15 @@ internal sealed unsafe class EStepKernel<T> : IDisposable where T : unmanaged, I
     /// <summary>Per-thread buffers: no allocation per (patch, rotation).</summary>
     private sealed class Workspace : IDisposable
     {
-        public Vector<T>* Real, Re, Im, Lags, WeightMap;
-        public LaneFft2D<T>.Scratch Scratch;
+        public TV* Real, Re, Im, Lags, WeightMap;
+        public LaneFft2D<T, TV>.Scratch Scratch;
         public double[] Box = Array.Empty<double>(), Energy = Array.Empty<double>();
         public T[] Lane = Array.Empty<T>();
-        public Workspace(EStepKernel<T> k)
+        public Workspace(EStepKernel<T, TV> k)
         {
-            Real = LaneFft2D<T>.Alloc(k.M * k.M); Re = LaneFft2D<T>.Alloc(k.CL); Im = LaneFft2D<T>.Alloc(k.CL);
-            Lags = LaneFft2D<T>.Alloc(k.NLag2); WeightMap = LaneFft2D<T>.Alloc(k.M * k.M);
-            Scratch = new LaneFft2D<T>.Scratch(k._fft);
+            Real = LaneFft2D<T, TV>.Alloc(k.M * k.M); Re = LaneFft2D<T, TV>.Alloc(k.CL); Im = LaneFft2D<T, TV>.Alloc(k.CL);
+            Lags = LaneFft2D<T, TV>.Alloc(k.NLag2); WeightMap = LaneFft2D<T, TV>.Alloc(k.M * k.M);
+            Scratch = new LaneFft2D<T, TV>.Scratch(k._fft);
             Box = new double[k.L * k.NLag]; Energy = new double[k.W * k.NLag2]; Lane = new T[k.W];
         }
         public void Dispose()
@@ -273,7 +299,7 @@ internal sealed unsafe class EStepKernel<T> : IDisposable where T : unmanaged, I
         // Patches W at a time through the lane FFT, then spread to one scalar spectrum per patch.
         ApproxEmParallel.For(pg, _opt.Threads, NewWorkspace, (ws, g) =>
         {
-            new Span<Vector<T>>(ws.Real, M * M).Clear();
+            new Span<TV>(ws.Real, M * M).Clear();
             var lane = ws.Lane;
             for (int l = 0; l < W && g * W + l < mb; l++)
             {
@@ -285,7 +311,7 @@ internal sealed unsafe class EStepKernel<T> : IDisposable where T : unmanaged, I
                 for (int xx = 0; xx < L; xx++)
                 {
                     for (int l = 0; l < W; l++) lane[l] = g * W + l < mb ? T.CreateTruncating(_patches.Patch(_mb[g * W + l])[y * L + xx]) : T.Zero;
-                    ws.Real[y * M + xx] = new Vector<T>(lane);
+                    ws.Real[y * M + xx] = TV.Create(lane);
                 }
             _fft.Forward(ws.Real, ws.Re, ws.Im, ws.Scratch, L);
             for (int l = 0; l < W && g * W + l < mb; l++)
@@ -296,30 +322,30 @@ internal sealed unsafe class EStepKernel<T> : IDisposable where T : unmanaged, I
         }, ws => ws.Dispose(), _token);
 
         var images = _images;
-        _rotRe = LaneFft2D<T>.Alloc((long)G * CL); _rotIm = LaneFft2D<T>.Alloc((long)G * CL);
-        _energy = LaneFft2D<T>.Alloc((long)G * NLag2);
+        _rotRe = LaneFft2D<T, TV>.Alloc((long)G * CL); _rotIm = LaneFft2D<T, TV>.Alloc((long)G * CL);
+        _energy = LaneFft2D<T, TV>.Alloc((long)G * NLag2);
         ApproxEmParallel.For(G, _opt.Threads, NewWorkspace, (ws, g) =>
         {
             // The projection goes in at offset (L−1, L−1): the correlation at lag d then lands at index d + L − 1,
             // so the (2L−1)² lags come out of the inverse FFT as the first 2L−1 entries of the first 2L−1 rows.
-            new Span<Vector<T>>(ws.Real, M * M).Clear();
+            new Span<TV>(ws.Real, M * M).Clear();
             var lane = ws.Lane;
             for (int y = 0; y < L; y++)
                 for (int xx = 0; xx < L; xx++)
                 {
                     for (int l = 0; l < W; l++) lane[l] = g * W + l < K ? T.CreateTruncating(images[(long)(g * W + l) * l2 + y * L + xx]) : T.Zero;
-                    ws.Real[(y + L - 1) * M + xx + L - 1] = new Vector<T>(lane);
+                    ws.Real[(y + L - 1) * M + xx + L - 1] = TV.Create(lane);
                 }
             _fft.Forward(ws.Real, _rotRe + (long)g * CL, _rotIm + (long)g * CL, ws.Scratch, NLag);
             var en = ws.Energy;
             Array.Clear(en);
             for (int l = 0; l < W && g * W + l < K; l++)
                 BoxEnergies(images.AsSpan((int)((long)(g * W + l) * l2), l2), ws.Box, en.AsSpan(l * NLag2, NLag2));
-            Vector<T>* e = _energy + (long)g * NLag2;
+            TV* e = _energy + (long)g * NLag2;
             for (int i = 0; i < NLag2; i++)
             {
                 for (int l = 0; l < W; l++) lane[l] = T.CreateTruncating(en[l * NLag2 + i]);
-                e[i] = new Vector<T>(lane);
+                e[i] = TV.Create(lane);
             }
         }, ws => ws.Dispose(), _token);
     }
@@ -352,41 +378,41 @@ internal sealed unsafe class EStepKernel<T> : IDisposable where T : unmanaged, I
     /// every lag, [d_y+L−1, d_x+L−1], from one inverse FFT of conj(Î_j)·P̂_g (ll = ll′ + log-normaliser − ‖I‖²/(2σ²)).
     /// Returns the per-lane maximum over the lags.
     /// </summary>
-    private Vector<T> LagLogLikelihoods(Workspace ws, int j, int g, Vector<T>* dest)
+    private TV LagLogLikelihoods(Workspace ws, int j, int g, TV* dest)
     {
-        Vector<T>* rr = _rotRe + (long)g * CL, ri = _rotIm + (long)g * CL, re = ws.Re, im = ws.Im;
+        TV* rr = _rotRe + (long)g * CL, ri = _rotIm + (long)g * CL, re = ws.Re, im = ws.Im;
         fixed (T* pr = &_patchRe[(long)j * CL]) fixed (T* pi = &_patchIm[(long)j * CL])
         {
             for (int k = 0; k < CL; k++)
             {
                 // conj(a)·b = (a_r·b_r + a_i·b_i) + i(a_r·b_i − a_i·b_r)
-                var ar = new Vector<T>(pr[k]); var ai = new Vector<T>(pi[k]);
+                var ar = TV.Create(pr[k]); var ai = TV.Create(pi[k]);
                 re[k] = ar * rr[k] + ai * ri[k];
                 im[k] = ar * ri[k] - ai * rr[k];
             }
         }
         _fft.Backward(re, im, ws.Real, NLag, ws.Scratch);
-        var kappa = new Vector<T>(_kappa); var beta = new Vector<T>(_beta);
-        var max = new Vector<T>(T.NegativeInfinity);
-        Vector<T>* e = _energy + (long)g * NLag2;
+        var kappa = TV.Create(_kappa); var beta = TV.Create(_beta);
+        var max = TV.Create(T.NegativeInfinity);
+        TV* e = _energy + (long)g * NLag2;
         for (int iy = 0; iy < NLag; iy++)
         {
-            Vector<T>* c = ws.Real + iy * M; Vector<T>* d = dest + iy * NLag; Vector<T>* er = e + iy * NLag;
+            TV* c = ws.Real + iy * M; TV* d = dest + iy * NLag; TV* er = e + iy * NLag;
             for (int ix = 0; ix < NLag; ix++)
             {
                 var v = kappa * c[ix] - beta * er[ix];
                 d[ix] = v;
-                max = VectorMath.MaxFinite(max, v);
+                max = TV.MaxFinite(max, v);
             }
         }
         return max;
     }
 
     /// <summary>src[i] → exp(src[i] − shift) into dst (may be src), returning the per-lane sum (summed in lag order).</summary>
-    private Vector<T> ExpShiftedSum(Vector<T>* src, Vector<T> shift, Vector<T>* dst)
+    private TV ExpShiftedSum(TV* src, TV shift, TV* dst)
     {
-        var sum = Vector<T>.Zero;
-        for (int i = 0; i < NLag2; i++) { var e = VectorMath.Exp(src[i] - shift); dst[i] = e; sum += e; }
+        var sum = TV.Zero;
+        for (int i = 0; i < NLag2; i++) { var e = VectorMath.Exp<TV, T>(src[i] - shift); dst[i] = e; sum += e; }
         return sum;
     }
 
@@ -437,18 +463,18 @@ internal sealed unsafe class EStepKernel<T> : IDisposable where T : unmanaged, I
         // (up to 8: each rotation group's spectra and energies, read from memory, then serve 8 patches), and a block
         // holds one sub-block per thread so the tasks balance.
         long slabBudget = 256L << 20;
-        long perPatch = (long)G * NLag2 * sizeof(Vector<T>);
+        long perPatch = (long)G * NLag2 * sizeof(TV);
         int SubBlock = (int)Math.Clamp(slabBudget / (perPatch * threads), 1, 8);
         int block = Math.Min(SubBlock * threads, mb);
-        Vector<T>* slab = stats ? LaneFft2D<T>.Alloc((long)block * G * NLag2) : null;
+        TV* slab = stats ? LaneFft2D<T, TV>.Alloc((long)block * G * NLag2) : null;
         var shiftMax = new double[(long)block * K];   // max over lags of ll′ (the shift of e), per (patch in block, rotation)
         var lse = new double[(long)block * K];        // log Σ_lags (ρ/K)·N, per (patch in block, rotation)
         var patchLl = new double[mb];
         var emptyPost = new double[mb];
         var patchConst = new double[mb];              // ll − ll′ = log-normaliser − ‖I‖²/(2σ²)
         for (int j = 0; j < mb; j++) patchConst[j] = _logNorm - _patchNorm2[j] * _inv2s2;
-        Vector<T>* accRe = stats ? LaneFft2D<T>.Alloc((long)G * CL) : null, accIm = stats ? LaneFft2D<T>.Alloc((long)G * CL) : null;
-        Vector<T>* wsumAll = stats ? LaneFft2D<T>.Alloc((long)G * NLag2) : null;
+        TV* accRe = stats ? LaneFft2D<T, TV>.Alloc((long)G * CL) : null, accIm = stats ? LaneFft2D<T, TV>.Alloc((long)G * CL) : null;
+        TV* wsumAll = stats ? LaneFft2D<T, TV>.Alloc((long)G * NLag2) : null;
         var skipped = new long[G];
         var pool = new System.Collections.Concurrent.ConcurrentBag<Workspace>();
         Workspace Rent() => pool.TryTake(out var w) ? w : NewWorkspace();
@@ -501,8 +527,8 @@ internal sealed unsafe class EStepKernel<T> : IDisposable where T : unmanaged, I
                 // Phase B
                 if (stats) ApproxEmParallel.For(G, threads, Rent, (ws, g) =>
                 {
-                    Vector<T>* wsum = wsumAll + (long)g * NLag2, ar = accRe + (long)g * CL, ai = accIm + (long)g * CL;
-                    Vector<T>* wm = ws.WeightMap;
+                    TV* wsum = wsumAll + (long)g * NLag2, ar = accRe + (long)g * CL, ai = accIm + (long)g * CL;
+                    TV* wm = ws.WeightMap;
                     Span<T> scale = stackalloc T[W];
                     long skip = 0;
                     for (int qb = 0; qb < bn; qb++)
@@ -520,22 +546,22 @@ internal sealed unsafe class EStepKernel<T> : IDisposable where T : unmanaged, I
                             any |= scale[l] != T.Zero;
                         }
                         if (!any) continue;
-                        var c = new Vector<T>(scale);
+                        var c = TV.Create(scale);
                         // The weight of lag d goes to index d + L − 1 of the map (rows of 2L−1 at stride M; the rest
                         // stays 0), so the convolution below comes out shifted by L − 1 and is cropped there.
-                        Vector<T>* ev = slab + ((long)qb * G + g) * NLag2;
+                        TV* ev = slab + ((long)qb * G + g) * NLag2;
                         for (int iy = 0; iy < NLag; iy++)
                         {
-                            Vector<T>* src = ev + iy * NLag, dst = wm + iy * M, acc = wsum + iy * NLag;
+                            TV* src = ev + iy * NLag, dst = wm + iy * M, acc = wsum + iy * NLag;
                             for (int ix = 0; ix < NLag; ix++) { var w = c * src[ix]; dst[ix] = w; acc[ix] += w; }
                         }
                         _fft.Forward(wm, ws.Re, ws.Im, ws.Scratch, NLag);
                         fixed (T* pr = &_patchRe[(long)j * CL]) fixed (T* pi = &_patchIm[(long)j * CL])
                         {
-                            Vector<T>* wr = ws.Re, wi = ws.Im;
+                            TV* wr = ws.Re, wi = ws.Im;
                             for (int k = 0; k < CL; k++)
                             {
-                                var br = new Vector<T>(pr[k]); var bi = new Vector<T>(pi[k]);
+                                var br = TV.Create(pr[k]); var bi = TV.Create(pi[k]);
                                 ar[k] += wr[k] * br - wi[k] * bi;
                                 ai[k] += wr[k] * bi + wi[k] * br;
                             }
@@ -554,7 +580,7 @@ internal sealed unsafe class EStepKernel<T> : IDisposable where T : unmanaged, I
             if (stats) ApproxEmParallel.For(G, threads, Rent, (ws, g) =>
             {
                 _fft.Backward(accRe + (long)g * CL, accIm + (long)g * CL, ws.Real, M, ws.Scratch);
-                Vector<T>* wsum = wsumAll + (long)g * NLag2;
+                TV* wsum = wsumAll + (long)g * NLag2;
                 for (int l = 0; l < W && g * W + l < K; l++)
                 {
                     int r = g * W + l;

@@ -5,7 +5,7 @@ using System.Runtime.InteropServices;
 namespace CryoEmPS.Core.Reconstruction;
 
 /// <summary>
-/// M×M real 2-D FFTs done <see cref="Lanes"/> = Vector&lt;double&gt;.Count at a time, one transform per SIMD lane: the
+/// M×M real 2-D FFTs done <see cref="Lanes"/> = TV.Count at a time (<see cref="ILanes{TSelf, T}"/>), one transform per SIMD lane: the
 /// E-step's correlation and back-projection transforms for a group of rotations.
 /// <para>
 /// Why not FFTW here: the E-step makes two 36×36 transforms per (patch, rotation) pair, about 2.1 µs each with
@@ -15,16 +15,16 @@ namespace CryoEmPS.Core.Reconstruction;
 /// scalar arithmetic of a single transform, so the bits do not depend on W, the CPU or the thread count.
 /// </para>
 /// <para>
-/// Layouts (each element a Vector&lt;double&gt;, lane w = transform w): real images [y·M + x]; half spectra as separate
+/// Layouts (each element a TV register, lane w = transform w): real images [y·M + x]; half spectra as separate
 /// real and imaginary arrays [k_y·H + k_x], H = M/2 + 1 (FFTW's r2c layout). Forward = e^{−2πi k·x/M}, no
 /// normalisation either way (as FFTW). The 1-D transforms are Stockham autosort passes with radices 4, 2, 3, 5 and a
 /// direct DFT for any other prime factor, so every M ≥ 1 works; the rows go two at a time through one complex FFT
 /// (z = a + i·b), the columns all at once as H interleaved sequences.
 /// </para>
 /// </summary>
-internal sealed unsafe class LaneFft2D<T> where T : unmanaged, IBinaryFloatingPointIeee754<T>
+internal sealed unsafe class LaneFft2D<T, TV> where T : unmanaged, IBinaryFloatingPointIeee754<T> where TV : unmanaged, ILanes<TV, T>
 {
-    public static int Lanes => Vector<T>.Count;
+    public static int Lanes => TV.Count;
 
     private readonly Stage[] _stages;
 
@@ -44,8 +44,8 @@ internal sealed unsafe class LaneFft2D<T> where T : unmanaged, IBinaryFloatingPo
     /// <summary>Aligned scratch for one thread: two complex planes (re, im) for the Stockham ping-pong.</summary>
     public sealed class Scratch : IDisposable
     {
-        public Vector<T>* Re, Im;
-        public Scratch(LaneFft2D<T> fft)
+        public TV* Re, Im;
+        public Scratch(LaneFft2D<T, TV> fft)
         {
             Re = Alloc(fft.ComplexLength); Im = Alloc(fft.ComplexLength);
         }
@@ -58,10 +58,10 @@ internal sealed unsafe class LaneFft2D<T> where T : unmanaged, IBinaryFloatingPo
     }
 
     /// <summary>An aligned, zeroed block of <paramref name="count"/> vectors (free with NativeMemory.AlignedFree).</summary>
-    public static Vector<T>* Alloc(long count)
+    public static TV* Alloc(long count)
     {
-        nuint bytes = (nuint)(Math.Max(1, count) * sizeof(Vector<T>));
-        var p = (Vector<T>*)NativeMemory.AlignedAlloc(bytes, 64);
+        nuint bytes = (nuint)(Math.Max(1, count) * sizeof(TV));
+        var p = (TV*)NativeMemory.AlignedAlloc(bytes, 64);
         NativeMemory.Clear(p, bytes);
         return p;
     }
@@ -70,34 +70,34 @@ internal sealed unsafe class LaneFft2D<T> where T : unmanaged, IBinaryFloatingPo
     /// r2c: <paramref name="real"/> (M·M, untouched) → half spectrum (<paramref name="re"/>, <paramref name="im"/>), M·H each.
     /// Only the first <paramref name="rows"/> rows of the image are read; the rest are taken as zero.
     /// </summary>
-    public void Forward(Vector<T>* real, Vector<T>* re, Vector<T>* im, Scratch s, int rows = -1)
+    public void Forward(TV* real, TV* re, TV* im, Scratch s, int rows = -1)
     {
         int m = M, h = H;
         if (rows < 0) rows = m;
         if (rows > m) throw new ArgumentOutOfRangeException(nameof(rows));
         int np = Math.Max(1, (rows + 1) / 2);
         // Rows two at a time: z = row(2p) + i·row(2p+1), stored [x][pair] so the M-point FFTs run interleaved.
-        Vector<T>* zr = s.Re, zi = s.Im;
+        TV* zr = s.Re, zi = s.Im;
         int full = rows / 2;   // pairs with both rows present
         for (int x = 0; x < m; x++)
         {
-            Vector<T>* a = real + x, dr = zr + x * np, di = zi + x * np;
+            TV* a = real + x, dr = zr + x * np, di = zi + x * np;
             for (int p = 0; p < full; p++) { dr[p] = a[2 * p * m]; di[p] = a[(2 * p + 1) * m]; }
-            for (int p = full; p < np; p++) { dr[p] = 2 * p < rows ? a[2 * p * m] : Vector<T>.Zero; di[p] = Vector<T>.Zero; }
+            for (int p = full; p < np; p++) { dr[p] = 2 * p < rows ? a[2 * p * m] : TV.Zero; di[p] = TV.Zero; }
         }
         bool inY = Transform(zr, zi, re, im, np, inverse: false);
-        Vector<T>* fr = inY ? re : zr, fi = inY ? im : zi;   // the row spectra Z, [k][pair]
-        Vector<T>* gr = inY ? zr : re, gi = inY ? zi : im;   // where the separated half spectra go, [y][k]
-        var half = new Vector<T>(T.CreateTruncating(0.5));
+        TV* fr = inY ? re : zr, fi = inY ? im : zi;   // the row spectra Z, [k][pair]
+        TV* gr = inY ? zr : re, gi = inY ? zi : im;   // where the separated half spectra go, [y][k]
+        var half = TV.Create(T.CreateTruncating(0.5));
         // Rows from 2·np on are zero.
-        for (int y = 2 * np; y < m; y++) { new Span<Vector<T>>(gr + y * h, h).Clear(); new Span<Vector<T>>(gi + y * h, h).Clear(); }
+        for (int y = 2 * np; y < m; y++) { new Span<TV>(gr + y * h, h).Clear(); new Span<TV>(gi + y * h, h).Clear(); }
         for (int p = 0; p < np; p++)
         {
             bool hasB = 2 * p + 1 < m;
             for (int k = 0; k < h; k++)
             {
                 int kc = k == 0 ? 0 : m - k;
-                Vector<T> zr0 = fr[k * np + p], zi0 = fi[k * np + p], cr = fr[kc * np + p], ci = fi[kc * np + p];
+                TV zr0 = fr[k * np + p], zi0 = fi[k * np + p], cr = fr[kc * np + p], ci = fi[kc * np + p];
                 // A = (Z + conj Zc)/2, B = (Z − conj Zc)/(2i)
                 gr[2 * p * h + k] = (zr0 + cr) * half;
                 gi[2 * p * h + k] = (zi0 - ci) * half;
@@ -123,30 +123,30 @@ internal sealed unsafe class LaneFft2D<T> where T : unmanaged, IBinaryFloatingPo
     /// c2r: half spectrum (<paramref name="re"/>, <paramref name="im"/>; destroyed) → the first <paramref name="rows"/> rows of the
     /// M×M real image, unnormalised. The imaginary parts of the k_x = 0 and k_x = M/2 columns are ignored, as FFTW's c2r does.
     /// </summary>
-    public void Backward(Vector<T>* re, Vector<T>* im, Vector<T>* real, int rows, Scratch s)
+    public void Backward(TV* re, TV* im, TV* real, int rows, Scratch s)
     {
         int m = M, h = H;
         if (rows < 0 || rows > m) throw new ArgumentOutOfRangeException(nameof(rows));
         // Columns first: G[y][k_x].
         bool inY = Transform(re, im, s.Re, s.Im, h, inverse: true);
-        Vector<T>* gr = inY ? s.Re : re, gi = inY ? s.Im : im;
-        Vector<T>* zr = inY ? re : s.Re, zi = inY ? im : s.Im;
+        TV* gr = inY ? s.Re : re, gi = inY ? s.Im : im;
+        TV* zr = inY ? re : s.Re, zi = inY ? im : s.Im;
         int np = (rows + 1) / 2;
         if (np == 0) return;
         // Rows two at a time: Z[k] = A[k] + i·B[k] over the full Hermitian extension, [k][pair].
         for (int p = 0; p < np; p++)
         {
-            Vector<T>* ar = gr + 2 * p * h, ai = gi + 2 * p * h;
+            TV* ar = gr + 2 * p * h, ai = gi + 2 * p * h;
             bool hasB = 2 * p + 1 < m;
-            Vector<T>* br = hasB ? ar + h : null, bi = hasB ? ai + h : null;
+            TV* br = hasB ? ar + h : null, bi = hasB ? ai + h : null;
             for (int k = 0; k < m; k++)
             {
-                Vector<T> aRe, aIm, bRe = Vector<T>.Zero, bIm = Vector<T>.Zero;
+                TV aRe, aIm, bRe = TV.Zero, bIm = TV.Zero;
                 if (k < h)
                 {
                     aRe = ar[k]; aIm = ai[k];
                     if (hasB) { bRe = br![k]; bIm = bi![k]; }
-                    if (k == 0 || 2 * k == m) { aIm = Vector<T>.Zero; bIm = Vector<T>.Zero; }
+                    if (k == 0 || 2 * k == m) { aIm = TV.Zero; bIm = TV.Zero; }
                 }
                 else
                 {
@@ -160,10 +160,10 @@ internal sealed unsafe class LaneFft2D<T> where T : unmanaged, IBinaryFloatingPo
         }
         // The G planes are free now: use them as the ping-pong partner.
         bool outG = Transform(zr, zi, gr, gi, np, inverse: true);
-        Vector<T>* orr = outG ? gr : zr, oi = outG ? gi : zi;
+        TV* orr = outG ? gr : zr, oi = outG ? gi : zi;
         for (int p = 0; p < np; p++)
         {
-            Vector<T>* a = real + 2 * p * m;
+            TV* a = real + 2 * p * m;
             bool hasB = 2 * p + 1 < rows;
             for (int x = 0; x < m; x++)
             {
@@ -173,10 +173,10 @@ internal sealed unsafe class LaneFft2D<T> where T : unmanaged, IBinaryFloatingPo
         }
     }
 
-    private static void Copy(Vector<T>* sr, Vector<T>* si, Vector<T>* dr, Vector<T>* di, int n)
+    private static void Copy(TV* sr, TV* si, TV* dr, TV* di, int n)
     {
-        Buffer.MemoryCopy(sr, dr, (long)n * sizeof(Vector<T>), (long)n * sizeof(Vector<T>));
-        Buffer.MemoryCopy(si, di, (long)n * sizeof(Vector<T>), (long)n * sizeof(Vector<T>));
+        Buffer.MemoryCopy(sr, dr, (long)n * sizeof(TV), (long)n * sizeof(TV));
+        Buffer.MemoryCopy(si, di, (long)n * sizeof(TV), (long)n * sizeof(TV));
     }
 
     // ---- 1-D Stockham passes --------------------------------------------------------------------------------------
@@ -225,14 +225,14 @@ internal sealed unsafe class LaneFft2D<T> where T : unmanaged, IBinaryFloatingPo
     /// M-point complex FFTs of <paramref name="s0"/> interleaved sequences (element t of sequence q at q + s0·t), from
     /// (xr, xi) using (yr, yi) as the ping-pong partner. Returns true when the result is in y, false when in x.
     /// </summary>
-    private bool Transform(Vector<T>* xr, Vector<T>* xi, Vector<T>* yr, Vector<T>* yi, int s0, bool inverse)
+    private bool Transform(TV* xr, TV* xi, TV* yr, TV* yi, int s0, bool inverse)
     {
         int s = s0;
         bool inY = false;
-        var sign = new Vector<T>(inverse ? T.One : T.NegativeOne);
+        var sign = TV.Create(inverse ? T.One : T.NegativeOne);
         foreach (var st in _stages)
         {
-            Vector<T>* sr = inY ? yr : xr, si = inY ? yi : xi, dr = inY ? xr : yr, di = inY ? xi : yi;
+            TV* sr = inY ? yr : xr, si = inY ? yi : xi, dr = inY ? xr : yr, di = inY ? xi : yi;
             fixed (T* twr = st.TwRe) fixed (T* twi0 = st.TwIm)
             {
                 switch (st.P)
@@ -253,22 +253,22 @@ internal sealed unsafe class LaneFft2D<T> where T : unmanaged, IBinaryFloatingPo
 
     /// <summary>dst = b·w (w = twiddle; conjugated for the inverse).</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static void StoreTwiddled(Vector<T>* dr, Vector<T>* di, int at, Vector<T> br, Vector<T> bi, Vector<T> wr, Vector<T> wi)
+    private static void StoreTwiddled(TV* dr, TV* di, int at, TV br, TV bi, TV wr, TV wi)
     {
         dr[at] = br * wr - bi * wi;
         di[at] = br * wi + bi * wr;
     }
 
-    private static void Radix2(Vector<T>* sr, Vector<T>* si, Vector<T>* dr, Vector<T>* di, int s, int mq, T* twr, T* twi, bool inverse)
+    private static void Radix2(TV* sr, TV* si, TV* dr, TV* di, int s, int mq, T* twr, T* twi, bool inverse)
     {
         int str = s * mq;
         for (int i = 0; i < mq; i++)
         {
-            Vector<T> w1r = new(twr[i]), w1i = new(inverse ? -twi[i] : twi[i]);
+            TV w1r = TV.Create(twr[i]), w1i = TV.Create(inverse ? -twi[i] : twi[i]);
             int a = s * i, o = 2 * s * i;
             for (int q = 0; q < s; q++)
             {
-                Vector<T> a0r = sr[a + q], a0i = si[a + q], a1r = sr[a + q + str], a1i = si[a + q + str];
+                TV a0r = sr[a + q], a0i = si[a + q], a1r = sr[a + q + str], a1i = si[a + q + str];
                 dr[o + q] = a0r + a1r; di[o + q] = a0i + a1i;
                 if (i == 0) { dr[o + s + q] = a0r - a1r; di[o + s + q] = a0i - a1i; }
                 else StoreTwiddled(dr, di, o + s + q, a0r - a1r, a0i - a1i, w1r, w1i);
@@ -276,22 +276,22 @@ internal sealed unsafe class LaneFft2D<T> where T : unmanaged, IBinaryFloatingPo
         }
     }
 
-    private static void Radix4(Vector<T>* sr, Vector<T>* si, Vector<T>* dr, Vector<T>* di, int s, int mq, T* twr, T* twi, bool inverse, Vector<T> sign)
+    private static void Radix4(TV* sr, TV* si, TV* dr, TV* di, int s, int mq, T* twr, T* twi, bool inverse, TV sign)
     {
         int str = s * mq;
         T cj = inverse ? T.NegativeOne : T.One;
         for (int i = 0; i < mq; i++)
         {
-            Vector<T> w1r = new(twr[3 * i]), w1i = new(cj * twi[3 * i]), w2r = new(twr[3 * i + 1]), w2i = new(cj * twi[3 * i + 1]), w3r = new(twr[3 * i + 2]), w3i = new(cj * twi[3 * i + 2]);
+            TV w1r = TV.Create(twr[3 * i]), w1i = TV.Create(cj * twi[3 * i]), w2r = TV.Create(twr[3 * i + 1]), w2i = TV.Create(cj * twi[3 * i + 1]), w3r = TV.Create(twr[3 * i + 2]), w3i = TV.Create(cj * twi[3 * i + 2]);
             int a = s * i, o = 4 * s * i;
             for (int q = 0; q < s; q++)
             {
                 int j = a + q;
-                Vector<T> a0r = sr[j], a0i = si[j], a1r = sr[j + str], a1i = si[j + str], a2r = sr[j + 2 * str], a2i = si[j + 2 * str], a3r = sr[j + 3 * str], a3i = si[j + 3 * str];
-                Vector<T> t0r = a0r + a2r, t0i = a0i + a2i, t1r = a0r - a2r, t1i = a0i - a2i;
-                Vector<T> t2r = a1r + a3r, t2i = a1i + a3i, t3r = a1r - a3r, t3i = a1i - a3i;
+                TV a0r = sr[j], a0i = si[j], a1r = sr[j + str], a1i = si[j + str], a2r = sr[j + 2 * str], a2i = si[j + 2 * str], a3r = sr[j + 3 * str], a3i = si[j + 3 * str];
+                TV t0r = a0r + a2r, t0i = a0i + a2i, t1r = a0r - a2r, t1i = a0i - a2i;
+                TV t2r = a1r + a3r, t2i = a1i + a3i, t3r = a1r - a3r, t3i = a1i - a3i;
                 // σi·t3 with σ = −1 forward, +1 inverse: (−σ·t3i, σ·t3r)
-                Vector<T> u3r = -(sign * t3i), u3i = sign * t3r;
+                TV u3r = -(sign * t3i), u3i = sign * t3r;
                 int k = o + q;
                 dr[k] = t0r + t2r; di[k] = t0i + t2i;
                 if (i == 0)
@@ -310,23 +310,23 @@ internal sealed unsafe class LaneFft2D<T> where T : unmanaged, IBinaryFloatingPo
         }
     }
 
-    private static void Radix3(Vector<T>* sr, Vector<T>* si, Vector<T>* dr, Vector<T>* di, int s, int mq, T* twr, T* twi, bool inverse, Vector<T> sign)
+    private static void Radix3(TV* sr, TV* si, TV* dr, TV* di, int s, int mq, T* twr, T* twi, bool inverse, TV sign)
     {
         int str = s * mq;
         T cj = inverse ? T.NegativeOne : T.One;
-        var half = new Vector<T>(T.CreateTruncating(0.5)); var h3 = new Vector<T>(T.CreateTruncating(0.86602540378443864676)); // √3/2
+        var half = TV.Create(T.CreateTruncating(0.5)); var h3 = TV.Create(T.CreateTruncating(0.86602540378443864676)); // √3/2
         for (int i = 0; i < mq; i++)
         {
-            Vector<T> w1r = new(twr[2 * i]), w1i = new(cj * twi[2 * i]), w2r = new(twr[2 * i + 1]), w2i = new(cj * twi[2 * i + 1]);
+            TV w1r = TV.Create(twr[2 * i]), w1i = TV.Create(cj * twi[2 * i]), w2r = TV.Create(twr[2 * i + 1]), w2i = TV.Create(cj * twi[2 * i + 1]);
             int a = s * i, o = 3 * s * i;
             for (int q = 0; q < s; q++)
             {
                 int j = a + q;
-                Vector<T> a0r = sr[j], a0i = si[j], a1r = sr[j + str], a1i = si[j + str], a2r = sr[j + 2 * str], a2i = si[j + 2 * str];
-                Vector<T> tr = a1r + a2r, ti = a1i + a2i;
-                Vector<T> mr = a0r - tr * half, mi = a0i - ti * half;
-                Vector<T> dR = (a1r - a2r) * h3, dI = (a1i - a2i) * h3;
-                Vector<T> ur = -(sign * dI), ui = sign * dR;   // σi·d
+                TV a0r = sr[j], a0i = si[j], a1r = sr[j + str], a1i = si[j + str], a2r = sr[j + 2 * str], a2i = si[j + 2 * str];
+                TV tr = a1r + a2r, ti = a1i + a2i;
+                TV mr = a0r - tr * half, mi = a0i - ti * half;
+                TV dR = (a1r - a2r) * h3, dI = (a1i - a2i) * h3;
+                TV ur = -(sign * dI), ui = sign * dR;   // σi·d
                 int k = o + q;
                 dr[k] = a0r + tr; di[k] = a0i + ti;
                 if (i == 0)
@@ -343,30 +343,30 @@ internal sealed unsafe class LaneFft2D<T> where T : unmanaged, IBinaryFloatingPo
         }
     }
 
-    private static void Radix5(Vector<T>* sr, Vector<T>* si, Vector<T>* dr, Vector<T>* di, int s, int mq, T* twr, T* twi, bool inverse, Vector<T> sign)
+    private static void Radix5(TV* sr, TV* si, TV* dr, TV* di, int s, int mq, T* twr, T* twi, bool inverse, TV sign)
     {
         int str = s * mq;
         T cj = inverse ? T.NegativeOne : T.One;
-        var c1 = new Vector<T>(T.CreateTruncating(0.30901699437494742410)); var c2 = new Vector<T>(T.CreateTruncating(-0.80901699437494742410));   // cos 2π/5, cos 4π/5
-        var s1 = new Vector<T>(T.CreateTruncating(0.95105651629515357212)); var s2 = new Vector<T>(T.CreateTruncating(0.58778525229247312917));    // sin 2π/5, sin 4π/5
+        var c1 = TV.Create(T.CreateTruncating(0.30901699437494742410)); var c2 = TV.Create(T.CreateTruncating(-0.80901699437494742410));   // cos 2π/5, cos 4π/5
+        var s1 = TV.Create(T.CreateTruncating(0.95105651629515357212)); var s2 = TV.Create(T.CreateTruncating(0.58778525229247312917));    // sin 2π/5, sin 4π/5
         for (int i = 0; i < mq; i++)
         {
-            Vector<T> w1r = new(twr[4 * i]), w1i = new(cj * twi[4 * i]), w2r = new(twr[4 * i + 1]), w2i = new(cj * twi[4 * i + 1]);
-            Vector<T> w3r = new(twr[4 * i + 2]), w3i = new(cj * twi[4 * i + 2]), w4r = new(twr[4 * i + 3]), w4i = new(cj * twi[4 * i + 3]);
+            TV w1r = TV.Create(twr[4 * i]), w1i = TV.Create(cj * twi[4 * i]), w2r = TV.Create(twr[4 * i + 1]), w2i = TV.Create(cj * twi[4 * i + 1]);
+            TV w3r = TV.Create(twr[4 * i + 2]), w3i = TV.Create(cj * twi[4 * i + 2]), w4r = TV.Create(twr[4 * i + 3]), w4i = TV.Create(cj * twi[4 * i + 3]);
             int a = s * i, o = 5 * s * i;
             for (int q = 0; q < s; q++)
             {
                 int j = a + q;
-                Vector<T> a0r = sr[j], a0i = si[j];
-                Vector<T> a1r = sr[j + str], a1i = si[j + str], a2r = sr[j + 2 * str], a2i = si[j + 2 * str];
-                Vector<T> a3r = sr[j + 3 * str], a3i = si[j + 3 * str], a4r = sr[j + 4 * str], a4i = si[j + 4 * str];
-                Vector<T> t1r = a1r + a4r, t1i = a1i + a4i, t2r = a2r + a3r, t2i = a2i + a3i;
-                Vector<T> d1r = a1r - a4r, d1i = a1i - a4i, d2r = a2r - a3r, d2i = a2i - a3i;
-                Vector<T> m1r = a0r + c1 * t1r + c2 * t2r, m1i = a0i + c1 * t1i + c2 * t2i;
-                Vector<T> m2r = a0r + c2 * t1r + c1 * t2r, m2i = a0i + c2 * t1i + c1 * t2i;
-                Vector<T> e1r = s1 * d1r + s2 * d2r, e1i = s1 * d1i + s2 * d2i;   // b1,4 = m1 ± σi·e1
-                Vector<T> e2r = s2 * d1r - s1 * d2r, e2i = s2 * d1i - s1 * d2i;   // b2,3 = m2 ± σi·e2
-                Vector<T> u1r = -(sign * e1i), u1i = sign * e1r, u2r = -(sign * e2i), u2i = sign * e2r;
+                TV a0r = sr[j], a0i = si[j];
+                TV a1r = sr[j + str], a1i = si[j + str], a2r = sr[j + 2 * str], a2i = si[j + 2 * str];
+                TV a3r = sr[j + 3 * str], a3i = si[j + 3 * str], a4r = sr[j + 4 * str], a4i = si[j + 4 * str];
+                TV t1r = a1r + a4r, t1i = a1i + a4i, t2r = a2r + a3r, t2i = a2i + a3i;
+                TV d1r = a1r - a4r, d1i = a1i - a4i, d2r = a2r - a3r, d2i = a2i - a3i;
+                TV m1r = a0r + c1 * t1r + c2 * t2r, m1i = a0i + c1 * t1i + c2 * t2i;
+                TV m2r = a0r + c2 * t1r + c1 * t2r, m2i = a0i + c2 * t1i + c1 * t2i;
+                TV e1r = s1 * d1r + s2 * d2r, e1i = s1 * d1i + s2 * d2i;   // b1,4 = m1 ± σi·e1
+                TV e2r = s2 * d1r - s1 * d2r, e2i = s2 * d1i - s1 * d2i;   // b2,3 = m2 ± σi·e2
+                TV u1r = -(sign * e1i), u1i = sign * e1r, u2r = -(sign * e2i), u2i = sign * e2r;
                 int k = o + q;
                 dr[k] = a0r + t1r + t2r; di[k] = a0i + t1i + t2i;
                 if (i == 0)
@@ -389,12 +389,12 @@ internal sealed unsafe class LaneFft2D<T> where T : unmanaged, IBinaryFloatingPo
 
     /// <summary>3-point DFT in place: (a0, a1, a2) → (b0, b1, b2), b_u = Σ_t a_t W₃^{tu}, W₃ = e^{σ2πi/3}.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static void Dft3(ref Vector<T> a0r, ref Vector<T> a0i, ref Vector<T> a1r, ref Vector<T> a1i, ref Vector<T> a2r, ref Vector<T> a2i, Vector<T> half, Vector<T> h3, Vector<T> sign)
+    private static void Dft3(ref TV a0r, ref TV a0i, ref TV a1r, ref TV a1i, ref TV a2r, ref TV a2i, TV half, TV h3, TV sign)
     {
-        Vector<T> tr = a1r + a2r, ti = a1i + a2i;
-        Vector<T> mr = a0r - tr * half, mi = a0i - ti * half;
-        Vector<T> dR = (a1r - a2r) * h3, dI = (a1i - a2i) * h3;
-        Vector<T> ur = -(sign * dI), ui = sign * dR;   // σi·d
+        TV tr = a1r + a2r, ti = a1i + a2i;
+        TV mr = a0r - tr * half, mi = a0i - ti * half;
+        TV dR = (a1r - a2r) * h3, dI = (a1i - a2i) * h3;
+        TV ur = -(sign * dI), ui = sign * dR;   // σi·d
         a0r += tr; a0i += ti;
         a1r = mr + ur; a1i = mi + ui;
         a2r = mr - ur; a2i = mi - ui;
@@ -404,32 +404,32 @@ internal sealed unsafe class LaneFft2D<T> where T : unmanaged, IBinaryFloatingPo
     /// Radix 9 as 3×3 (t = 3t₁ + t₂, u = u₁ + 3u₂: W₉^{tu} = W₃^{t₁u₁}·W₉^{t₂u₁}·W₃^{t₂u₂}), so 36 = 4·9 takes two passes
     /// over the data instead of three.
     /// </summary>
-    private static void Radix9(Vector<T>* sr, Vector<T>* si, Vector<T>* dr, Vector<T>* di, int s, int mq, T* twr, T* twi, bool inverse, Vector<T> sign)
+    private static void Radix9(TV* sr, TV* si, TV* dr, TV* di, int s, int mq, T* twr, T* twi, bool inverse, TV sign)
     {
         int str = s * mq;
         T cj = inverse ? T.NegativeOne : T.One;
-        var half = new Vector<T>(T.CreateTruncating(0.5)); var h3 = new Vector<T>(T.CreateTruncating(0.86602540378443864676));
+        var half = TV.Create(T.CreateTruncating(0.5)); var h3 = TV.Create(T.CreateTruncating(0.86602540378443864676));
         // Inner twiddles W₉^{t₂u₁} for t₂, u₁ ∈ {1, 2}: W₉, W₉², W₉⁴ (forward e^{−2πik/9}).
-        var c1 = new Vector<T>(T.CreateTruncating(Math.Cos(2 * Math.PI / 9))); var s1 = new Vector<T>(cj * T.CreateTruncating(-Math.Sin(2 * Math.PI / 9)));
-        var c2 = new Vector<T>(T.CreateTruncating(Math.Cos(4 * Math.PI / 9))); var s2 = new Vector<T>(cj * T.CreateTruncating(-Math.Sin(4 * Math.PI / 9)));
-        var c4 = new Vector<T>(T.CreateTruncating(Math.Cos(8 * Math.PI / 9))); var s4 = new Vector<T>(cj * T.CreateTruncating(-Math.Sin(8 * Math.PI / 9)));
-        Span<Vector<T>> wr = stackalloc Vector<T>[8], wi = stackalloc Vector<T>[8];
+        var c1 = TV.Create(T.CreateTruncating(Math.Cos(2 * Math.PI / 9))); var s1 = TV.Create(cj * T.CreateTruncating(-Math.Sin(2 * Math.PI / 9)));
+        var c2 = TV.Create(T.CreateTruncating(Math.Cos(4 * Math.PI / 9))); var s2 = TV.Create(cj * T.CreateTruncating(-Math.Sin(4 * Math.PI / 9)));
+        var c4 = TV.Create(T.CreateTruncating(Math.Cos(8 * Math.PI / 9))); var s4 = TV.Create(cj * T.CreateTruncating(-Math.Sin(8 * Math.PI / 9)));
+        Span<TV> wr = stackalloc TV[8], wi = stackalloc TV[8];
         for (int i = 0; i < mq; i++)
         {
-            for (int u = 1; u < 9; u++) { wr[u - 1] = new Vector<T>(twr[8 * i + u - 1]); wi[u - 1] = new Vector<T>(cj * twi[8 * i + u - 1]); }
+            for (int u = 1; u < 9; u++) { wr[u - 1] = TV.Create(twr[8 * i + u - 1]); wi[u - 1] = TV.Create(cj * twi[8 * i + u - 1]); }
             int a = s * i, o = 9 * s * i;
             for (int q = 0; q < s; q++)
             {
                 int j = a + q;
                 // Columns t₂ = 0, 1, 2 of a_{3t₁+t₂}: 3-point DFTs over t₁.
-                Vector<T> x0r = sr[j], x0i = si[j], x3r = sr[j + 3 * str], x3i = si[j + 3 * str], x6r = sr[j + 6 * str], x6i = si[j + 6 * str];
-                Vector<T> x1r = sr[j + str], x1i = si[j + str], x4r = sr[j + 4 * str], x4i = si[j + 4 * str], x7r = sr[j + 7 * str], x7i = si[j + 7 * str];
-                Vector<T> x2r = sr[j + 2 * str], x2i = si[j + 2 * str], x5r = sr[j + 5 * str], x5i = si[j + 5 * str], x8r = sr[j + 8 * str], x8i = si[j + 8 * str];
+                TV x0r = sr[j], x0i = si[j], x3r = sr[j + 3 * str], x3i = si[j + 3 * str], x6r = sr[j + 6 * str], x6i = si[j + 6 * str];
+                TV x1r = sr[j + str], x1i = si[j + str], x4r = sr[j + 4 * str], x4i = si[j + 4 * str], x7r = sr[j + 7 * str], x7i = si[j + 7 * str];
+                TV x2r = sr[j + 2 * str], x2i = si[j + 2 * str], x5r = sr[j + 5 * str], x5i = si[j + 5 * str], x8r = sr[j + 8 * str], x8i = si[j + 8 * str];
                 Dft3(ref x0r, ref x0i, ref x3r, ref x3i, ref x6r, ref x6i, half, h3, sign);   // c[0][u₁] in x0, x3, x6
                 Dft3(ref x1r, ref x1i, ref x4r, ref x4i, ref x7r, ref x7i, half, h3, sign);   // c[1][u₁] in x1, x4, x7
                 Dft3(ref x2r, ref x2i, ref x5r, ref x5i, ref x8r, ref x8i, half, h3, sign);   // c[2][u₁] in x2, x5, x8
                 // Twiddles c[t₂][u₁] ·= W₉^{t₂u₁}: (1,1) W₉, (1,2) W₉², (2,1) W₉², (2,2) W₉⁴.
-                Vector<T> tr, ti;
+                TV tr, ti;
                 tr = x4r * c1 - x4i * s1; ti = x4r * s1 + x4i * c1; x4r = tr; x4i = ti;
                 tr = x7r * c2 - x7i * s2; ti = x7r * s2 + x7i * c2; x7r = tr; x7i = ti;
                 tr = x5r * c2 - x5i * s2; ti = x5r * s2 + x5i * c2; x5r = tr; x5i = ti;
@@ -462,11 +462,11 @@ internal sealed unsafe class LaneFft2D<T> where T : unmanaged, IBinaryFloatingPo
     }
 
     /// <summary>Any other prime radix: the direct P-point DFT per butterfly (only for FFT sizes with such factors).</summary>
-    private static void RadixGeneric(Stage st, Vector<T>* sr, Vector<T>* si, Vector<T>* dr, Vector<T>* di, int s, T* twr, T* twi, bool inverse)
+    private static void RadixGeneric(Stage st, TV* sr, TV* si, TV* dr, TV* di, int s, T* twr, T* twi, bool inverse)
     {
         int p = st.P, mq = st.Mq, str = s * mq;
         T cj = inverse ? T.NegativeOne : T.One;
-        Vector<T>* ar = stackalloc Vector<T>[p]; Vector<T>* ai = stackalloc Vector<T>[p];
+        TV* ar = stackalloc TV[p]; TV* ai = stackalloc TV[p];
         for (int i = 0; i < mq; i++)
         {
             int a = s * i, o = p * s * i;
@@ -475,17 +475,17 @@ internal sealed unsafe class LaneFft2D<T> where T : unmanaged, IBinaryFloatingPo
                 for (int t = 0; t < p; t++) { ar[t] = sr[a + q + t * str]; ai[t] = si[a + q + t * str]; }
                 for (int u = 0; u < p; u++)
                 {
-                    Vector<T> br = ar[0], bi = ai[0];
+                    TV br = ar[0], bi = ai[0];
                     for (int t = 1; t < p; t++)
                     {
                         int j = t * u % p;
-                        var wr = new Vector<T>(st.RootRe[j]); var wi = new Vector<T>(cj * st.RootIm[j]);
+                        var wr = TV.Create(st.RootRe[j]); var wi = TV.Create(cj * st.RootIm[j]);
                         br += ar[t] * wr - ai[t] * wi;
                         bi += ar[t] * wi + ai[t] * wr;
                     }
                     int k = o + q + u * s;
                     if (i == 0 || u == 0) { dr[k] = br; di[k] = bi; }
-                    else StoreTwiddled(dr, di, k, br, bi, new Vector<T>(twr[i * (p - 1) + u - 1]), new Vector<T>(cj * twi[i * (p - 1) + u - 1]));
+                    else StoreTwiddled(dr, di, k, br, bi, TV.Create(twr[i * (p - 1) + u - 1]), TV.Create(cj * twi[i * (p - 1) + u - 1]));
                 }
             }
         }

@@ -4,9 +4,9 @@ using System.Runtime.CompilerServices;
 namespace CryoEmPS.Core.Reconstruction;
 
 /// <summary>
-/// The E-step's exponential and running maximum on Vector&lt;T&gt; lanes (T = double or float), each with a scalar twin
-/// that performs the same operations in the same order. Every lane does plain IEEE multiply and add (no fused
-/// multiply–add), so a lane gives the same bits as the scalar twin on any CPU, for any vector width and thread count.
+/// The E-step's exponential on lanes of any width (<see cref="ILanes{TSelf, T}"/>, T = double or float), written once:
+/// the scalar twin is the same code on <see cref="ScalarLanes{T}"/>. Every lane does plain IEEE multiply and add (no
+/// fused multiply–add), so a lane gives the same bits as the scalar twin on any CPU, for any vector width and thread count.
 /// </summary>
 internal static class VectorMath
 {
@@ -32,93 +32,64 @@ internal static class VectorMath
     private const float RoundMagicF = 12582912.0f; // 1.5·2^23
     private const float F2 = 1.0f / 2, F3 = 1.0f / 6, F4 = 1.0f / 24, F5 = 1.0f / 120, F6 = 1.0f / 720, F7 = 1.0f / 5040;
 
-    /// <summary>exp(x) per lane for x ≤ 0 (the E-step only exponentiates log-weights minus their maximum); below the floor (−708 double, −87 float) → 0.</summary>
+    /// <summary>exp(x) per lane for x ≤ 0 (the E-step only exponentiates log-weights minus their maximum); below the
+    /// floor (−708 double, −87 float) → 0. Relative error ≤ 4.5e-16 (double) and ≤ 2.5e-7 (float), tested. Every lane
+    /// type runs these same operations, so a lane of any width gives the bits of <see cref="Exp(double)"/>.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public static Vector<T> Exp<T>(Vector<T> x) where T : struct
+    public static TV Exp<TV, T>(TV x) where TV : unmanaged, ILanes<TV, T> where T : unmanaged, IBinaryFloatingPointIeee754<T>
     {
-        if (typeof(T) == typeof(double)) return Vector.As<double, T>(Exp(Vector.As<T, double>(x)));
-        if (typeof(T) == typeof(float)) return Vector.As<float, T>(Exp(Vector.As<T, float>(x)));
+        if (typeof(T) == typeof(double))
+        {
+            var floor = C<TV, T>(ExpFloor);
+            var xc = TV.RaiseTo(x, floor);
+            // Round x·log2(e) to the nearest integer k with the 1.5·2^52 trick: the low mantissa bits of t then hold k.
+            var t = xc * C<TV, T>(Log2E) + C<TV, T>(RoundMagic);
+            var k = t - C<TV, T>(RoundMagic);
+            var r = (xc - k * C<TV, T>(Ln2Hi)) - k * C<TV, T>(Ln2Lo);
+            var p = C<TV, T>(C13);
+            p = p * r + C<TV, T>(C12);
+            p = p * r + C<TV, T>(C11);
+            p = p * r + C<TV, T>(C10);
+            p = p * r + C<TV, T>(C9);
+            p = p * r + C<TV, T>(C8);
+            p = p * r + C<TV, T>(C7);
+            p = p * r + C<TV, T>(C6);
+            p = p * r + C<TV, T>(C5);
+            p = p * r + C<TV, T>(C4);
+            p = p * r + C<TV, T>(C3);
+            p = p * r + C<TV, T>(C2);
+            p = p * r + TV.Create(T.One);
+            p = p * r + TV.Create(T.One);
+            return TV.ZeroBelow(p * TV.Pow2OfRounded(t), x, floor);
+        }
+        if (typeof(T) == typeof(float))
+        {
+            var floor = CF<TV, T>(ExpFloorF);
+            var xc = TV.RaiseTo(x, floor);
+            var t = xc * CF<TV, T>(Log2EF) + CF<TV, T>(RoundMagicF);
+            var k = t - CF<TV, T>(RoundMagicF);
+            var r = (xc - k * CF<TV, T>(Ln2HiF)) - k * CF<TV, T>(Ln2LoF);
+            var p = CF<TV, T>(F7);
+            p = p * r + CF<TV, T>(F6);
+            p = p * r + CF<TV, T>(F5);
+            p = p * r + CF<TV, T>(F4);
+            p = p * r + CF<TV, T>(F3);
+            p = p * r + CF<TV, T>(F2);
+            p = p * r + TV.Create(T.One);
+            p = p * r + TV.Create(T.One);
+            return TV.ZeroBelow(p * TV.Pow2OfRounded(t), x, floor);
+        }
         throw new NotSupportedException(typeof(T).Name);
     }
 
-    /// <summary>max(a, b) per lane for numbers that are not NaN: one compare and one blend (Vector.Max follows IEEE 754
-    /// maximum since .NET 9, three dependent instructions, which made a running maximum the bottleneck).</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public static Vector<T> MaxFinite<T>(Vector<T> a, Vector<T> b) where T : struct => Vector.ConditionalSelect(Vector.GreaterThan(a, b), a, b);
-
-    /// <summary>exp(x) on Vector&lt;double&gt; lanes (x ≤ 0; below <see cref="ExpFloor"/> → 0). Relative error ≤ 4e-16 (tested).</summary>
+    private static TV C<TV, T>(double c) where TV : unmanaged, ILanes<TV, T> where T : unmanaged, IBinaryFloatingPointIeee754<T> => TV.Create(T.CreateTruncating(c));
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public static Vector<double> Exp(Vector<double> x)
-    {
-        var floor = new Vector<double>(ExpFloor);
-        var under = Vector.LessThan(x, floor);
-        x = Vector.ConditionalSelect(under, floor, x);
-        // Round x·log2(e) to the nearest integer k with the 1.5·2^52 trick: the low mantissa bits of t then hold k.
-        var t = x * new Vector<double>(Log2E) + new Vector<double>(RoundMagic);
-        var k = t - new Vector<double>(RoundMagic);
-        var r = (x - k * new Vector<double>(Ln2Hi)) - k * new Vector<double>(Ln2Lo);
-        var p = new Vector<double>(C13);
-        p = p * r + new Vector<double>(C12);
-        p = p * r + new Vector<double>(C11);
-        p = p * r + new Vector<double>(C10);
-        p = p * r + new Vector<double>(C9);
-        p = p * r + new Vector<double>(C8);
-        p = p * r + new Vector<double>(C7);
-        p = p * r + new Vector<double>(C6);
-        p = p * r + new Vector<double>(C5);
-        p = p * r + new Vector<double>(C4);
-        p = p * r + new Vector<double>(C3);
-        p = p * r + new Vector<double>(C2);
-        p = p * r + Vector<double>.One;
-        p = p * r + Vector<double>.One;
-        var bits = Vector.ShiftLeft(Vector.AsVectorInt64(t), 52) + new Vector<long>(1023L << 52);
-        return Vector.AndNot(p * Vector.AsVectorDouble(bits), Vector.AsVectorDouble(under));
-    }
+    private static TV CF<TV, T>(float c) where TV : unmanaged, ILanes<TV, T> where T : unmanaged, IBinaryFloatingPointIeee754<T> => TV.Create(T.CreateTruncating(c));
 
-    /// <summary>The scalar twin of <see cref="Exp(Vector{double})"/>: the same operations, so the same bits.</summary>
-    public static double Exp(double x)
-    {
-        if (x < ExpFloor) return 0;
-        double t = x * Log2E + RoundMagic;
-        double k = t - RoundMagic;
-        double r = (x - k * Ln2Hi) - k * Ln2Lo;
-        double p = C13;
-        p = p * r + C12; p = p * r + C11; p = p * r + C10; p = p * r + C9; p = p * r + C8; p = p * r + C7;
-        p = p * r + C6; p = p * r + C5; p = p * r + C4; p = p * r + C3; p = p * r + C2; p = p * r + 1.0; p = p * r + 1.0;
-        return p * BitConverter.Int64BitsToDouble((BitConverter.DoubleToInt64Bits(t) << 52) + (1023L << 52));
-    }
+    /// <summary>The scalar twin of <see cref="Exp{TV, T}"/> in double: the same operations, so the same bits.</summary>
+    public static double Exp(double x) => Exp<ScalarLanes<double>, double>(ScalarLanes<double>.Create(x))[0];
 
-    /// <summary>exp(x) on Vector&lt;float&gt; lanes (x ≤ 0; below <see cref="ExpFloorF"/> → 0). Relative error ≤ 2.5e-7 (tested).</summary>
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public static Vector<float> Exp(Vector<float> x)
-    {
-        var floor = new Vector<float>(ExpFloorF);
-        var under = Vector.LessThan(x, floor);
-        x = Vector.ConditionalSelect(under, floor, x);
-        var t = x * new Vector<float>(Log2EF) + new Vector<float>(RoundMagicF);
-        var k = t - new Vector<float>(RoundMagicF);
-        var r = (x - k * new Vector<float>(Ln2HiF)) - k * new Vector<float>(Ln2LoF);
-        var p = new Vector<float>(F7);
-        p = p * r + new Vector<float>(F6);
-        p = p * r + new Vector<float>(F5);
-        p = p * r + new Vector<float>(F4);
-        p = p * r + new Vector<float>(F3);
-        p = p * r + new Vector<float>(F2);
-        p = p * r + Vector<float>.One;
-        p = p * r + Vector<float>.One;
-        var bits = Vector.ShiftLeft(Vector.AsVectorInt32(t), 23) + new Vector<int>(127 << 23);
-        return Vector.AndNot(p * Vector.AsVectorSingle(bits), Vector.AsVectorSingle(under));
-    }
-
-    /// <summary>The scalar twin of <see cref="Exp(Vector{float})"/>.</summary>
-    public static float Exp(float x)
-    {
-        if (x < ExpFloorF) return 0;
-        float t = x * Log2EF + RoundMagicF;
-        float k = t - RoundMagicF;
-        float r = (x - k * Ln2HiF) - k * Ln2LoF;
-        float p = F7;
-        p = p * r + F6; p = p * r + F5; p = p * r + F4; p = p * r + F3; p = p * r + F2; p = p * r + 1.0f; p = p * r + 1.0f;
-        return p * BitConverter.Int32BitsToSingle((BitConverter.SingleToInt32Bits(t) << 23) + (127 << 23));
-    }
+    /// <summary>The scalar twin of <see cref="Exp{TV, T}"/> in float.</summary>
+    public static float Exp(float x) => Exp<ScalarLanes<float>, float>(ScalarLanes<float>.Create(x))[0];
 }
