@@ -194,6 +194,30 @@ public class ApproxEmFastPathTests
     }
 
     [Fact]
+    public void SinglePrecisionGramMatricesKeepTheNormalEquationsOfDoubleGrams()
+    {
+        // After a Single E-step the M-step forms each H_ω = Gᵀdiag(m_ω)G by ssyrk; the same statistics labelled Double
+        // go through dsyrk. C, y and the solution must agree to float rounding of sums of L² products.
+        var (model, rot, x, patches, _) = FbProblem(l: 11, ell: 6, k: 120, p: 60, sigma2: 0.5);
+        var mb = Enumerable.Range(0, patches.Count).ToArray();
+        var f = EStep.Run(model, rot.Rotations, x, patches, mb, 0.5, 0.3, new EStepOptions { Threads = 2, Precision = EStepPrecision.Single });
+        Assert.Equal(EStepPrecision.Single, f.Precision);
+        var asDouble = new EStepResult(f.ImageSize, f.RotationCount, f.Patches, f.PatchLogLikelihood, f.EmptyPosterior, f.BackProjection, f.PixelWeight, f.ShiftWeight, f.PairCount, f.SkippedPairs) { Precision = EStepPrecision.Double };
+        var cs = MStep.Build(model, rot.Rotations, f, 2); var cd = MStep.Build(model, rot.Rotations, asDouble, 2);
+        static double Rel(double[] a, double[] b) => a.Zip(b, (p, q) => Math.Abs(p - q)).Max() / a.Max(Math.Abs);
+        double c = Rel(cd.Matrix, cs.Matrix), y = Rel(cd.RightHandSide, cs.RightHandSide);
+        var xs = MStep.Solve(cs).Coefficients; var xd = MStep.Solve(cd).Coefficients;
+        double dx = Math.Sqrt(xd.Zip(xs, (p, q) => (p - q) * (p - q)).Sum() / xd.Sum(v => v * v));
+        _out.WriteLine($"ssyrk vs dsyrk Gram matrices: C {c:g3} of its maximum, y {y:g3}, solution {dx:g3}");
+        Assert.True(c > 0, "the single-precision path was not taken");
+        Assert.True(c <= 1e-6, $"C differs by {c:g3} of its maximum");
+        Assert.Equal(0.0, y);   // y = Σ E_ωᵀGᵀb_ω does not involve H_ω
+        Assert.True(dx <= 1e-5, $"solutions differ by {dx:g3}");
+        for (int i = 0; i < cs.ParameterCount; i++)
+            for (int j = 0; j < i; j++) Assert.Equal(cs.Matrix[i * cs.ParameterCount + j], cs.Matrix[j * cs.ParameterCount + i]);
+    }
+
+    [Fact]
     public void AutoPrecisionTakesSingleAtModerateSnrAndDoubleWhenTheNoiseIsTiny()
     {
         var (model, rot, x, patches, _) = FbProblem(p: 10);

@@ -60,6 +60,7 @@ public static unsafe class Blas
 
     [DllImport(SoName, EntryPoint = "openblas_set_num_threads")] private static extern void openblas_set_num_threads(int n);
     [DllImport(SoName, EntryPoint = "cblas_dsyrk")] private static extern void cblas_dsyrk(int order, int uplo, int trans, int n, int k, double alpha, double* a, int lda, double beta, double* c, int ldc);
+    [DllImport(SoName, EntryPoint = "cblas_ssyrk")] private static extern void cblas_ssyrk(int order, int uplo, int trans, int n, int k, float alpha, float* a, int lda, float beta, float* c, int ldc);
     [DllImport(SoName, EntryPoint = "cblas_dgemm")] private static extern void cblas_dgemm(int order, int ta, int tb, int m, int n, int k, double alpha, double* a, int lda, double* b, int ldb, double beta, double* c, int ldc);
     [DllImport(SoName, EntryPoint = "cblas_dgemv")] private static extern void cblas_dgemv(int order, int trans, int m, int n, double alpha, double* a, int lda, double* x, int incx, double beta, double* y, int incy);
     [DllImport(SoName, EntryPoint = "dpotrf_")] private static extern void dpotrf_(byte* uplo, int* n, double* a, int* lda, int* info);
@@ -72,6 +73,13 @@ public static unsafe class Blas
     {
         EnsureLoaded();
         cblas_dsyrk(RowMajor, Upper, Trans, n, k, alpha, a, n, beta, c, n);
+    }
+
+    /// <summary>The single-precision <see cref="SyrkAtA(int, int, double, double*, double, double*)"/> (ssyrk: about twice the speed).</summary>
+    public static void SyrkAtA(int n, int k, float alpha, float* a, float beta, float* c)
+    {
+        EnsureLoaded();
+        cblas_ssyrk(RowMajor, Upper, Trans, n, k, alpha, a, n, beta, c, n);
     }
 
     /// <summary>C (m×n) = alpha·op(A)·op(B) + beta·C, all row-major with natural leading dimensions.</summary>

@@ -62,7 +62,7 @@ public static unsafe class MStep
             int count = Math.Min(wave, blocks - first);
             if (factored != null)
                 ApproxEmParallel.For(count, threads,
-                    () => new FactoredBuffers(factored),
+                    () => new FactoredBuffers(factored, stats.Precision == EStepPrecision.Single),
                     (buf, slot) => FactoredBlock(factored, rotations, stats, first + slot, partC[slot], partY[slot], buf, token),
                     _ => { }, token);
             else
@@ -86,28 +86,44 @@ public static unsafe class MStep
     private sealed class FactoredBuffers
     {
         public readonly double[] Rows, H, G, Scratch;
-        public FactoredBuffers(IFactoredProjectionModel m)
+        public readonly float[] RowsF, HF;
+        public FactoredBuffers(IFactoredProjectionModel m, bool single)
         {
             int r = m.ReducedCount, l2 = m.ImageSize * m.ImageSize;
-            Rows = new double[l2 * r]; H = new double[r * r]; G = new double[r]; Scratch = new double[m.ExpandScratchLength];
+            Rows = single ? Array.Empty<double>() : new double[l2 * r]; H = new double[r * r]; G = new double[r]; Scratch = new double[m.ExpandScratchLength];
+            RowsF = single ? new float[l2 * r] : Array.Empty<float>(); HF = single ? new float[r * r] : Array.Empty<float>();
         }
     }
 
-    /// <summary>One block of rotations for a factored model: H_ω = Σ_i m_ω[i]·g_i g_iᵀ (dsyrk), then E_ωᵀ H_ω E_ω and E_ωᵀ Gᵀ b_ω.</summary>
+    /// <summary>
+    /// One block of rotations for a factored model: H_ω = Σ_i m_ω[i]·g_i g_iᵀ (dsyrk), then E_ωᵀ H_ω E_ω and E_ωᵀ Gᵀ b_ω.
+    /// When the E-step ran in single precision (its m_ω then carry float rounding already) H_ω is formed by ssyrk from
+    /// float rows and widened to double: about twice as fast, and its rounding (~1e-7 relative per product, sums of
+    /// L² terms) is of the order of the statistics' own; the expansion, the sums over rotations and the solve stay double.
+    /// </summary>
     private static void FactoredBlock(IFactoredProjectionModel model, IReadOnlyList<Rotation> rotations, EStepResult stats, int block, double[] pc, double[] py, FactoredBuffers buf, CancellationToken token)
     {
         int l2 = model.ImageSize * model.ImageSize, r = model.ReducedCount, k = rotations.Count;
+        bool single = stats.Precision == EStepPrecision.Single;
         Array.Clear(pc); Array.Clear(py);
         int r0 = block * BlockRotations, r1 = Math.Min(k, r0 + BlockRotations);
         var g = model.ReducedImageMatrix;
         fixed (double* pcp = pc, pyp = py, gp = g, rows = buf.Rows, h = buf.H, gb = buf.G, scratch = buf.Scratch, back = stats.BackProjection)
+        fixed (float* rowsF = buf.RowsF, hF = buf.HF)
         {
             for (int rot = r0; rot < r1; rot++)
             {
                 token.ThrowIfCancellationRequested();
-                int n = StackScaledRows(stats.PixelWeight.AsSpan(rot * l2, l2), gp, r, rows);
+                var m = stats.PixelWeight.AsSpan(rot * l2, l2);
+                int n = single ? StackScaledRows(m, gp, r, rowsF) : StackScaledRows(m, gp, r, rows);
                 if (n == 0) continue; // no weight on this rotation: m_ω = 0 and b_ω = 0 exactly
-                Blas.SyrkAtA(r, n, 1.0, rows, 0.0, h);
+                if (single)
+                {
+                    Blas.SyrkAtA(r, n, 1f, rowsF, 0f, hF);
+                    for (int i = 0; i < r; i++)
+                        for (int j = i; j < r; j++) h[i * r + j] = hF[i * r + j];
+                }
+                else Blas.SyrkAtA(r, n, 1.0, rows, 0.0, h);
                 CopyUpperToLower(h, r);
                 Blas.Gemv(true, l2, r, 1.0, gp, back + (long)rot * l2, 0.0, gb);
                 model.AccumulateExpanded(rotations[rot], h, gb, pcp, pyp, scratch);
@@ -153,16 +169,17 @@ public static unsafe class MStep
             }
     }
 
-    /// <summary>Writes √m[i]·(row i of the width-column matrix <paramref name="a"/>) for every m[i] &gt; 0 to consecutive rows of <paramref name="dst"/>; returns how many.</summary>
-    private static int StackScaledRows(ReadOnlySpan<double> m, double* a, int width, double* dst)
+    /// <summary>Writes √m[i]·(row i of the width-column matrix <paramref name="a"/>) for every m[i] &gt; 0 to consecutive rows of <paramref name="dst"/>
+    /// (each product formed in double, rounded once to T); returns how many.</summary>
+    private static int StackScaledRows<T>(ReadOnlySpan<double> m, double* a, int width, T* dst) where T : unmanaged, System.Numerics.INumberBase<T>
     {
         int rows = 0;
         for (int i = 0; i < m.Length; i++)
         {
             if (!(m[i] > 0)) continue;
             double s = Math.Sqrt(m[i]);
-            double* src = a + (long)i * width, d = dst + (long)rows * width;
-            for (int j = 0; j < width; j++) d[j] = s * src[j];
+            double* src = a + (long)i * width; T* d = dst + (long)rows * width;
+            for (int j = 0; j < width; j++) d[j] = T.CreateTruncating(s * src[j]);
             rows++;
         }
         return rows;
