@@ -91,7 +91,7 @@ if ($Worker) {
     [pscustomobject]@{
         Name = $cfg.Name; Size = $cfg.Size; Patches = $patches.Count; Particles = $mic.ParticleCount; ThrottleLimit = $cfg.ThrottleLimit
         SetupSeconds = $setup; WallSeconds = $wall; PeakWorkingSetBytes = [System.Diagnostics.Process]::GetCurrentProcess().PeakWorkingSet64
-        Stages = @($stages); CoefficientSha256 = $hash
+        Stages = @($stages); CoefficientSha256 = $hash; RegisterBits = [CryoEmPS.Core.Reconstruction.EStep]::Registers.Bits
     } | ConvertTo-Json -Depth 5 -Compress | Write-Output
     return
 }
@@ -116,7 +116,7 @@ function Invoke-Run([hashtable] $Config) {
 
 function Write-Run($r) {
     $pairs = ($r.Stages | Measure-Object Pairs -Sum).Sum
-    Write-Host ("{0}: N = {1} ({2} patches, {3} particles), {4} threads" -f $r.Name, $r.Size, $r.Patches, $r.Particles, $r.ThrottleLimit) -ForegroundColor Cyan
+    Write-Host ("{0}: N = {1} ({2} patches, {3} particles), {4} threads, E-step on {5}-bit registers" -f $r.Name, $r.Size, $r.Patches, $r.Particles, $r.ThrottleLimit, $r.RegisterBits) -ForegroundColor Cyan
     $r.Stages | Format-Table Stage, EllMax, K, S, Iterations, PatchesPerEStep,
     @{ n = 's/iteration'; e = { '{0:0.0}' -f $_.SecondsPerIteration } }, @{ n = 'first E-step s'; e = { '{0:0.0}' -f $_.FirstEStepSeconds } }, @{ n = 'M-step s'; e = { '{0:0.00}' -f $_.MStepSeconds } }, Precision,
     @{ n = 'pairs/s'; e = { '{0:0.000e0}' -f ($_.Pairs / $_.Seconds) } }, @{ n = 'LL/patch'; e = { '{0:0.###}' -f $_.LogLikelihoodPerPatch } },

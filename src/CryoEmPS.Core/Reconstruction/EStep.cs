@@ -65,6 +65,9 @@ public enum EStepPrecision
     Single,
 }
 
+/// <summary>The E-step's SIMD registers in this process: width in bits, and rotations (lanes) per register in single and double precision.</summary>
+public sealed record EStepRegisters(int Bits, int SingleLanes, int DoubleLanes);
+
 /// <summary>Options of one E-step.</summary>
 public sealed class EStepOptions
 {
@@ -142,9 +145,9 @@ public static class EStep
 
     /// <summary>The E-step's SIMD registers in this process: their width in bits and how many rotations (lanes) each holds
     /// in single and in double precision.</summary>
-    public static (int Bits, int SingleLanes, int DoubleLanes) Registers => LaneWidth.Prefer512
-        ? (512, LaneWidth.Lanes<float>(true), LaneWidth.Lanes<double>(true))
-        : (Vector<byte>.Count * 8, LaneWidth.Lanes<float>(false), LaneWidth.Lanes<double>(false));
+    public static EStepRegisters Registers => LaneWidth.Prefer512
+        ? new(512, LaneWidth.Lanes<float>(true), LaneWidth.Lanes<double>(true))
+        : new(Vector<byte>.Count * 8, LaneWidth.Lanes<float>(false), LaneWidth.Lanes<double>(false));
 
     /// <summary>True when this E-step runs on 512-bit registers (<see cref="Vector512Lanes{T}"/>), else on Vector&lt;T&gt;.</summary>
     internal static bool Wide(EStepOptions options) => options.LaneBits switch
