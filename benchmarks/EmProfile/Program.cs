@@ -1,6 +1,6 @@
 // Profiling harness: dotnet run -c Release --project benchmarks/EmProfile -- <mode> [args]
 //   fft [M]                     FFTW M×M r2c/c2r throughput, one thread
-//   lanefft [M]                 the E-step's lane-batched M×M FFTs (double and float), one thread
+//   lanefft [M]                 the E-step's lane-batched M×M FFTs (double and float; Vector<T> and 512-bit lanes), one thread
 //   estep P K ellMax threads [cutoff [double|single [laneBits]]]   one E-step + M-step at L = 17 on synthetic patches
 using System.Diagnostics;
 using System.Numerics;

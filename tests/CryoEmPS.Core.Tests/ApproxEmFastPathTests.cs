@@ -60,6 +60,9 @@ public class ApproxEmFastPathTests
         Assert.True(worstF <= 2.5e-7, $"relative error {worstF:g3} exceeds 2 ulp of float");
     }
 
+    /// <summary>max |a − b| over the largest |a|.</summary>
+    private static double MaxRelativeDifference(double[] a, double[] b) => a.Zip(b, (p, q) => Math.Abs(p - q)).Max() / a.Max(Math.Abs);
+
     /// <summary>exp of the first TV.Count values through one register of type TV, lane by lane.</summary>
     private static T[] Lanes<TV, T>(ReadOnlySpan<T> x) where TV : unmanaged, ILanes<TV, T> where T : unmanaged, System.Numerics.IBinaryFloatingPointIeee754<T>
     {
@@ -166,8 +169,7 @@ public class ApproxEmFastPathTests
         double maxP = Enumerable.Range(0, rot.Count).Max(r => Math.Sqrt(images.Skip(r * l2).Take(l2).Sum(a => a * a)));
         double maxI = mb.Max(q => Math.Sqrt(patches.Patch(q).ToArray().Sum(a => a * a)));
         double bound = EStep.SingleErrorBound(maxI, maxP, 0.5, ShiftPrior.FastFftSize(model.ImageSize));
-        static double Rel(double[] a, double[] b) => a.Zip(b, (p, q) => Math.Abs(p - q)).Max() / a.Max(Math.Abs);
-        double back = Rel(d.BackProjection, f.BackProjection), pix = Rel(d.PixelWeight, f.PixelWeight);
+        double back = MaxRelativeDifference(d.BackProjection, f.BackProjection), pix = MaxRelativeDifference(d.PixelWeight, f.PixelWeight);
         var xd = MStep.Solve(MStep.Build(model, rot.Rotations, d, 2)).Coefficients;
         var xf = MStep.Solve(MStep.Build(model, rot.Rotations, f, 2)).Coefficients;
         double dx = Math.Sqrt(xd.Zip(xf, (p, q) => (p - q) * (p - q)).Sum() / xd.Sum(c => c * c));
@@ -204,8 +206,7 @@ public class ApproxEmFastPathTests
         Assert.Equal(EStepPrecision.Single, f.Precision);
         var asDouble = new EStepResult(f.ImageSize, f.RotationCount, f.Patches, f.PatchLogLikelihood, f.EmptyPosterior, f.BackProjection, f.PixelWeight, f.ShiftWeight, f.PairCount, f.SkippedPairs) { Precision = EStepPrecision.Double };
         var cs = MStep.Build(model, rot.Rotations, f, 2); var cd = MStep.Build(model, rot.Rotations, asDouble, 2);
-        static double Rel(double[] a, double[] b) => a.Zip(b, (p, q) => Math.Abs(p - q)).Max() / a.Max(Math.Abs);
-        double c = Rel(cd.Matrix, cs.Matrix), y = Rel(cd.RightHandSide, cs.RightHandSide);
+        double c = MaxRelativeDifference(cd.Matrix, cs.Matrix), y = MaxRelativeDifference(cd.RightHandSide, cs.RightHandSide);
         var xs = MStep.Solve(cs).Coefficients; var xd = MStep.Solve(cd).Coefficients;
         double dx = Math.Sqrt(xd.Zip(xs, (p, q) => (p - q) * (p - q)).Sum() / xd.Sum(v => v * v));
         _out.WriteLine($"ssyrk vs dsyrk Gram matrices: C {c:g3} of its maximum, y {y:g3}, solution {dx:g3}");

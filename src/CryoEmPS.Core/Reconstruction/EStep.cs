@@ -106,7 +106,7 @@ public sealed class EStepOptions
 /// <para>
 /// Rotations are processed W at a time, one per SIMD lane (W = 4 doubles or 8 floats in a 256-bit register, 8 or 16 with
 /// AVX-512: <see cref="ILanes{TSelf, T}"/>), so
-/// every transform and element-wise step is plain vertical SIMD arithmetic (<see cref="LaneFft2D{T}"/>); a lane does
+/// every transform and element-wise step is plain vertical SIMD arithmetic (<see cref="LaneFft2D{T, TV}"/>); a lane does
 /// exactly the scalar arithmetic of its rotation, so nothing depends on W.
 /// Two passes: (A) per patch, over all rotations, the lag log-likelihoods, their exponentials (kept) and the
 /// log-normaliser; (B) per rotation group, over the minibatch in patch order, the weights and the statistics b_ω, m_ω,

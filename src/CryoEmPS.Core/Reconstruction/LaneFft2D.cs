@@ -17,7 +17,7 @@ namespace CryoEmPS.Core.Reconstruction;
 /// <para>
 /// Layouts (each element a TV register, lane w = transform w): real images [y·M + x]; half spectra as separate
 /// real and imaginary arrays [k_y·H + k_x], H = M/2 + 1 (FFTW's r2c layout). Forward = e^{−2πi k·x/M}, no
-/// normalisation either way (as FFTW). The 1-D transforms are Stockham autosort passes with radices 4, 2, 3, 5 and a
+/// normalisation either way (as FFTW). The 1-D transforms are Stockham autosort passes with radices 4, 9, 2, 3, 5 and a
 /// direct DFT for any other prime factor, so every M ≥ 1 works; the rows go two at a time through one complex FFT
 /// (z = a + i·b), the columns all at once as H interleaved sequences.
 /// </para>

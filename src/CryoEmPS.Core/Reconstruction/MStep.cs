@@ -57,12 +57,13 @@ public static unsafe class MStep
         var partC = new double[wave][]; var partY = new double[wave][];
         for (int i = 0; i < wave; i++) { partC[i] = new double[(long)n * n]; partY[i] = new double[n]; }
         var factored = model as IFactoredProjectionModel;
+        bool singleGram = stats.Precision == EStepPrecision.Single;   // H_ω by ssyrk (see FactoredBlock)
         for (int first = 0; first < blocks; first += wave)
         {
             int count = Math.Min(wave, blocks - first);
             if (factored != null)
                 ApproxEmParallel.For(count, threads,
-                    () => new FactoredBuffers(factored, stats.Precision == EStepPrecision.Single),
+                    () => new FactoredBuffers(factored, singleGram),
                     (buf, slot) => FactoredBlock(factored, rotations, stats, first + slot, partC[slot], partY[slot], buf, token),
                     _ => { }, token);
             else
@@ -87,8 +88,11 @@ public static unsafe class MStep
     {
         public readonly double[] Rows, H, G, Scratch;
         public readonly float[] RowsF, HF;
+        /// <summary>H_ω is formed in single precision (ssyrk on <see cref="RowsF"/> into <see cref="HF"/>), else in double.</summary>
+        public readonly bool Single;
         public FactoredBuffers(IFactoredProjectionModel m, bool single)
         {
+            Single = single;
             int r = m.ReducedCount, l2 = m.ImageSize * m.ImageSize;
             Rows = single ? Array.Empty<double>() : new double[l2 * r]; H = new double[r * r]; G = new double[r]; Scratch = new double[m.ExpandScratchLength];
             RowsF = single ? new float[l2 * r] : Array.Empty<float>(); HF = single ? new float[r * r] : Array.Empty<float>();
@@ -104,7 +108,7 @@ public static unsafe class MStep
     private static void FactoredBlock(IFactoredProjectionModel model, IReadOnlyList<Rotation> rotations, EStepResult stats, int block, double[] pc, double[] py, FactoredBuffers buf, CancellationToken token)
     {
         int l2 = model.ImageSize * model.ImageSize, r = model.ReducedCount, k = rotations.Count;
-        bool single = stats.Precision == EStepPrecision.Single;
+        bool single = buf.Single;
         Array.Clear(pc); Array.Clear(py);
         int r0 = block * BlockRotations, r1 = Math.Min(k, r0 + BlockRotations);
         var g = model.ReducedImageMatrix;
