@@ -38,48 +38,52 @@ internal static class VectorMath
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static TV Exp<TV, T>(TV x) where TV : unmanaged, ILanes<TV, T> where T : unmanaged, IBinaryFloatingPointIeee754<T>
     {
-        if (typeof(T) == typeof(double))
-        {
-            var floor = C<TV, T>(ExpFloor);
-            var xc = TV.RaiseTo(x, floor);
-            // Round x·log2(e) to the nearest integer k with the 1.5·2^52 trick: the low mantissa bits of t then hold k.
-            var t = xc * C<TV, T>(Log2E) + C<TV, T>(RoundMagic);
-            var k = t - C<TV, T>(RoundMagic);
-            var r = (xc - k * C<TV, T>(Ln2Hi)) - k * C<TV, T>(Ln2Lo);
-            var p = C<TV, T>(C13);
-            p = p * r + C<TV, T>(C12);
-            p = p * r + C<TV, T>(C11);
-            p = p * r + C<TV, T>(C10);
-            p = p * r + C<TV, T>(C9);
-            p = p * r + C<TV, T>(C8);
-            p = p * r + C<TV, T>(C7);
-            p = p * r + C<TV, T>(C6);
-            p = p * r + C<TV, T>(C5);
-            p = p * r + C<TV, T>(C4);
-            p = p * r + C<TV, T>(C3);
-            p = p * r + C<TV, T>(C2);
-            p = p * r + TV.Create(T.One);
-            p = p * r + TV.Create(T.One);
-            return TV.ZeroBelow(p * TV.Pow2OfRounded(t), x, floor);
-        }
-        if (typeof(T) == typeof(float))
-        {
-            var floor = CF<TV, T>(ExpFloorF);
-            var xc = TV.RaiseTo(x, floor);
-            var t = xc * CF<TV, T>(Log2EF) + CF<TV, T>(RoundMagicF);
-            var k = t - CF<TV, T>(RoundMagicF);
-            var r = (xc - k * CF<TV, T>(Ln2HiF)) - k * CF<TV, T>(Ln2LoF);
-            var p = CF<TV, T>(F7);
-            p = p * r + CF<TV, T>(F6);
-            p = p * r + CF<TV, T>(F5);
-            p = p * r + CF<TV, T>(F4);
-            p = p * r + CF<TV, T>(F3);
-            p = p * r + CF<TV, T>(F2);
-            p = p * r + TV.Create(T.One);
-            p = p * r + TV.Create(T.One);
-            return TV.ZeroBelow(p * TV.Pow2OfRounded(t), x, floor);
-        }
-        throw new NotSupportedException(typeof(T).Name);
+        // A JIT-time constant for T = double or float: only one side of each choice below is compiled.
+        bool dbl = typeof(T) == typeof(double);
+        if (!dbl && typeof(T) != typeof(float)) throw new NotSupportedException(typeof(T).Name);
+        var floor = dbl ? C<TV, T>(ExpFloor) : CF<TV, T>(ExpFloorF);
+        var xc = TV.RaiseTo(x, floor);
+        // Round x·log2(e) to the nearest integer k with the 1.5·2^p trick: the low mantissa bits of t then hold k.
+        var magic = dbl ? C<TV, T>(RoundMagic) : CF<TV, T>(RoundMagicF);
+        var t = xc * (dbl ? C<TV, T>(Log2E) : CF<TV, T>(Log2EF)) + magic;
+        var k = t - magic;
+        var r = (xc - k * (dbl ? C<TV, T>(Ln2Hi) : CF<TV, T>(Ln2HiF))) - k * (dbl ? C<TV, T>(Ln2Lo) : CF<TV, T>(Ln2LoF));
+        var p = dbl ? TaylorDouble<TV, T>(r) : TaylorFloat<TV, T>(r);
+        return TV.ZeroBelow(p * TV.Pow2OfRounded(t), x, floor);
+    }
+
+    /// <summary>Σ_{n ≤ 13} rⁿ/n! by Horner (double: |r| ≤ ln2/2).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static TV TaylorDouble<TV, T>(TV r) where TV : unmanaged, ILanes<TV, T> where T : unmanaged, IBinaryFloatingPointIeee754<T>
+    {
+        var p = C<TV, T>(C13);
+        p = p * r + C<TV, T>(C12);
+        p = p * r + C<TV, T>(C11);
+        p = p * r + C<TV, T>(C10);
+        p = p * r + C<TV, T>(C9);
+        p = p * r + C<TV, T>(C8);
+        p = p * r + C<TV, T>(C7);
+        p = p * r + C<TV, T>(C6);
+        p = p * r + C<TV, T>(C5);
+        p = p * r + C<TV, T>(C4);
+        p = p * r + C<TV, T>(C3);
+        p = p * r + C<TV, T>(C2);
+        p = p * r + TV.Create(T.One);
+        return p * r + TV.Create(T.One);
+    }
+
+    /// <summary>Σ_{n ≤ 7} rⁿ/n! by Horner (float).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static TV TaylorFloat<TV, T>(TV r) where TV : unmanaged, ILanes<TV, T> where T : unmanaged, IBinaryFloatingPointIeee754<T>
+    {
+        var p = CF<TV, T>(F7);
+        p = p * r + CF<TV, T>(F6);
+        p = p * r + CF<TV, T>(F5);
+        p = p * r + CF<TV, T>(F4);
+        p = p * r + CF<TV, T>(F3);
+        p = p * r + CF<TV, T>(F2);
+        p = p * r + TV.Create(T.One);
+        return p * r + TV.Create(T.One);
     }
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
