@@ -5,6 +5,8 @@
 using System.Diagnostics;
 using System.Numerics;
 using CryoEmPS.Core.Native;
+using CryoEmPS.Core.Numerics;
+using CryoEmPS.Core.Patches;
 using CryoEmPS.Core.Projection;
 using CryoEmPS.Core.Reconstruction;
 using CryoEmPS.Core.Rotations;

@@ -1,5 +1,5 @@
 using System.Management.Automation;
-using CryoEmPS.Core.Reconstruction;
+using CryoEmPS.Core.Patches;
 using CryoEmPS.Core.Simulation;
 
 namespace CryoEmPS.Commands;

@@ -1,4 +1,5 @@
 using System.Management.Automation;
+using CryoEmPS.Core.Patches;
 using CryoEmPS.Core.Reconstruction;
 using CryoEmPS.Core.Rotations;
 using CryoEmPS.Core.Volumes;

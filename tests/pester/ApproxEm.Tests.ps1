@@ -17,9 +17,9 @@ BeforeAll {
                 $data[$q * $L * $L + $i] = $v
             }
         }
-        $origins = [CryoEmPS.Core.Reconstruction.PatchOrigin[]]::new($Count)
-        for ($q = 0; $q -lt $Count; $q++) { $origins[$q] = [CryoEmPS.Core.Reconstruction.PatchOrigin]::new(0, 0, $q * $L) }
-        [CryoEmPS.Core.Reconstruction.PatchSet]::new($L, $data, $origins, $null, $NoiseVariance, $null)
+        $origins = [CryoEmPS.Core.Patches.PatchOrigin[]]::new($Count)
+        for ($q = 0; $q -lt $Count; $q++) { $origins[$q] = [CryoEmPS.Core.Patches.PatchOrigin]::new(0, 0, $q * $L) }
+        [CryoEmPS.Core.Patches.PatchSet]::new($L, $data, $origins, $null, $NoiseVariance, $null)
     }
 
     function New-TestVolume([int] $L = 9, [double] $Width = 2.0) {
@@ -70,7 +70,7 @@ Describe 'Invoke-ApproxEm' {
         @{ Name = 'S outside (0, 1]'; Id = 'StochasticFactorOutOfRange'; Patches = { $script:Patches }; Extra = @{ StochasticFactor = 1.5 } }
         @{ Name = 'schedule arrays of different lengths'; Id = 'ScheduleLengthMismatch'; Patches = { $script:Patches }; Extra = @{ MaxIterations = 1, 2, 3 } }
         @{ Name = 'a non-increasing ℓmax'; Id = 'EllMaxNotIncreasing'; Patches = { $script:Patches }; Extra = @{ EllMax = 4, 2 } }
-        @{ Name = 'an empty patch set'; Id = 'EmptyPatchSet'; Patches = { [CryoEmPS.Core.Reconstruction.PatchSet]::new(9, [double[]]::new(0), [CryoEmPS.Core.Reconstruction.PatchOrigin[]]::new(0), $null, 1.0, $null) }; Extra = @{} }
+        @{ Name = 'an empty patch set'; Id = 'EmptyPatchSet'; Patches = { [CryoEmPS.Core.Patches.PatchSet]::new(9, [double[]]::new(0), [CryoEmPS.Core.Patches.PatchOrigin[]]::new(0), $null, 1.0, $null) }; Extra = @{} }
         @{ Name = 'an initial volume of another size'; Id = 'InitialVolumeSizeMismatch'; Patches = { New-TestPatchSet -L 11 -Count 5 }; Extra = @{} }
     ) {
         $p = & $Patches

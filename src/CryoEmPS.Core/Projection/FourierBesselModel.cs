@@ -1,6 +1,5 @@
 using System.Collections.Concurrent;
 using CryoEmPS.Core.Native;
-using CryoEmPS.Core.Reconstruction;
 using CryoEmPS.Core.Rotations;
 using CryoEmPS.Core.Volumes;
 

@@ -1,130 +1,10 @@
 using System.Diagnostics;
 using CryoEmPS.Core.Evaluation;
-using CryoEmPS.Core.Rotations;
-using CryoEmPS.Core.Volumes;
+using CryoEmPS.Core.Native;
+using CryoEmPS.Core.Numerics;
+using CryoEmPS.Core.Patches;
 
 namespace CryoEmPS.Core.Reconstruction;
-
-/// <summary>One frequency-marching stage of Algorithm 1: a model (ℓmax), a rotation set Ω^K, S, N_it and ε.</summary>
-public sealed class ApproxEmStage
-{
-    public ApproxEmStage(ILinearProjectionModel model, RotationSet rotations, double stochasticFactor, int maxIterations, double tolerance = double.NegativeInfinity, int ellMax = 0)
-    {
-        if (!(stochasticFactor > 0 && stochasticFactor <= 1)) throw new ArgumentOutOfRangeException(nameof(stochasticFactor), $"The stochastic factor S must satisfy 0 < S ≤ 1; got {stochasticFactor}.");
-        if (maxIterations < 0) throw new ArgumentOutOfRangeException(nameof(maxIterations), "MaxIterations must be 0 or more.");
-        if (double.IsNaN(tolerance)) throw new ArgumentOutOfRangeException(nameof(tolerance));
-        Model = model ?? throw new ArgumentNullException(nameof(model));
-        Rotations = rotations ?? throw new ArgumentNullException(nameof(rotations));
-        StochasticFactor = stochasticFactor; MaxIterations = maxIterations; Tolerance = tolerance; EllMax = ellMax;
-    }
-
-    public ILinearProjectionModel Model { get; }
-    public RotationSet Rotations { get; }
-    public double StochasticFactor { get; }
-    public int MaxIterations { get; }
-    /// <summary>ε: the stage stops when the log-likelihood per patch gains ≤ ε between successive E-steps (−∞: never early).</summary>
-    public double Tolerance { get; }
-    /// <summary>The ℓmax of the model (a label; 0 when the model has none).</summary>
-    public int EllMax { get; }
-}
-
-/// <summary>Everything Algorithm 1 needs besides the patches and x₀.</summary>
-public sealed class ApproxEmSettings
-{
-    public required IReadOnlyList<ApproxEmStage> Stages { get; init; }
-    /// <summary>σ², the noise variance per pixel.</summary>
-    public required double NoiseVariance { get; init; }
-    /// <summary>v₀: the initial probability that a patch is empty.</summary>
-    public double EmptyProbability { get; init; } = 0.5;
-    public int Seed { get; init; }
-    public int Threads { get; init; } = Environment.ProcessorCount;
-    /// <summary>See <see cref="EStepOptions.PosteriorCutoff"/>; 0 = exact.</summary>
-    public double PosteriorCutoff { get; init; }
-    /// <summary>FFT side for the correlations (0 = automatic).</summary>
-    public int FftSize { get; init; }
-    /// <summary>Arithmetic of the E-steps' per-pair work (see <see cref="EStepPrecision"/>; default Auto).</summary>
-    public EStepPrecision Precision { get; init; } = EStepPrecision.Auto;
-    /// <summary>Maps the previous stage's coefficients into stage <c>i</c>'s parameter space (frequency marching). Default: zero-pad by index.</summary>
-    public Func<int, double[], double[]>? Lift { get; init; }
-    /// <summary>Synthesises the L³ volume of stage <c>i</c>'s coefficients (for the FSC against <see cref="Reference"/> and the result).</summary>
-    public Func<int, double[], Volume>? Synthesize { get; init; }
-    /// <summary>The true volume: when given (with <see cref="Synthesize"/>), the FSC resolution is recorded every iteration.</summary>
-    public Volume? Reference { get; init; }
-    public string? CheckpointPath { get; init; }
-    /// <summary>Continue from <see cref="CheckpointPath"/> when it exists.</summary>
-    public bool Resume { get; init; }
-}
-
-/// <summary>
-/// One row of the history: the state after <see cref="Iteration"/> M-steps of a stage (iteration 0 = the stage's
-/// starting volume), evaluated by the E-step on that iteration's minibatch J_k.
-/// </summary>
-public sealed class ApproxEmIteration
-{
-    public int Stage { get; init; }
-    public int EllMax { get; init; }
-    public int RotationCount { get; init; }
-    public double StochasticFactor { get; init; }
-    public int Iteration { get; init; }
-    public int PatchCount { get; init; }
-    /// <summary>LL = Σ_{q∈J_k} log Σ_{s,ω} (ρ_k[s]/K)·N(I_q; A_{s,ω}x_k, σ²I) — the exact objective of the approximate likelihood on the minibatch.</summary>
-    public double LogLikelihood { get; init; }
-    /// <summary>LL / |J_k|: comparable across stochastic factors; the stopping rule uses its gains.</summary>
-    public double LogLikelihoodPerPatch { get; init; }
-    /// <summary>v_k, the empty-patch probability of the prior used in this E-step.</summary>
-    public double EmptyProbability { get; init; }
-    /// <summary>Wall-clock seconds of this iteration (M-step + E-step; E-step only for iteration 0).</summary>
-    public double Seconds { get; init; }
-    /// <summary>Of <see cref="Seconds"/>, the M-step's (building and solving the normal equations; 0 for iteration 0).</summary>
-    public double MStepSeconds { get; init; }
-    /// <summary>Interpolated FSC(0.5) crossing shell against the reference (NaN without one).</summary>
-    public double FscShell { get; init; } = double.NaN;
-    /// <summary>First shell below 0.5 (−1: never; null without a reference).</summary>
-    public int? FscFirstShellBelow { get; init; }
-    /// <summary>The Tikhonov λ the M-step that produced this x had to add (0: none).</summary>
-    public double Regularization { get; init; }
-    /// <summary>Fraction of (patch, rotation) pairs the statistics pass skipped (exactly-zero posterior unless a cutoff was set).</summary>
-    public double SkippedFraction { get; init; }
-    /// <summary>The arithmetic of this row's E-step: Double or Single (what Auto chose).</summary>
-    public EStepPrecision Precision { get; init; } = EStepPrecision.Double;
-
-    public override string ToString() => $"stage {Stage} (ℓmax {EllMax}) it {Iteration}: LL/patch {LogLikelihoodPerPatch:0.####}, v {EmptyProbability:0.###}" + (double.IsNaN(FscShell) ? "" : $", FSC shell {FscShell:0.##}");
-}
-
-/// <summary>A progress report of Algorithm 1.</summary>
-public sealed class ApproxEmProgress
-{
-    public int Stage { get; init; }
-    public int StageCount { get; init; }
-    public int EllMax { get; init; }
-    public int Iteration { get; init; }
-    public int MaxIterations { get; init; }
-    public string Phase { get; init; } = "";
-    /// <summary>Fraction of the whole run done (0..1), by E-steps.</summary>
-    public double Fraction { get; init; }
-    public double LastLogLikelihoodPerPatch { get; init; } = double.NaN;
-    /// <summary>Estimated seconds remaining (−1 unknown).</summary>
-    public int SecondsRemaining { get; init; } = -1;
-    /// <summary>A completed iteration (one per row), or null for a mid-iteration update.</summary>
-    public ApproxEmIteration? Completed { get; init; }
-    public string? Message { get; init; }
-}
-
-/// <summary>The result of <see cref="ApproxEm.Run"/>.</summary>
-public sealed class ApproxEmRun
-{
-    internal ApproxEmRun(double[] x, double v, List<ApproxEmIteration> history, int stages, bool resumed, int resumedRows)
-    { Coefficients = x; EmptyProbability = v; History = history; StageCount = stages; Resumed = resumed; ResumedRows = resumedRows; }
-    /// <summary>The final coefficients (in the last stage's parameter space).</summary>
-    public double[] Coefficients { get; }
-    public double EmptyProbability { get; }
-    public IReadOnlyList<ApproxEmIteration> History { get; }
-    public int StageCount { get; }
-    public bool Resumed { get; }
-    /// <summary>How many history rows came from the checkpoint.</summary>
-    public int ResumedRows { get; }
-    public double MaxRegularization => History.Count == 0 ? 0 : History.Max(h => h.Regularization);
-}
 
 /// <summary>
 /// Algorithm 1 (the stochastic approximate EM with frequency marching), Sections 3.1–3.4.
@@ -238,11 +118,7 @@ public static class ApproxEm
     /// <summary>A 31-bit seed from (seed, stage, iteration) by SplitMix64 — the only randomness of a run.</summary>
     public static int IterationSeed(int seed, int stage, int iteration)
     {
-        ulong z = (ulong)(uint)seed * 0x9E3779B97F4A7C15UL ^ ((ulong)(uint)stage << 32 | (uint)iteration);
-        z += 0x9E3779B97F4A7C15UL;
-        z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9UL;
-        z = (z ^ (z >> 27)) * 0x94D049BB133111EBUL;
-        z ^= z >> 31;
+        ulong z = SplitMix64.Mix((ulong)(uint)seed * SplitMix64.Gamma ^ ((ulong)(uint)stage << 32 | (uint)iteration));
         return (int)(z & 0x7FFFFFFF);
     }
 

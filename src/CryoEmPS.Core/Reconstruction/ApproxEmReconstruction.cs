@@ -1,3 +1,4 @@
+using CryoEmPS.Core.Numerics;
 using CryoEmPS.Core.Projection;
 using CryoEmPS.Core.Rotations;
 using CryoEmPS.Core.Volumes;
@@ -59,7 +60,7 @@ public static class ApproxEmReconstruction
         var basis = FourierBesselBasis.Create(l, ell0);
         var rng = new Random(ApproxEm.IterationSeed(r.Seed, -1, -1));
         var x = new double[basis.Count];
-        for (int i = 0; i < x.Length; i++) x[i] = Math.Sqrt(-2 * Math.Log(1 - rng.NextDouble())) * Math.Cos(2 * Math.PI * rng.NextDouble());
+        for (int i = 0; i < x.Length; i++) x[i] = NormalDeviate.Next(rng);
         // Scale so that a projection carries the data's mean signal energy per non-empty patch.
         double e = 0; var d = r.Patches.Data; foreach (var v in d) e += v * v;
         double signal = Math.Max(e / r.Patches.Count - l * l * r.NoiseVariance, 1e-12) / Math.Max(1e-3, 1 - r.EmptyProbability);

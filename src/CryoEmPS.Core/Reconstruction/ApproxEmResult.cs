@@ -1,38 +1,6 @@
-using CryoEmPS.Core.Rotations;
 using CryoEmPS.Core.Volumes;
 
 namespace CryoEmPS.Core.Reconstruction;
-
-/// <summary>A user-input problem in an EM request, with the stable ErrorId the cmdlet reports.</summary>
-public sealed class ApproxEmInputException : ArgumentException
-{
-    public ApproxEmInputException(string errorId, string message) : base(message) { ErrorId = errorId; }
-    public string ErrorId { get; }
-}
-
-/// <summary>Everything Invoke-ApproxEm asks of <see cref="ApproxEmReconstruction.Run"/>: the data, x₀ and the schedule (one entry per stage).</summary>
-public sealed class ApproxEmRequest
-{
-    public required PatchSet Patches { get; init; }
-    /// <summary>x₀ as a voxel volume (expanded at the first stage's ℓmax), or null.</summary>
-    public Volume? InitialVolume { get; init; }
-    /// <summary>x₀ as Fourier–Bessel coefficients (its ℓmax is changed to the first stage's), or null.</summary>
-    public FourierBesselVolume? InitialCoefficients { get; init; }
-    public required int[] EllMax { get; init; }
-    public required RotationSet[] Rotations { get; init; }
-    public required double[] StochasticFactor { get; init; }
-    public required int[] MaxIterations { get; init; }
-    public required double[] Tolerance { get; init; }
-    public required double NoiseVariance { get; init; }
-    public double EmptyProbability { get; init; } = 0.5;
-    public int Seed { get; init; }
-    public int Threads { get; init; } = Environment.ProcessorCount;
-    public double PosteriorCutoff { get; init; }
-    public EStepPrecision Precision { get; init; } = EStepPrecision.Auto;
-    public Volume? Reference { get; init; }
-    public string? CheckpointPath { get; init; }
-    public bool Resume { get; init; }
-}
 
 /// <summary>The output of Invoke-ApproxEm: the estimate (voxels and coefficients), v, the history and every parameter used.</summary>
 public sealed class ApproxEmResult

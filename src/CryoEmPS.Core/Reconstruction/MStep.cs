@@ -1,30 +1,8 @@
 using CryoEmPS.Core.Native;
+using CryoEmPS.Core.Projection;
 using CryoEmPS.Core.Rotations;
 
 namespace CryoEmPS.Core.Reconstruction;
-
-/// <summary>The normal equations C x = y of eq. (28), built from the E-step's sufficient statistics.</summary>
-public sealed class NormalEquations
-{
-    internal NormalEquations(int n, double[] c, double[] y) { ParameterCount = n; Matrix = c; RightHandSide = y; }
-    public int ParameterCount { get; }
-    /// <summary>C = Σ_ω B_ωᵀ diag(m_ω) B_ω (eq. 29), n×n row-major, both triangles filled.</summary>
-    public double[] Matrix { get; }
-    /// <summary>y = Σ_ω B_ωᵀ b_ω (eq. 30).</summary>
-    public double[] RightHandSide { get; }
-}
-
-/// <summary>The solution of one M-step and what it took to get it.</summary>
-public sealed class MStepSolution
-{
-    internal MStepSolution(double[] x, double lambda, double condition) { Coefficients = x; Regularization = lambda; ConditionEstimate = condition; }
-    public double[] Coefficients { get; }
-    /// <summary>The Tikhonov term λ added to C (0 when C was positive definite as it stood).</summary>
-    public double Regularization { get; }
-    /// <summary>When C was not positive definite: λmax/|λmin| of C from a symmetric eigen-decomposition (∞ when λmin = 0); NaN otherwise.</summary>
-    public double ConditionEstimate { get; }
-    public bool Regularized => Regularization > 0;
-}
 
 /// <summary>
 /// The M-step of the approximate EM (eqs. 27–30). With A_{s,ω} = M_s B_ω, where M_s = C T_s Z picks for every patch

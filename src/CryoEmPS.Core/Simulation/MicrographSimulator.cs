@@ -1,3 +1,4 @@
+using CryoEmPS.Core.Numerics;
 using CryoEmPS.Core.Projection;
 using CryoEmPS.Core.Rotations;
 using CryoEmPS.Core.Volumes;
@@ -56,20 +57,12 @@ public static class MicrographSimulator
     public static int DeriveSeed(int seed, int index)
     {
         if (index == 0) return seed;
-        ulong z = Mix((ulong)(uint)seed * 0x9E3779B97F4A7C15UL + (ulong)index);
+        ulong z = SplitMix64.Mix((ulong)(uint)seed * SplitMix64.Gamma + (ulong)index);
         int s = (int)(z & 0x7FFFFFFF);
         return s == 0 ? 1 : s;
     }
 
-    private static ulong Mix(ulong z)
-    {
-        z += 0x9E3779B97F4A7C15UL;
-        z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9UL;
-        z = (z ^ (z >> 27)) * 0x94D049BB133111EBUL;
-        return z ^ (z >> 31);
-    }
-
-    private static int SubSeed(int seed, ulong stream) => (int)(Mix(((ulong)(uint)seed << 20) ^ (stream * 0xD6E8FEB86659FD93UL)) & 0x7FFFFFFF);
+    private static int SubSeed(int seed, ulong stream) => (int)(SplitMix64.Mix(((ulong)(uint)seed << 20) ^ (stream * 0xD6E8FEB86659FD93UL)) & 0x7FFFFFFF);
 
     /// <summary>The most pixels one simulated micrograph may have (the largest .NET array of doubles).</summary>
     public const long MaxPixels = 0x7FFFFFC7;
@@ -227,14 +220,13 @@ public static class MicrographSimulator
             for (long i = start; i < end; i += 2)
             {
                 // Box–Muller, two normals per pair of uniforms.
-                double u1 = 1.0 - g.NextDouble(), u2 = g.NextDouble();
-                double rad = Math.Sqrt(-2.0 * Math.Log(u1));
-                double e1 = sigma * rad * Math.Cos(2 * Math.PI * u2);
-                noisy[i] = clean[i] + e1; sq += e1 * e1;
+                var (e1, e2) = NormalDeviate.Pair(g, sigma);
+                noisy[i] = clean[i] + e1;
+                sq += e1 * e1;
                 if (i + 1 < end)
                 {
-                    double e2 = sigma * rad * Math.Sin(2 * Math.PI * u2);
-                    noisy[i + 1] = clean[i + 1] + e2; sq += e2 * e2;
+                    noisy[i + 1] = clean[i + 1] + e2;
+                    sq += e2 * e2;
                 }
             }
             blockSq[b] = sq;

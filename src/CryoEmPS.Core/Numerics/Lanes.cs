@@ -2,7 +2,7 @@ using System.Numerics;
 using System.Runtime.CompilerServices;
 using System.Runtime.Intrinsics;
 
-namespace CryoEmPS.Core.Reconstruction;
+namespace CryoEmPS.Core.Numerics;
 
 /// <summary>
 /// A SIMD register of <see cref="Count"/> lanes of T as the E-step's kernels (<see cref="LaneFft2D{T, TV}"/>,

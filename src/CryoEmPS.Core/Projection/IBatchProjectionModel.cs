@@ -1,6 +1,6 @@
 using CryoEmPS.Core.Rotations;
 
-namespace CryoEmPS.Core.Reconstruction;
+namespace CryoEmPS.Core.Projection;
 
 /// <summary>
 /// A linear model that can also form the projections B(R)·x for many rotations at once, faster than building every

@@ -1,6 +1,6 @@
 using CryoEmPS.Core.Simulation;
 
-namespace CryoEmPS.Core.Reconstruction;
+namespace CryoEmPS.Core.Patches;
 
 /// <summary>
 /// Partitions micrographs into non-overlapping L×L patches (Section 3.1): floor(N_y/L)·floor(N_x/L)

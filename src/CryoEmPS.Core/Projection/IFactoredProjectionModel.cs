@@ -1,6 +1,6 @@
 using CryoEmPS.Core.Rotations;
 
-namespace CryoEmPS.Core.Reconstruction;
+namespace CryoEmPS.Core.Projection;
 
 /// <summary>
 /// A projection model whose B(R) = G·E(R) factors through a rotation-independent G (L² × r) and a sparse E(R)

@@ -1,7 +1,6 @@
 using System.Runtime.InteropServices;
-using CryoEmPS.Core.Native;
 
-namespace CryoEmPS.Core.Reconstruction;
+namespace CryoEmPS.Core.Native;
 
 /// <summary>
 /// The EM parallelises itself (-ThrottleLimit threads, each calling BLAS on its own block), so OpenBLAS must not

@@ -1,7 +1,7 @@
 using System.Numerics;
 using System.Runtime.CompilerServices;
 
-namespace CryoEmPS.Core.Reconstruction;
+namespace CryoEmPS.Core.Numerics;
 
 /// <summary>
 /// The E-step's exponential on lanes of any width (<see cref="ILanes{TSelf, T}"/>, T = double or float), written once:

@@ -1,6 +1,6 @@
 using CryoEmPS.Core.Rotations;
 
-namespace CryoEmPS.Core.Reconstruction;
+namespace CryoEmPS.Core.Projection;
 
 /// <summary>
 /// A volume model that is linear in its real parameter vector x: for every rotation R the L×L

@@ -2,7 +2,7 @@ using System.Numerics;
 using System.Runtime.CompilerServices;
 using System.Runtime.InteropServices;
 
-namespace CryoEmPS.Core.Reconstruction;
+namespace CryoEmPS.Core.Numerics;
 
 /// <summary>
 /// M×M real 2-D FFTs done <see cref="Lanes"/> = TV.Count at a time (<see cref="ILanes{TSelf, T}"/>), one transform per SIMD lane: the

@@ -1,7 +1,7 @@
-using CryoEmPS.Core.Reconstruction;
+using CryoEmPS.Core.Projection;
 using CryoEmPS.Core.Rotations;
 
-namespace CryoEmPS.Core.Projection;
+namespace CryoEmPS.Core.Patches;
 
 /// <summary>
 /// The patch operator A_{s,ω} = C ∘ T_s ∘ Z ∘ P_ω of eqs. (18)–(19) and its adjoint (CONVENTIONS §4):

@@ -1,23 +1,5 @@
-using CryoEmPS.Core.Simulation;
 
-namespace CryoEmPS.Core.Reconstruction;
-
-/// <summary>What a patch holds, known only for simulated micrographs.</summary>
-public enum PatchContent
-{
-    Unknown = 0,
-    /// <summary>No projection overlaps the patch.</summary>
-    Empty,
-    /// <summary>One projection lies wholly inside the patch (it sits exactly on the patch).</summary>
-    Whole,
-    /// <summary>Part of one projection overlaps the patch.</summary>
-    Partial,
-    /// <summary>Parts of two or more projections overlap the patch (possible only with Arbitrary spacing).</summary>
-    Multiple,
-}
-
-/// <summary>Where a patch came from: micrograph index, and the row/column of its top-left pixel.</summary>
-public readonly record struct PatchOrigin(int Micrograph, int Row, int Column);
+namespace CryoEmPS.Core.Patches;
 
 /// <summary>
 /// The observed data of the approximate EM (Section 3.1): P non-overlapping L×L patches cut from one or

@@ -1,0 +1,37 @@
+namespace CryoEmPS.Core.Reconstruction;
+
+/// <summary>
+/// One row of the history: the state after <see cref="Iteration"/> M-steps of a stage (iteration 0 = the stage's
+/// starting volume), evaluated by the E-step on that iteration's minibatch J_k.
+/// </summary>
+public sealed class ApproxEmIteration
+{
+    public int Stage { get; init; }
+    public int EllMax { get; init; }
+    public int RotationCount { get; init; }
+    public double StochasticFactor { get; init; }
+    public int Iteration { get; init; }
+    public int PatchCount { get; init; }
+    /// <summary>LL = Σ_{q∈J_k} log Σ_{s,ω} (ρ_k[s]/K)·N(I_q; A_{s,ω}x_k, σ²I) — the exact objective of the approximate likelihood on the minibatch.</summary>
+    public double LogLikelihood { get; init; }
+    /// <summary>LL / |J_k|: comparable across stochastic factors; the stopping rule uses its gains.</summary>
+    public double LogLikelihoodPerPatch { get; init; }
+    /// <summary>v_k, the empty-patch probability of the prior used in this E-step.</summary>
+    public double EmptyProbability { get; init; }
+    /// <summary>Wall-clock seconds of this iteration (M-step + E-step; E-step only for iteration 0).</summary>
+    public double Seconds { get; init; }
+    /// <summary>Of <see cref="Seconds"/>, the M-step's (building and solving the normal equations; 0 for iteration 0).</summary>
+    public double MStepSeconds { get; init; }
+    /// <summary>Interpolated FSC(0.5) crossing shell against the reference (NaN without one).</summary>
+    public double FscShell { get; init; } = double.NaN;
+    /// <summary>First shell below 0.5 (−1: never; null without a reference).</summary>
+    public int? FscFirstShellBelow { get; init; }
+    /// <summary>The Tikhonov λ the M-step that produced this x had to add (0: none).</summary>
+    public double Regularization { get; init; }
+    /// <summary>Fraction of (patch, rotation) pairs the statistics pass skipped (exactly-zero posterior unless a cutoff was set).</summary>
+    public double SkippedFraction { get; init; }
+    /// <summary>The arithmetic of this row's E-step: Double or Single (what Auto chose).</summary>
+    public EStepPrecision Precision { get; init; } = EStepPrecision.Double;
+
+    public override string ToString() => $"stage {Stage} (ℓmax {EllMax}) it {Iteration}: LL/patch {LogLikelihoodPerPatch:0.####}, v {EmptyProbability:0.###}" + (double.IsNaN(FscShell) ? "" : $", FSC shell {FscShell:0.##}");
+}
