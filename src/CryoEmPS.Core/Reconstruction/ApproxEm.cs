@@ -19,7 +19,7 @@ public static class ApproxEm
 {
     public static ApproxEmRun Run(PatchSet patches, double[] initialCoefficients, ApproxEmSettings settings, IProgress<ApproxEmProgress>? progress = null, CancellationToken token = default)
     {
-        Validate(patches, initialCoefficients, settings);
+        settings.Validate(patches, initialCoefficients);
         var stages = settings.Stages;
         var key = ApproxEmCheckpoint.KeyOf(patches, initialCoefficients, settings);
         var history = new List<ApproxEmIteration>();
@@ -204,17 +204,5 @@ public static class ApproxEm
     {
         if (s.CheckpointPath == null) return;
         new ApproxEmCheckpoint(key, si, k, x, v, prevQ, currQ, history.ToArray()).Write(s.CheckpointPath);
-    }
-
-    private static void Validate(PatchSet patches, double[] x0, ApproxEmSettings s)
-    {
-        if (patches.Count == 0) throw new ArgumentException("The patch set is empty: there is nothing to reconstruct from.");
-        if (s.Stages.Count == 0) throw new ArgumentException("At least one stage is needed.");
-        if (!(s.NoiseVariance > 0) || double.IsInfinity(s.NoiseVariance)) throw new ArgumentOutOfRangeException(nameof(s.NoiseVariance), $"σ² must be positive and finite; got {s.NoiseVariance}.");
-        if (!(s.EmptyProbability >= 0 && s.EmptyProbability < 1)) throw new ArgumentOutOfRangeException(nameof(s.EmptyProbability), $"v₀ must lie in [0, 1); got {s.EmptyProbability}.");
-        for (int i = 0; i < s.Stages.Count; i++)
-            if (s.Stages[i].Model.ImageSize != patches.PatchSize)
-                throw new ArgumentException($"Stage {i + 1} projects {s.Stages[i].Model.ImageSize}×{s.Stages[i].Model.ImageSize} images but the patches are {patches.PatchSize}×{patches.PatchSize}.");
-        if (x0.Length != s.Stages[0].Model.ParameterCount) throw new ArgumentException($"The initial coefficients have {x0.Length} entries; the first stage's model has {s.Stages[0].Model.ParameterCount}.");
     }
 }

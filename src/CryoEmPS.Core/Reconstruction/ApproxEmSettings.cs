@@ -1,3 +1,4 @@
+using CryoEmPS.Core.Patches;
 using CryoEmPS.Core.Volumes;
 
 namespace CryoEmPS.Core.Reconstruction;
@@ -27,4 +28,17 @@ public sealed class ApproxEmSettings
     public string? CheckpointPath { get; init; }
     /// <summary>Continue from <see cref="CheckpointPath"/> when it exists.</summary>
     public bool Resume { get; init; }
+
+    /// <summary>The one check of a run's settings against its patches and x₀ (the E-step and M-step then trust them).</summary>
+    public void Validate(PatchSet patches, double[] x0)
+    {
+        if (patches.Count == 0) throw new ArgumentException("The patch set is empty: there is nothing to reconstruct from.");
+        if (Stages.Count == 0) throw new ArgumentException("At least one stage is needed.");
+        if (!(NoiseVariance > 0) || double.IsInfinity(NoiseVariance)) throw new ArgumentOutOfRangeException(nameof(NoiseVariance), $"σ² must be positive and finite; got {NoiseVariance}.");
+        if (!(EmptyProbability >= 0 && EmptyProbability < 1)) throw new ArgumentOutOfRangeException(nameof(EmptyProbability), $"v₀ must lie in [0, 1); got {EmptyProbability}.");
+        for (int i = 0; i < Stages.Count; i++)
+            if (Stages[i].Model.ImageSize != patches.PatchSize)
+                throw new ArgumentException($"Stage {i + 1} projects {Stages[i].Model.ImageSize}×{Stages[i].Model.ImageSize} images but the patches are {patches.PatchSize}×{patches.PatchSize}.");
+        if (x0.Length != Stages[0].Model.ParameterCount) throw new ArgumentException($"The initial coefficients have {x0.Length} entries; the first stage's model has {Stages[0].Model.ParameterCount}.");
+    }
 }
