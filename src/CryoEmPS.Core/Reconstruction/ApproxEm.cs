@@ -3,6 +3,7 @@ using CryoEmPS.Core.Evaluation;
 using CryoEmPS.Core.Native;
 using CryoEmPS.Core.Numerics;
 using CryoEmPS.Core.Patches;
+using CryoEmPS.Core.Projection;
 
 namespace CryoEmPS.Core.Reconstruction;
 
@@ -21,84 +22,155 @@ public static class ApproxEm
     {
         settings.Validate(patches, initialCoefficients);
         var stages = settings.Stages;
+        var forward = settings.ForwardModel ?? new ForwardModel(patches.PatchSize);
         var key = ApproxEmCheckpoint.KeyOf(patches, initialCoefficients, settings);
         var history = new List<ApproxEmIteration>();
-        int startStage = 0, startK = 0;
+        int startStage = 0, startIteration = 0;
         double[] x = (double[])initialCoefficients.Clone();
-        double v = settings.EmptyProbability, prevQ = double.NegativeInfinity, currQ = double.NaN;
-        bool resumed = false; int resumedRows = 0;
+        var shiftPrior = new ShiftPrior(forward, settings.EmptyProbability);
+        // The objective (LL per patch) of the last two E-steps of the stage: the stopping rule compares them.
+        double previousObjective = double.NegativeInfinity, objective = double.NaN;
+        int resumedRows = 0;
 
         if (settings.Resume && settings.CheckpointPath != null && File.Exists(settings.CheckpointPath))
         {
-            var ck = ApproxEmCheckpoint.Read(settings.CheckpointPath);
-            ck.Verify(key);
-            history.AddRange(ck.History);
-            startStage = ck.Stage; startK = ck.Iteration; x = ck.Coefficients; v = ck.EmptyProbability; prevQ = ck.PreviousObjective; currQ = ck.Objective;
-            resumed = true; resumedRows = ck.History.Length;
-            progress?.Report(new ApproxEmProgress { Stage = startStage + 1, StageCount = stages.Count, Iteration = startK, Phase = "resume", Message = $"Resuming from checkpoint at stage {startStage + 1}, iteration {startK} ({resumedRows} history rows)." });
+            var checkpoint = ApproxEmCheckpoint.Read(settings.CheckpointPath);
+            checkpoint.Verify(key);
+            history.AddRange(checkpoint.History);
+            startStage = checkpoint.Stage;
+            startIteration = checkpoint.Iteration;
+            x = checkpoint.Coefficients;
+            shiftPrior = new ShiftPrior(forward, checkpoint.EmptyProbability);
+            previousObjective = checkpoint.PreviousObjective;
+            objective = checkpoint.Objective;
+            resumedRows = checkpoint.History.Length;
+            progress?.Report(new ApproxEmProgress
+            {
+                Stage = startStage + 1, StageCount = stages.Count, Iteration = startIteration, Phase = "resume",
+                Message = $"Resuming from checkpoint at stage {startStage + 1}, iteration {startIteration} ({resumedRows} history rows).",
+            });
         }
 
         using var blas = OpenBlasThreads.Single();
-        int totalE = stages.Sum(s => s.MaxIterations + 1);
-        int doneE = history.Count;
-        var lastSeconds = new double[stages.Count];
+        var clock = new ProgressClock(stages, history.Count);
 
-        for (int si = startStage; si < stages.Count; si++)
+        for (int stageIndex = startStage; stageIndex < stages.Count; stageIndex++)
         {
-            var stage = stages[si];
-            var rot = stage.Rotations.Rotations;
-            int k;
-            EStepResult e;
-            var sw = Stopwatch.StartNew();
-            bool resumeHere = resumed && si == startStage;
-            if (resumeHere)
+            var stage = stages[stageIndex];
+            var rotationPrior = new RotationPrior(stage.Rotations.Count);
+            int iteration;
+            EStepResult statistics;
+            var stopwatch = Stopwatch.StartNew();
+            if (resumedRows > 0 && stageIndex == startStage)
             {
-                k = startK;
-                if (!Continue(stage, k, prevQ, currQ)) { doneE += stage.MaxIterations + 1 - (k + 1); continue; }
+                iteration = startIteration;
+                if (!Continue(stage, iteration, previousObjective, objective))
+                {
+                    clock.SkipRestOfStage(stage, iteration);
+                    continue;
+                }
+
                 // The checkpoint holds x_k and ρ_k but not the E-step's statistics: recompute them (deterministic).
-                e = DoEStep(patches, settings, si, k, x, v, progress, totalE, doneE, lastSeconds, token, "E-step (recomputed after resume)");
+                statistics = DoEStep(patches, settings, forward, stageIndex, iteration, x, shiftPrior, rotationPrior, progress, clock, token, "E-step (recomputed after resume)");
             }
             else
             {
-                if (si > 0) x = Lift(settings, si, x);
-                if (x.Length != stage.Model.ParameterCount) throw new ArgumentException($"Stage {si + 1} expects {stage.Model.ParameterCount} coefficients; the lifted vector has {x.Length}.");
-                k = 0; prevQ = double.NegativeInfinity;
-                e = DoEStep(patches, settings, si, 0, x, v, progress, totalE, doneE, lastSeconds, token, "E-step");
-                currQ = e.LogLikelihoodPerPatch;
-                var row = Row(settings, si, 0, e, v, sw.Elapsed.TotalSeconds, x, 0);
-                history.Add(row); doneE++;
-                Checkpoint(settings, key, si, 0, x, v, prevQ, currQ, history);
-                Report(progress, stages, si, 0, "iteration", doneE, totalE, lastSeconds, row);
+                if (stageIndex > 0)
+                {
+                    x = Lift(settings, stageIndex, x);
+                }
+
+                if (x.Length != stage.Model.ParameterCount)
+                {
+                    throw new ArgumentException($"Stage {stageIndex + 1} expects {stage.Model.ParameterCount} coefficients; the lifted vector has {x.Length}.");
+                }
+
+                iteration = 0;
+                previousObjective = double.NegativeInfinity;
+                statistics = DoEStep(patches, settings, forward, stageIndex, 0, x, shiftPrior, rotationPrior, progress, clock, token, "E-step");
+                objective = statistics.LogLikelihoodPerPatch;
+                var row = Row(settings, stageIndex, 0, statistics, shiftPrior.EmptyProbability, stopwatch.Elapsed.TotalSeconds, x, 0);
+                history.Add(row);
+                clock.EStepDone();
+                Checkpoint(settings, key, stageIndex, 0, x, shiftPrior.EmptyProbability, previousObjective, objective, history);
+                Report(progress, stages, stageIndex, 0, "iteration", clock, row);
             }
 
-            while (Continue(stage, k, prevQ, currQ))
+            while (Continue(stage, iteration, previousObjective, objective))
             {
-                sw.Restart();
+                stopwatch.Restart();
                 token.ThrowIfCancellationRequested();
-                progress?.Report(new ApproxEmProgress { Stage = si + 1, StageCount = stages.Count, EllMax = stage.EllMax, Iteration = k + 1, MaxIterations = stage.MaxIterations, Phase = "M-step", Fraction = (double)doneE / totalE, LastLogLikelihoodPerPatch = currQ });
-                var eq = MStep.Build(stage.Model, rot, e, settings.Threads, token);
-                var sol = MStep.Solve(eq);
-                double mSeconds = sw.Elapsed.TotalSeconds;
-                if (sol.Regularized)
-                    progress?.Report(new ApproxEmProgress { Stage = si + 1, StageCount = stages.Count, Iteration = k + 1, Phase = "M-step", Message = $"Stage {si + 1} iteration {k + 1}: C was not positive definite (condition ≈ {sol.ConditionEstimate:g3}); added λI with λ = {sol.Regularization:g3}." });
-                x = sol.Coefficients;
-                v = e.EmptyPosterior;
-                k++;
-                e = DoEStep(patches, settings, si, k, x, v, progress, totalE, doneE, lastSeconds, token, "E-step");
-                prevQ = currQ; currQ = e.LogLikelihoodPerPatch;
-                lastSeconds[si] = sw.Elapsed.TotalSeconds;
-                var row = Row(settings, si, k, e, v, sw.Elapsed.TotalSeconds, x, sol.Regularization, mSeconds);
-                history.Add(row); doneE++;
-                Checkpoint(settings, key, si, k, x, v, prevQ, currQ, history);
-                Report(progress, stages, si, k, "iteration", doneE, totalE, lastSeconds, row);
+                progress?.Report(new ApproxEmProgress
+                {
+                    Stage = stageIndex + 1, StageCount = stages.Count, EllMax = stage.EllMax, Iteration = iteration + 1, MaxIterations = stage.MaxIterations,
+                    Phase = "M-step", Fraction = clock.Fraction, LastLogLikelihoodPerPatch = objective,
+                });
+                // M-step: x from the normal equations (eqs. 27–30), then the priors from the same posteriors (eq. 31).
+                var equations = MStep.Build(stage.Model, stage.Rotations.Rotations, statistics, settings.Threads, token);
+                var solution = MStep.Solve(equations);
+                double mStepSeconds = stopwatch.Elapsed.TotalSeconds;
+                if (solution.Regularized)
+                {
+                    progress?.Report(new ApproxEmProgress
+                    {
+                        Stage = stageIndex + 1, StageCount = stages.Count, Iteration = iteration + 1, Phase = "M-step",
+                        Message = $"Stage {stageIndex + 1} iteration {iteration + 1}: C was not positive definite (condition ≈ {solution.ConditionEstimate:g3}); added λI with λ = {solution.Regularization:g3}.",
+                    });
+                }
+
+                x = solution.Coefficients;
+                shiftPrior = shiftPrior.Updated(statistics, forward);
+                rotationPrior = rotationPrior.Updated(statistics);
+                iteration++;
+                statistics = DoEStep(patches, settings, forward, stageIndex, iteration, x, shiftPrior, rotationPrior, progress, clock, token, "E-step");
+                previousObjective = objective;
+                objective = statistics.LogLikelihoodPerPatch;
+                clock.IterationSeconds[stageIndex] = stopwatch.Elapsed.TotalSeconds;
+                var row = Row(settings, stageIndex, iteration, statistics, shiftPrior.EmptyProbability, stopwatch.Elapsed.TotalSeconds, x, solution.Regularization, mStepSeconds);
+                history.Add(row);
+                clock.EStepDone();
+                Checkpoint(settings, key, stageIndex, iteration, x, shiftPrior.EmptyProbability, previousObjective, objective, history);
+                Report(progress, stages, stageIndex, iteration, "iteration", clock, row);
             }
-            doneE += stage.MaxIterations - k;
+
+            clock.SkipRestOfStage(stage, iteration);
         }
-        return new ApproxEmRun(x, v, history, stages.Count, resumedRows > 0, resumedRows);
+
+        return new ApproxEmRun(x, shiftPrior.EmptyProbability, history, stages.Count, resumedRows > 0, resumedRows);
     }
 
-    private static bool Continue(ApproxEmStage stage, int k, double prevQ, double currQ)
-        => k < stage.MaxIterations && (double.IsNegativeInfinity(prevQ) || currQ - prevQ > stage.Tolerance);
+    private static bool Continue(ApproxEmStage stage, int iteration, double previousObjective, double objective)
+        => iteration < stage.MaxIterations && (double.IsNegativeInfinity(previousObjective) || objective - previousObjective > stage.Tolerance);
+
+    /// <summary>
+    /// Counts the E-steps of the run (done and planned) for the progress fraction, and keeps each stage's last iteration time
+    /// for the estimate of the time left.
+    /// </summary>
+    private sealed class ProgressClock
+    {
+        public ProgressClock(IReadOnlyList<ApproxEmStage> stages, int done)
+        {
+            Total = stages.Sum(s => s.MaxIterations + 1);
+            Done = done;
+            IterationSeconds = new double[stages.Count];
+        }
+
+        /// <summary>E-steps of the whole run if every stage runs to its MaxIterations.</summary>
+        public int Total { get; }
+
+        /// <summary>E-steps done or skipped (a stage that stops early counts its remaining ones as done).</summary>
+        public int Done { get; private set; }
+
+        /// <summary>Wall seconds of each stage's last full iteration (0 until one has run).</summary>
+        public double[] IterationSeconds { get; }
+
+        public double Fraction => (double)Done / Total;
+
+        public void EStepDone() => Done++;
+
+        /// <summary>A stage left at <paramref name="iteration"/>: its E-steps after that one will not run.</summary>
+        public void SkipRestOfStage(ApproxEmStage stage, int iteration) => Done += stage.MaxIterations - iteration;
+    }
 
     /// <summary>The minibatch J_k of stage <paramref name="stage"/>: ⌊S·P⌋ patch indices (ascending), drawn without replacement from a generator seeded by (seed, stage, k).</summary>
     public static int[] Minibatch(int patchCount, double stochasticFactor, int seed, int stage, int iteration)
@@ -133,37 +205,47 @@ public static class ApproxEm
     private static double[] Lift(ApproxEmSettings s, int stage, double[] x)
         => s.Lift != null ? s.Lift(stage, x) : ZeroPad(x, s.Stages[stage].Model.ParameterCount);
 
-    private static EStepResult DoEStep(PatchSet patches, ApproxEmSettings s, int si, int k, double[] x, double v, IProgress<ApproxEmProgress>? progress,
-        int totalE, int doneE, double[] lastSeconds, CancellationToken token, string phase)
+    private static EStepResult DoEStep(PatchSet patches, ApproxEmSettings settings, ForwardModel forward, int stageIndex, int iteration, double[] x,
+        ShiftPrior shiftPrior, RotationPrior rotationPrior, IProgress<ApproxEmProgress>? progress, ProgressClock clock, CancellationToken token, string phase)
     {
-        var stage = s.Stages[si];
+        var stage = settings.Stages[stageIndex];
         // The E-step at k = MaxIterations ends the stage: no M-step will use its statistics, only its LL.
-        bool likelihoodOnly = k >= stage.MaxIterations;
-        var mb = Minibatch(patches.Count, stage.StochasticFactor, s.Seed, si, k);
-        var sw = Stopwatch.StartNew();
-        long lastTicks = 0;
-        Action<double>? cb = progress == null ? null : f =>
+        bool likelihoodOnly = iteration >= stage.MaxIterations;
+        var minibatch = Minibatch(patches.Count, stage.StochasticFactor, settings.Seed, stageIndex, iteration);
+        var stopwatch = Stopwatch.StartNew();
+        long lastReport = 0;
+        Action<double>? report = progress == null ? null : fraction =>
         {
-            long now = sw.ElapsedMilliseconds;
-            long prev = Interlocked.Read(ref lastTicks);
-            if (now - prev < 250 || Interlocked.CompareExchange(ref lastTicks, now, prev) != prev) return;
-            double elapsed = sw.Elapsed.TotalSeconds;
-            double remainingThis = f > 0.01 ? elapsed / f - elapsed : -1;
-            double remainingRest = 0;
-            for (int i = si; i < s.Stages.Count; i++)
+            long now = stopwatch.ElapsedMilliseconds;
+            long previous = Interlocked.Read(ref lastReport);
+            if (now - previous < 250 || Interlocked.CompareExchange(ref lastReport, now, previous) != previous)
             {
-                int left = i == si ? s.Stages[i].MaxIterations - k : s.Stages[i].MaxIterations + 1;
-                double per = lastSeconds[i] > 0 ? lastSeconds[i] : (f > 0.01 ? elapsed / f : 0);
-                remainingRest += Math.Max(0, left) * per;
+                return;
             }
+
+            double elapsed = stopwatch.Elapsed.TotalSeconds;
+            double remainingThis = fraction > 0.01 ? elapsed / fraction - elapsed : -1;
+            double remainingRest = 0;
+            for (int i = stageIndex; i < settings.Stages.Count; i++)
+            {
+                int left = i == stageIndex ? settings.Stages[i].MaxIterations - iteration : settings.Stages[i].MaxIterations + 1;
+                double perIteration = clock.IterationSeconds[i] > 0 ? clock.IterationSeconds[i] : (fraction > 0.01 ? elapsed / fraction : 0);
+                remainingRest += Math.Max(0, left) * perIteration;
+            }
+
             progress.Report(new ApproxEmProgress
             {
-                Stage = si + 1, StageCount = s.Stages.Count, EllMax = stage.EllMax, Iteration = k, MaxIterations = stage.MaxIterations, Phase = phase,
-                Fraction = (doneE + f) / totalE, SecondsRemaining = remainingThis < 0 ? -1 : (int)(remainingThis + remainingRest),
+                Stage = stageIndex + 1, StageCount = settings.Stages.Count, EllMax = stage.EllMax, Iteration = iteration, MaxIterations = stage.MaxIterations,
+                Phase = phase, Fraction = (clock.Done + fraction) / clock.Total,
+                SecondsRemaining = remainingThis < 0 ? -1 : (int)(remainingThis + remainingRest),
             });
         };
-        var opt = new EStepOptions { Threads = s.Threads, FftSize = s.FftSize, PosteriorCutoff = s.PosteriorCutoff, Progress = cb, LikelihoodOnly = likelihoodOnly, Precision = s.Precision };
-        return EStep.Run(stage.Model, stage.Rotations.Rotations, x, patches, mb, s.NoiseVariance, v, opt, token);
+        var options = new EStepOptions
+        {
+            Threads = settings.Threads, FftSize = settings.FftSize, PosteriorCutoff = settings.PosteriorCutoff, Progress = report,
+            LikelihoodOnly = likelihoodOnly, Precision = settings.Precision,
+        };
+        return EStep.Run(forward, stage.Model, stage.Rotations.Rotations, x, patches, minibatch, settings.NoiseVariance, shiftPrior, rotationPrior, options, token);
     }
 
     private static ApproxEmIteration Row(ApproxEmSettings s, int si, int k, EStepResult e, double v, double seconds, double[] x, double lambda, double mSeconds = 0)
@@ -184,19 +266,25 @@ public static class ApproxEm
         };
     }
 
-    private static void Report(IProgress<ApproxEmProgress>? progress, IReadOnlyList<ApproxEmStage> stages, int si, int k, string phase, int doneE, int totalE, double[] lastSeconds, ApproxEmIteration row)
+    private static void Report(IProgress<ApproxEmProgress>? progress, IReadOnlyList<ApproxEmStage> stages, int stageIndex, int iteration, string phase,
+        ProgressClock clock, ApproxEmIteration row)
     {
-        if (progress == null) return;
-        double rest = 0;
-        for (int i = si; i < stages.Count; i++)
+        if (progress == null)
         {
-            int left = i == si ? stages[i].MaxIterations - k : stages[i].MaxIterations + 1;
-            rest += Math.Max(0, left) * (lastSeconds[i] > 0 ? lastSeconds[i] : row.Seconds);
+            return;
         }
+
+        double rest = 0;
+        for (int i = stageIndex; i < stages.Count; i++)
+        {
+            int left = i == stageIndex ? stages[i].MaxIterations - iteration : stages[i].MaxIterations + 1;
+            rest += Math.Max(0, left) * (clock.IterationSeconds[i] > 0 ? clock.IterationSeconds[i] : row.Seconds);
+        }
+
         progress.Report(new ApproxEmProgress
         {
-            Stage = si + 1, StageCount = stages.Count, EllMax = stages[si].EllMax, Iteration = k, MaxIterations = stages[si].MaxIterations, Phase = phase,
-            Fraction = (double)doneE / totalE, LastLogLikelihoodPerPatch = row.LogLikelihoodPerPatch, SecondsRemaining = (int)rest, Completed = row,
+            Stage = stageIndex + 1, StageCount = stages.Count, EllMax = stages[stageIndex].EllMax, Iteration = iteration, MaxIterations = stages[stageIndex].MaxIterations,
+            Phase = phase, Fraction = clock.Fraction, LastLogLikelihoodPerPatch = row.LogLikelihoodPerPatch, SecondsRemaining = (int)rest, Completed = row,
         });
     }
 

@@ -1,4 +1,5 @@
 using CryoEmPS.Core.Patches;
+using CryoEmPS.Core.Projection;
 using CryoEmPS.Core.Volumes;
 
 namespace CryoEmPS.Core.Reconstruction;
@@ -9,6 +10,8 @@ public sealed class ApproxEmSettings
     public required IReadOnlyList<ApproxEmStage> Stages { get; init; }
     /// <summary>σ², the noise variance per pixel.</summary>
     public required double NoiseVariance { get; init; }
+    /// <summary>The observation model (filters per micrograph); null = the paper's, without a filter.</summary>
+    public ForwardModel? ForwardModel { get; init; }
     /// <summary>v₀: the initial probability that a patch is empty.</summary>
     public double EmptyProbability { get; init; } = 0.5;
     public int Seed { get; init; }
@@ -39,6 +42,12 @@ public sealed class ApproxEmSettings
         for (int i = 0; i < Stages.Count; i++)
             if (Stages[i].Model.ImageSize != patches.PatchSize)
                 throw new ArgumentException($"Stage {i + 1} projects {Stages[i].Model.ImageSize}×{Stages[i].Model.ImageSize} images but the patches are {patches.PatchSize}×{patches.PatchSize}.");
+        if (ForwardModel != null && (ForwardModel.ImageSize != patches.PatchSize || !ForwardModel.IsUnfiltered))
+        {
+            // A filter changes the M-step's normal equations (see MStep); the EM runs the paper's model until they exist.
+            throw new NotSupportedException($"The EM runs without an image filter so far; the forward model has L = {ForwardModel.ImageSize} and filters {string.Join(", ", ForwardModel.Filters.Select(f => f.Name))}.");
+        }
+
         if (x0.Length != Stages[0].Model.ParameterCount) throw new ArgumentException($"The initial coefficients have {x0.Length} entries; the first stage's model has {Stages[0].Model.ParameterCount}.");
     }
 }

@@ -31,26 +31,72 @@ public static class EStep
     /// <summary><see cref="EStepPrecision.Auto"/> takes single precision when <see cref="SingleErrorBound"/> is at most this.</summary>
     public const double AutoSingleBound = 0.01;
 
+    /// <summary>
+    /// The E-step with the paper's observation model: no image filter, the uniform shift prior of eq. (32) with empty-patch
+    /// probability <paramref name="emptyProbability"/>, and the uniform rotation prior.
+    /// </summary>
     public static EStepResult Run(ILinearProjectionModel model, IReadOnlyList<Rotation> rotations, ReadOnlySpan<double> x,
         PatchSet patches, int[] minibatch, double noiseVariance, double emptyProbability, EStepOptions? options = null, CancellationToken token = default)
     {
+        var forward = new ForwardModel(model.ImageSize);
+        return Run(forward, model, rotations, x, patches, minibatch, noiseVariance, new ShiftPrior(forward, emptyProbability), new RotationPrior(rotations.Count), options, token);
+    }
+
+    /// <summary>
+    /// The E-step through the forward model <paramref name="forward"/> (stage 1: the projections B(ω)x; stage 2: the filter
+    /// of the patches' filter group), with the priors as log-weights per lag and per rotation. Its inputs must be valid
+    /// (<see cref="ApproxEmSettings.Validate"/> checks them once per run): patches of the model's size, x of the model's
+    /// length, σ² &gt; 0, a non-empty minibatch in ascending order.
+    /// </summary>
+    public static EStepResult Run(ForwardModel forward, ILinearProjectionModel model, IReadOnlyList<Rotation> rotations, ReadOnlySpan<double> x,
+        PatchSet patches, int[] minibatch, double noiseVariance, ShiftPrior shiftPrior, RotationPrior rotationPrior,
+        EStepOptions? options = null, CancellationToken token = default)
+    {
         options ??= new EStepOptions();
-        using var blas = OpenBlasThreads.Single();
-        Validate(model, rotations, x, patches, minibatch, noiseVariance);
-        var images = Project(model, rotations, x, options.Threads, token);
-        var precision = options.Precision;
-        if (precision == EStepPrecision.Auto)
+        if (forward.GroupCount != 1)
         {
-            int l2 = model.ImageSize * model.ImageSize;
-            double maxPatch = 0, maxProj = 0;
-            foreach (int q in minibatch) { double s = 0; foreach (var a in patches.Patch(q)) s += a * a; maxPatch = Math.Max(maxPatch, s); }
-            for (int r = 0; r < rotations.Count; r++) { double s = 0; foreach (var a in images.AsSpan(r * l2, l2)) s += a * a; maxProj = Math.Max(maxProj, s); }
-            int m = options.FftSize > 0 ? options.FftSize : ShiftPrior.FastFftSize(model.ImageSize);
-            precision = SingleErrorBound(Math.Sqrt(maxPatch), Math.Sqrt(maxProj), noiseVariance, m) <= AutoSingleBound ? EStepPrecision.Single : EStepPrecision.Double;
+            // Several filter groups: each group's patches would be scored against that group's filtered projections, and the
+            // statistics b_ω, m_ω kept per (ω, group) for the M-step (see MStep). Not needed until filters differ (the CTF).
+            throw new NotSupportedException($"The E-step handles one filter group; this forward model has {forward.GroupCount}.");
         }
+
+        using var blas = OpenBlasThreads.Single();
+        var images = forward.Filter(0, ForwardModel.Project(model, rotations, x, options.Threads, token), rotations.Count);
+        var precision = options.Precision == EStepPrecision.Auto ? AutoPrecision(forward, images, rotations.Count, patches, minibatch, noiseVariance, options) : options.Precision;
         return precision == EStepPrecision.Single
-            ? RunKernel<float>(model, rotations, images, patches, minibatch, noiseVariance, emptyProbability, options, token)
-            : RunKernel<double>(model, rotations, images, patches, minibatch, noiseVariance, emptyProbability, options, token);
+            ? RunKernel<float>(forward, rotations.Count, images, patches, minibatch, noiseVariance, shiftPrior, rotationPrior, options, token)
+            : RunKernel<double>(forward, rotations.Count, images, patches, minibatch, noiseVariance, shiftPrior, rotationPrior, options, token);
+    }
+
+    /// <summary><see cref="EStepPrecision.Auto"/>: single precision when <see cref="SingleErrorBound"/> for these patches and projections is at most <see cref="AutoSingleBound"/>.</summary>
+    private static EStepPrecision AutoPrecision(ForwardModel forward, double[] images, int rotationCount, PatchSet patches, int[] minibatch, double noiseVariance, EStepOptions options)
+    {
+        int pixels = forward.BoxSize * forward.BoxSize;
+        double maxPatch = 0, maxProjection = 0;
+        foreach (int q in minibatch)
+        {
+            double energy = 0;
+            foreach (var a in patches.Patch(q))
+            {
+                energy += a * a;
+            }
+
+            maxPatch = Math.Max(maxPatch, energy);
+        }
+
+        for (int r = 0; r < rotationCount; r++)
+        {
+            double energy = 0;
+            foreach (var a in images.AsSpan(r * pixels, pixels))
+            {
+                energy += a * a;
+            }
+
+            maxProjection = Math.Max(maxProjection, energy);
+        }
+
+        int fftSize = forward.FftSize(options.FftSize);
+        return SingleErrorBound(Math.Sqrt(maxPatch), Math.Sqrt(maxProjection), noiseVariance, fftSize) <= AutoSingleBound ? EStepPrecision.Single : EStepPrecision.Double;
     }
 
     /// <summary>The E-step's SIMD registers in this process: their width in bits and how many rotations (lanes) each holds
@@ -67,42 +113,18 @@ public static class EStep
         _ => false,
     };
 
-    private static EStepResult RunKernel<T>(ILinearProjectionModel model, IReadOnlyList<Rotation> rotations, double[] images,
-        PatchSet patches, int[] minibatch, double noiseVariance, double emptyProbability, EStepOptions options, CancellationToken token)
+    private static EStepResult RunKernel<T>(ForwardModel forward, int rotationCount, double[] images, PatchSet patches, int[] minibatch,
+        double noiseVariance, ShiftPrior shiftPrior, RotationPrior rotationPrior, EStepOptions options, CancellationToken token)
         where T : unmanaged, IBinaryFloatingPointIeee754<T>
     {
         if (Wide(options))
         {
-            using var wide = new EStepKernel<T, Vector512Lanes<T>>(model, rotations, images, patches, minibatch, noiseVariance, emptyProbability, options, token);
+            using var wide = new EStepKernel<T, Vector512Lanes<T>>(forward, rotationCount, images, patches, minibatch, noiseVariance, shiftPrior, rotationPrior, options, token);
             return wide.Run();
         }
-        using var ctx = new EStepKernel<T, VectorLanes<T>>(model, rotations, images, patches, minibatch, noiseVariance, emptyProbability, options, token);
-        return ctx.Run();
-    }
 
-    private static void Validate(ILinearProjectionModel model, IReadOnlyList<Rotation> rotations, ReadOnlySpan<double> x, PatchSet patches, int[] minibatch, double noiseVariance)
-    {
-        if (model.ImageSize != patches.PatchSize) throw new ArgumentException($"The patches are {patches.PatchSize}×{patches.PatchSize} but the model projects {model.ImageSize}×{model.ImageSize} images.");
-        if (x.Length != model.ParameterCount) throw new ArgumentException($"x has {x.Length} entries; the model has {model.ParameterCount} parameters.");
-        if (!(noiseVariance > 0) || double.IsInfinity(noiseVariance)) throw new ArgumentOutOfRangeException(nameof(noiseVariance), "σ² must be positive and finite.");
-        if (rotations.Count == 0) throw new ArgumentException("No rotations.");
-        if (minibatch.Length == 0) throw new ArgumentException("The minibatch is empty.");
-    }
-
-    /// <summary>The projections B(ω)x, [rotation, y, x]: one batched product when the model offers it, else B(ω) row by row.</summary>
-    private static double[] Project(ILinearProjectionModel model, IReadOnlyList<Rotation> rotations, ReadOnlySpan<double> x, int threads, CancellationToken token)
-    {
-        int l2 = model.ImageSize * model.ImageSize, n = model.ParameterCount, k = rotations.Count;
-        var images = new double[(long)k * l2];
-        if (model is IBatchProjectionModel batch) { batch.Project(x, rotations, images); return images; }
-        var xa = x.ToArray();
-        ApproxEmParallel.For(k, threads, () => new double[l2 * n], (bm, r) =>
-        {
-            model.ProjectionMatrix(rotations[r], bm);
-            var img = images.AsSpan(r * l2, l2);
-            for (int i = 0; i < l2; i++) { double s = 0; for (int c = 0; c < n; c++) s += bm[i * n + c] * xa[c]; img[i] = s; }
-        }, _ => { }, token);
-        return images;
+        using var kernel = new EStepKernel<T, VectorLanes<T>>(forward, rotationCount, images, patches, minibatch, noiseVariance, shiftPrior, rotationPrior, options, token);
+        return kernel.Run();
     }
 
     /// <summary>
@@ -121,9 +143,11 @@ public static class EStep
     public static double[] LogLikelihoodTable(ILinearProjectionModel model, IReadOnlyList<Rotation> rotations, ReadOnlySpan<double> x,
         PatchSet patches, int[] minibatch, double noiseVariance, int fftSize = 0)
     {
-        var opt = new EStepOptions { Threads = 1, FftSize = fftSize, Precision = EStepPrecision.Double };
-        Validate(model, rotations, x, patches, minibatch, noiseVariance);
-        using var ctx = new EStepKernel<double, VectorLanes<double>>(model, rotations, Project(model, rotations, x, 1, default), patches, minibatch, noiseVariance, 0.5, opt, default);
-        return ctx.LogLikelihoodTable();
+        var options = new EStepOptions { Threads = 1, FftSize = fftSize, Precision = EStepPrecision.Double };
+        var forward = new ForwardModel(model.ImageSize);
+        var images = ForwardModel.Project(model, rotations, x, 1, default);
+        using var kernel = new EStepKernel<double, VectorLanes<double>>(forward, rotations.Count, images, patches, minibatch, noiseVariance,
+            new ShiftPrior(forward, 0.5), new RotationPrior(rotations.Count), options, default);
+        return kernel.LogLikelihoodTable();
     }
 }

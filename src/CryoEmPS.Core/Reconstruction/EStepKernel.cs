@@ -9,14 +9,15 @@ namespace CryoEmPS.Core.Reconstruction;
 /// <summary>The E-step's work on rotation lanes of type T (double: exact path; float: <see cref="EStepPrecision.Single"/>).</summary>
 internal sealed unsafe class EStepKernel<T, TV> : IDisposable where T : unmanaged, IBinaryFloatingPointIeee754<T> where TV : unmanaged, ILanes<TV, T>
 {
-    private readonly double[] _images;                // the projections B(ω)x, [rotation, y, x]
+    private readonly double[] _images;                // the (filtered) projections of one filter group, [rotation, y, x]
     private readonly PatchSet _patches;
-    private readonly int[] _mb;
-    private readonly double _v;
-    private readonly EStepOptions _opt;
+    private readonly int[] _minibatch;                // patch indices of this filter group, ascending
+    private readonly ShiftPrior _shiftPrior;
+    private readonly RotationPrior _rotationPrior;
+    private readonly EStepOptions _options;
     private readonly CancellationToken _token;
     private readonly LaneFft2D<T, TV> _fft;
-    /// <summary>L: patch side; M: FFT side; H = M/2+1; CL = M·H; NLag = 2L−1; K rotations in G groups of W lanes.</summary>
+    /// <summary>L: patch side; M: FFT side; H = M/2+1; CL = M·H; NLag = B + L − 1 (2L−1 without a filter); K rotations in G groups of W lanes.</summary>
     private readonly int L, M, H, CL, NLag, NLag2, K, W, G;
     private readonly double _logNorm, _inv2s2, _invM2;
     private readonly T _kappa, _beta;                 // ll′ = κ·corr − β·E (κ = 2/(M²·2σ²), β = 1/(2σ²))
@@ -24,33 +25,71 @@ internal sealed unsafe class EStepKernel<T, TV> : IDisposable where T : unmanage
     private double[] _patchNorm2 = Array.Empty<double>();
     private TV* _rotRe, _rotIm;                // projection spectra (placed at offset L−1), [group, k]
     private TV* _energy;                       // box energies, [group, lag]
+    private TV* _lagPrior;                     // log ρ_d − log ρ_uniform per lag (null: a uniform shift prior)
     private long _progressDone, _progressTotal;
 
-    public EStepKernel(ILinearProjectionModel model, IReadOnlyList<Rotation> rotations, double[] images, PatchSet patches,
-        int[] minibatch, double noiseVariance, double v, EStepOptions opt, CancellationToken token)
+    /// <summary>
+    /// The kernel for the patches <paramref name="minibatch"/> of one filter group of <paramref name="forward"/>, whose
+    /// projections through that group's filter are <paramref name="images"/>. Its inputs are valid (the driver checked them).
+    /// </summary>
+    public EStepKernel(ForwardModel forward, int rotationCount, double[] images, PatchSet patches, int[] minibatch,
+        double noiseVariance, ShiftPrior shiftPrior, RotationPrior rotationPrior, EStepOptions options, CancellationToken token)
     {
-        _images = images; _patches = patches; _mb = minibatch; _v = v; _opt = opt; _token = token;
-        L = model.ImageSize; K = rotations.Count;
-        M = opt.FftSize > 0 ? opt.FftSize : ShiftPrior.FastFftSize(L);
-        if (M < 2 * L - 1) throw new ArgumentOutOfRangeException(nameof(opt), $"The FFT size {M} is below 2L−1 = {2 * L - 1}.");
-        H = M / 2 + 1; CL = M * H; NLag = 2 * L - 1; NLag2 = NLag * NLag;
-        W = TV.Count; G = (K + W - 1) / W;
+        _images = images;
+        _patches = patches;
+        _minibatch = minibatch;
+        _shiftPrior = shiftPrior;
+        _rotationPrior = rotationPrior;
+        _options = options;
+        _token = token;
+        L = forward.ImageSize;
+        K = rotationCount;
+        if (forward.BoxSize != L)
+        {
+            // The correlation and statistics below take the filtered projection to be L×L (B = L). A filter with a margin
+            // (the CTF) needs B×B boxes here: place them at offset L−1 as now, correlate at B + L − 1 lags per axis, and
+            // crop b_ω, m_ω to B×B — and the M-step then needs the filtered matrices (see MStep).
+            throw new NotSupportedException($"The E-step handles filters of margin 0 only; this forward model's box is {forward.BoxSize} for L = {L}.");
+        }
+
+        M = forward.FftSize(options.FftSize);
+        H = M / 2 + 1;
+        CL = M * H;
+        NLag = forward.LagsPerAxis;
+        NLag2 = NLag * NLag;
+        W = TV.Count;
+        G = (K + W - 1) / W;
         _fft = new LaneFft2D<T, TV>(M);
-        _logNorm = -0.5 * L * L * Math.Log(2 * Math.PI * noiseVariance);
+        _logNorm = new WhiteGaussianNoise(noiseVariance).LogNormalizer(L);
         _inv2s2 = 1.0 / (2 * noiseVariance);
         _invM2 = 1.0 / ((double)M * M);
         _kappa = T.CreateTruncating(2 * _invM2 * _inv2s2);
         _beta = T.CreateTruncating(_inv2s2);
+        if (shiftPrior.LagLogWeights is { } lagWeights)
+        {
+            _lagPrior = LaneFft2D<T, TV>.Alloc(NLag2);
+            for (int i = 0; i < NLag2; i++)
+            {
+                _lagPrior[i] = TV.Create(T.CreateTruncating(lagWeights[i]));
+            }
+        }
     }
 
     public void Dispose()
     {
-        Free(ref _rotRe); Free(ref _rotIm); Free(ref _energy);
+        Free(ref _rotRe);
+        Free(ref _rotIm);
+        Free(ref _energy);
+        Free(ref _lagPrior);
     }
 
     private static void Free(ref TV* p)
     {
-        if (p != null) System.Runtime.InteropServices.NativeMemory.AlignedFree(p);
+        if (p != null)
+        {
+            System.Runtime.InteropServices.NativeMemory.AlignedFree(p);
+        }
+
         p = null;
     }
 
@@ -79,31 +118,31 @@ internal sealed unsafe class EStepKernel<T, TV> : IDisposable where T : unmanage
 
     private void Tick(long n)
     {
-        if (_opt.Progress == null) return;
+        if (_options.Progress == null) return;
         long done = Interlocked.Add(ref _progressDone, n);
-        _opt.Progress(Math.Min(1.0, (double)done / Math.Max(1, _progressTotal)));
+        _options.Progress(Math.Min(1.0, (double)done / Math.Max(1, _progressTotal)));
     }
 
     /// <summary>FFTs of the zero-padded patches and of every rotation group's projections, and the box energies.</summary>
     private void Prepare()
     {
-        int l2 = L * L, mb = _mb.Length, pg = (mb + W - 1) / W;
+        int l2 = L * L, mb = _minibatch.Length, pg = (mb + W - 1) / W;
         _patchRe = new T[(long)mb * CL]; _patchIm = new T[(long)mb * CL]; _patchNorm2 = new double[mb];
         // Patches W at a time through the lane FFT, then spread to one scalar spectrum per patch.
-        ApproxEmParallel.For(pg, _opt.Threads, NewWorkspace, (ws, g) =>
+        ParallelLoop.For(pg, _options.Threads, NewWorkspace, (ws, g) =>
         {
             new Span<TV>(ws.Real, M * M).Clear();
             var lane = ws.Lane;
             for (int l = 0; l < W && g * W + l < mb; l++)
             {
-                var patch = _patches.Patch(_mb[g * W + l]);
+                var patch = _patches.Patch(_minibatch[g * W + l]);
                 double n2 = 0; foreach (var a in patch) n2 += a * a;
                 _patchNorm2[g * W + l] = n2;
             }
             for (int y = 0; y < L; y++)
                 for (int xx = 0; xx < L; xx++)
                 {
-                    for (int l = 0; l < W; l++) lane[l] = g * W + l < mb ? T.CreateTruncating(_patches.Patch(_mb[g * W + l])[y * L + xx]) : T.Zero;
+                    for (int l = 0; l < W; l++) lane[l] = g * W + l < mb ? T.CreateTruncating(_patches.Patch(_minibatch[g * W + l])[y * L + xx]) : T.Zero;
                     ws.Real[y * M + xx] = TV.Create(lane);
                 }
             _fft.Forward(ws.Real, ws.Re, ws.Im, ws.Scratch, L);
@@ -117,7 +156,7 @@ internal sealed unsafe class EStepKernel<T, TV> : IDisposable where T : unmanage
         var images = _images;
         _rotRe = LaneFft2D<T, TV>.Alloc((long)G * CL); _rotIm = LaneFft2D<T, TV>.Alloc((long)G * CL);
         _energy = LaneFft2D<T, TV>.Alloc((long)G * NLag2);
-        ApproxEmParallel.For(G, _opt.Threads, NewWorkspace, (ws, g) =>
+        ParallelLoop.For(G, _options.Threads, NewWorkspace, (ws, g) =>
         {
             // The projection goes in at offset (L−1, L−1): the correlation at lag d then lands at index d + L − 1,
             // so the (2L−1)² lags come out of the inverse FFT as the first 2L−1 entries of the first 2L−1 rows.
@@ -190,14 +229,31 @@ internal sealed unsafe class EStepKernel<T, TV> : IDisposable where T : unmanage
         TV* e = _energy + (long)g * NLag2;
         for (int iy = 0; iy < NLag; iy++)
         {
-            TV* c = ws.Real + iy * M; TV* d = dest + iy * NLag; TV* er = e + iy * NLag;
-            for (int ix = 0; ix < NLag; ix++)
+            TV* c = ws.Real + iy * M;
+            TV* d = dest + iy * NLag;
+            TV* er = e + iy * NLag;
+            if (_lagPrior == null)
             {
-                var v = kappa * c[ix] - beta * er[ix];
-                d[ix] = v;
-                max = TV.MaxFinite(max, v);
+                for (int ix = 0; ix < NLag; ix++)
+                {
+                    var v = kappa * c[ix] - beta * er[ix];
+                    d[ix] = v;
+                    max = TV.MaxFinite(max, v);
+                }
+            }
+            else
+            {
+                // A non-uniform shift prior: ll′[d] + (log ρ_d − log ρ_uniform), so the posterior weights carry it.
+                TV* prior = _lagPrior + iy * NLag;
+                for (int ix = 0; ix < NLag; ix++)
+                {
+                    var v = kappa * c[ix] - beta * er[ix] + prior[ix];
+                    d[ix] = v;
+                    max = TV.MaxFinite(max, v);
+                }
             }
         }
+
         return max;
     }
 
@@ -212,7 +268,7 @@ internal sealed unsafe class EStepKernel<T, TV> : IDisposable where T : unmanage
     public double[] LogLikelihoodTable()
     {
         Prepare();
-        int mb = _mb.Length;
+        int mb = _minibatch.Length;
         var table = new double[(long)mb * K * NLag2];
         using var ws = NewWorkspace();
         for (int j = 0; j < mb; j++)
@@ -231,174 +287,320 @@ internal sealed unsafe class EStepKernel<T, TV> : IDisposable where T : unmanage
         return table;
     }
 
+    /// <summary>What the passes share while one E-step runs: the kept exponentials, per-(patch, rotation) log-sums, per-patch results and the accumulators.</summary>
+    private sealed class RunState
+    {
+        public bool Statistics;
+        public int Threads, SubBlock, Block;
+        public double LogEmpty, LogCut;
+        /// <summary>log(ρ_lag·π_ω) per rotation (log ρ_lag − log K for the paper's priors).</summary>
+        public double[] LogLag = Array.Empty<double>();
+        /// <summary>The kept exponentials e = exp(ll′ − max_lags ll′), [patch in block, group, lag].</summary>
+        public TV* Slab;
+        /// <summary>max over lags of ll′ (the shift of e) and log Σ_lags ρ·π·N, per (patch in block, rotation).</summary>
+        public double[] ShiftMax = Array.Empty<double>(), LogSum = Array.Empty<double>();
+        /// <summary>Per minibatch patch: log-likelihood, empty posterior, and ll − ll′ = log-normaliser − ‖I‖²/(2σ²).</summary>
+        public double[] PatchLogLikelihood = Array.Empty<double>(), EmptyPosterior = Array.Empty<double>(), PatchConstant = Array.Empty<double>();
+        /// <summary>Fourier-space accumulators of b_ω ([group, k]) and the weight sums W[s,ω] ([group, lag]).</summary>
+        public TV* AccumulatorRe, AccumulatorIm, WeightSums;
+        public long[] Skipped = Array.Empty<long>();
+        public double[] PhaseSeconds = new double[4];
+        public System.Collections.Concurrent.ConcurrentBag<Workspace> Pool = new();
+    }
+
     public EStepResult Run()
     {
-        int mb = _mb.Length, l2 = L * L;
-        bool stats = !_opt.LikelihoodOnly;
-        _progressTotal = (long)mb * K * (stats ? 2 : 1) + K + mb;
-        var swT = System.Diagnostics.Stopwatch.StartNew();
-        var profile = new double[4];
+        int count = _minibatch.Length;
+        var state = new RunState { Statistics = !_options.LikelihoodOnly, Threads = Math.Max(1, _options.Threads) };
+        _progressTotal = (long)count * K * (state.Statistics ? 2 : 1) + K + count;
+        var stopwatch = System.Diagnostics.Stopwatch.StartNew();
         Prepare();
-        profile[0] += swT.Elapsed.TotalSeconds;
-        Tick(K + mb);
-        double logK = Math.Log(K);
-        double logLag = Math.Log(ShiftPrior.LagProbability(L, _v)) - logK; // log(ρ_lag / K)
-        double logEmpty = Math.Log(_v);                                  // K·(v/K): the empty shift for every ω
-        double logCut = _opt.PosteriorCutoff > 0 ? Math.Max(EStep.UnderflowLog, Math.Log(_opt.PosteriorCutoff)) : EStep.UnderflowLog;
+        state.PhaseSeconds[0] += stopwatch.Elapsed.TotalSeconds;
+        Tick(K + count);
+        try
+        {
+            Allocate(state);
+            // Patches go in blocks: the likelihood pass (parallel over sub-blocks of patches, rotation groups inner) does
+            // the one correlation FFT per (patch, group), the lag log-likelihoods, their exponentials and the per-rotation
+            // log-sums, and keeps the exponentials; the statistics pass (parallel over rotation groups, patches in ascending
+            // order) scales them by each patch's normaliser into the posterior weights and accumulates the statistics.
+            // Every sum runs in patch order per rotation, so results do not depend on threads or block size.
+            for (int blockStart = 0; blockStart < count; blockStart += state.Block)
+            {
+                int blockCount = Math.Min(state.Block, count - blockStart);
+                stopwatch.Restart();
+                LikelihoodPass(state, blockStart, blockCount);
+                state.PhaseSeconds[1] += stopwatch.Elapsed.TotalSeconds;
+                stopwatch.Restart();
+                if (state.Statistics)
+                {
+                    StatisticsPass(state, blockStart, blockCount);
+                }
 
-        // Patches go in blocks: phase A (parallel over sub-blocks of patches, rotation groups inner) does the one
-        // correlation FFT per (patch, group), the lag log-likelihoods, their exponentials e = exp(ll′ − max_lags ll′)
-        // and the per-rotation log-sum; it keeps e for phase B. Phase B (parallel over rotation groups, patches in
-        // ascending order) scales e by the patch's normaliser into the posterior weights and accumulates the
-        // statistics. Every sum runs in patch order per rotation, so results do not depend on threads or block size.
-        int threads = Math.Max(1, _opt.Threads);
-        // The kept exponentials: block·G·(2L−1)² vectors, at most about 256 MB. A phase-A task takes SubBlock patches
+                state.PhaseSeconds[2] += stopwatch.Elapsed.TotalSeconds;
+            }
+
+            stopwatch.Restart();
+            var result = Finish(state);
+            state.PhaseSeconds[3] += stopwatch.Elapsed.TotalSeconds;
+            return result;
+        }
+        finally
+        {
+            while (state.Pool.TryTake(out var workspace))
+            {
+                workspace.Dispose();
+            }
+
+            Free(ref state.Slab);
+            Free(ref state.AccumulatorRe);
+            Free(ref state.AccumulatorIm);
+            Free(ref state.WeightSums);
+        }
+    }
+
+    private Workspace Rent(RunState state) => state.Pool.TryTake(out var workspace) ? workspace : NewWorkspace();
+
+    /// <summary>The block sizes, the priors' log-weights and the buffers of one run.</summary>
+    private void Allocate(RunState state)
+    {
+        int count = _minibatch.Length;
+        state.LogLag = new double[K];
+        double lagLogWeight = _shiftPrior.UniformLagLogWeight;
+        for (int r = 0; r < K; r++)
+        {
+            state.LogLag[r] = lagLogWeight + _rotationPrior.LogWeight(r);   // log(ρ_lag·π_ω)
+        }
+
+        state.LogEmpty = _shiftPrior.EmptyLogWeight;                         // Σ_ω π_ω·v = v: the empty shift for every ω
+        state.LogCut = _options.PosteriorCutoff > 0 ? Math.Max(EStep.UnderflowLog, Math.Log(_options.PosteriorCutoff)) : EStep.UnderflowLog;
+        // The kept exponentials: block·G·NLag² vectors, at most about 256 MB. A likelihood-pass task takes SubBlock patches
         // (up to 8: each rotation group's spectra and energies, read from memory, then serve 8 patches), and a block
         // holds one sub-block per thread so the tasks balance.
         long slabBudget = 256L << 20;
         long perPatch = (long)G * NLag2 * sizeof(TV);
-        int SubBlock = (int)Math.Clamp(slabBudget / (perPatch * threads), 1, 8);
-        int block = Math.Min(SubBlock * threads, mb);
-        TV* slab = stats ? LaneFft2D<T, TV>.Alloc((long)block * G * NLag2) : null;
-        var shiftMax = new double[(long)block * K];   // max over lags of ll′ (the shift of e), per (patch in block, rotation)
-        var lse = new double[(long)block * K];        // log Σ_lags (ρ/K)·N, per (patch in block, rotation)
-        var patchLl = new double[mb];
-        var emptyPost = new double[mb];
-        var patchConst = new double[mb];              // ll − ll′ = log-normaliser − ‖I‖²/(2σ²)
-        for (int j = 0; j < mb; j++) patchConst[j] = _logNorm - _patchNorm2[j] * _inv2s2;
-        TV* accRe = stats ? LaneFft2D<T, TV>.Alloc((long)G * CL) : null, accIm = stats ? LaneFft2D<T, TV>.Alloc((long)G * CL) : null;
-        TV* wsumAll = stats ? LaneFft2D<T, TV>.Alloc((long)G * NLag2) : null;
-        var skipped = new long[G];
-        var pool = new System.Collections.Concurrent.ConcurrentBag<Workspace>();
-        Workspace Rent() => pool.TryTake(out var w) ? w : NewWorkspace();
-
-        try
+        state.SubBlock = (int)Math.Clamp(slabBudget / (perPatch * state.Threads), 1, 8);
+        state.Block = Math.Min(state.SubBlock * state.Threads, count);
+        state.Slab = state.Statistics ? LaneFft2D<T, TV>.Alloc((long)state.Block * G * NLag2) : null;
+        state.ShiftMax = new double[(long)state.Block * K];
+        state.LogSum = new double[(long)state.Block * K];
+        state.PatchLogLikelihood = new double[count];
+        state.EmptyPosterior = new double[count];
+        state.PatchConstant = new double[count];
+        for (int j = 0; j < count; j++)
         {
-            for (int b0 = 0; b0 < mb; b0 += block)
-            {
-                int bn = Math.Min(block, mb - b0);
-                int subs = (bn + SubBlock - 1) / SubBlock;
-                // Phase A
-                swT.Restart();
-                ApproxEmParallel.For(subs, threads, Rent, (ws, sb) =>
-                {
-                    int q0 = sb * SubBlock, q1 = Math.Min(bn, q0 + SubBlock);
-                    for (int g = 0; g < G; g++)
-                    {
-                        if ((g & 7) == 0) _token.ThrowIfCancellationRequested();
-                        for (int qb = q0; qb < q1; qb++)
-                        {
-                            int j = b0 + qb;
-                            var max = LagLogLikelihoods(ws, j, g, ws.Lags);
-                            var sum = ExpShiftedSum(ws.Lags, max, stats ? slab + ((long)qb * G + g) * NLag2 : ws.Lags);
-                            for (int l = 0; l < W && g * W + l < K; l++)
-                            {
-                                long at = (long)qb * K + g * W + l;
-                                double m = double.CreateTruncating(max[l]);
-                                shiftMax[at] = m;
-                                lse[at] = patchConst[j] + m + Math.Log(double.CreateTruncating(sum[l])) + logLag;
-                            }
-                        }
-                    }
-                    // Per patch (rotations in order): the log-likelihood and the empty posterior.
-                    for (int qb = q0; qb < q1; qb++)
-                    {
-                        int j = b0 + qb;
-                        double lEmpty = logEmpty + patchConst[j];
-                        double max = lEmpty;
-                        for (int r = 0; r < K; r++) { double a = lse[(long)qb * K + r]; if (a > max) max = a; }
-                        double s = Math.Exp(lEmpty - max);
-                        for (int r = 0; r < K; r++) s += Math.Exp(lse[(long)qb * K + r] - max);
-                        double total = max + Math.Log(s);
-                        patchLl[j] = total;
-                        emptyPost[j] = Math.Exp(lEmpty - total);
-                    }
-                    Tick((long)(q1 - q0) * K);
-                }, ws => pool.Add(ws), _token);
+            state.PatchConstant[j] = _logNorm - _patchNorm2[j] * _inv2s2;
+        }
 
-                profile[1] += swT.Elapsed.TotalSeconds; swT.Restart();
-                // Phase B
-                if (stats) ApproxEmParallel.For(G, threads, Rent, (ws, g) =>
-                {
-                    TV* wsum = wsumAll + (long)g * NLag2, ar = accRe + (long)g * CL, ai = accIm + (long)g * CL;
-                    TV* wm = ws.WeightMap;
-                    Span<T> scale = stackalloc T[W];
-                    long skip = 0;
-                    for (int qb = 0; qb < bn; qb++)
-                    {
-                        int j = b0 + qb;
-                        bool any = false;
-                        for (int l = 0; l < W; l++)
-                        {
-                            scale[l] = T.Zero;
-                            if (g * W + l >= K) continue;
-                            long at = (long)qb * K + g * W + l;
-                            if (lse[at] - patchLl[j] < logCut) { skip++; continue; }
-                            // A weight that underflows to 0 in T is dropped exactly as a skipped pair would be.
-                            scale[l] = T.CreateTruncating(Math.Exp(patchConst[j] + shiftMax[at] + logLag - patchLl[j]));
-                            any |= scale[l] != T.Zero;
-                        }
-                        if (!any) continue;
-                        var c = TV.Create(scale);
-                        // The weight of lag d goes to index d + L − 1 of the map (rows of 2L−1 at stride M; the rest
-                        // stays 0), so the convolution below comes out shifted by L − 1 and is cropped there.
-                        TV* ev = slab + ((long)qb * G + g) * NLag2;
-                        for (int iy = 0; iy < NLag; iy++)
-                        {
-                            TV* src = ev + iy * NLag, dst = wm + iy * M, acc = wsum + iy * NLag;
-                            for (int ix = 0; ix < NLag; ix++) { var w = c * src[ix]; dst[ix] = w; acc[ix] += w; }
-                        }
-                        _fft.Forward(wm, ws.Re, ws.Im, ws.Scratch, NLag);
-                        fixed (T* pr = &_patchRe[(long)j * CL]) fixed (T* pi = &_patchIm[(long)j * CL])
-                        {
-                            TV* wr = ws.Re, wi = ws.Im;
-                            for (int k = 0; k < CL; k++)
-                            {
-                                var br = TV.Create(pr[k]); var bi = TV.Create(pi[k]);
-                                ar[k] += wr[k] * br - wi[k] * bi;
-                                ai[k] += wr[k] * bi + wi[k] * br;
-                            }
-                        }
-                    }
-                    skipped[g] += skip;
-                    if ((g & 15) == 15) Tick(16L * W * bn);
-                }, ws => pool.Add(ws), _token);
-                profile[2] += swT.Elapsed.TotalSeconds;
-            }
-            swT.Restart();
-            // b_ω: circular convolution of the weight maps with the zero-padded patches, cropped to L×L; m_ω from W.
-            var back = stats ? new double[(long)K * l2] : Array.Empty<double>();
-            var pix = stats ? new double[(long)K * l2] : Array.Empty<double>();
-            var wsumOut = stats ? new double[(long)K * NLag2] : Array.Empty<double>();
-            if (stats) ApproxEmParallel.For(G, threads, Rent, (ws, g) =>
+        if (state.Statistics)
+        {
+            state.AccumulatorRe = LaneFft2D<T, TV>.Alloc((long)G * CL);
+            state.AccumulatorIm = LaneFft2D<T, TV>.Alloc((long)G * CL);
+            state.WeightSums = LaneFft2D<T, TV>.Alloc((long)G * NLag2);
+        }
+
+        state.Skipped = new long[G];
+    }
+
+    /// <summary>
+    /// The likelihood pass over patches [<paramref name="blockStart"/>, +<paramref name="blockCount"/>): per (patch, rotation
+    /// group) one correlation FFT, the lag log-likelihoods, their exponentials (kept for the statistics pass) and the
+    /// per-rotation log-sum; then per patch (rotations in order) its log-likelihood and its empty posterior (eq. 31).
+    /// </summary>
+    private void LikelihoodPass(RunState state, int blockStart, int blockCount)
+    {
+        int subBlocks = (blockCount + state.SubBlock - 1) / state.SubBlock;
+        ParallelLoop.For(subBlocks, state.Threads, () => Rent(state), (ws, subBlock) =>
+        {
+            int first = subBlock * state.SubBlock, last = Math.Min(blockCount, first + state.SubBlock);
+            for (int g = 0; g < G; g++)
             {
-                _fft.Backward(accRe + (long)g * CL, accIm + (long)g * CL, ws.Real, M, ws.Scratch);
-                TV* wsum = wsumAll + (long)g * NLag2;
+                if ((g & 7) == 0)
+                {
+                    _token.ThrowIfCancellationRequested();
+                }
+
+                for (int inBlock = first; inBlock < last; inBlock++)
+                {
+                    int j = blockStart + inBlock;
+                    var max = LagLogLikelihoods(ws, j, g, ws.Lags);
+                    var sum = ExpShiftedSum(ws.Lags, max, state.Statistics ? state.Slab + ((long)inBlock * G + g) * NLag2 : ws.Lags);
+                    for (int l = 0; l < W && g * W + l < K; l++)
+                    {
+                        long at = (long)inBlock * K + g * W + l;
+                        double m = double.CreateTruncating(max[l]);
+                        state.ShiftMax[at] = m;
+                        state.LogSum[at] = state.PatchConstant[j] + m + Math.Log(double.CreateTruncating(sum[l])) + state.LogLag[g * W + l];
+                    }
+                }
+            }
+
+            for (int inBlock = first; inBlock < last; inBlock++)
+            {
+                int j = blockStart + inBlock;
+                double logEmpty = state.LogEmpty + state.PatchConstant[j];
+                double max = logEmpty;
+                for (int r = 0; r < K; r++)
+                {
+                    double logSum = state.LogSum[(long)inBlock * K + r];
+                    if (logSum > max)
+                    {
+                        max = logSum;
+                    }
+                }
+
+                double total = Math.Exp(logEmpty - max);
+                for (int r = 0; r < K; r++)
+                {
+                    total += Math.Exp(state.LogSum[(long)inBlock * K + r] - max);
+                }
+
+                double logLikelihood = max + Math.Log(total);
+                state.PatchLogLikelihood[j] = logLikelihood;
+                state.EmptyPosterior[j] = Math.Exp(logEmpty - logLikelihood);
+            }
+
+            Tick((long)(last - first) * K);
+        }, ws => state.Pool.Add(ws), _token);
+    }
+
+    /// <summary>
+    /// The statistics pass over the same block: per rotation group, patches in ascending order, the posterior weights
+    /// w_{q,s,ω} (the kept exponentials scaled by the patch's normaliser), their sums W[s,ω], and one r2c FFT per kept pair
+    /// whose product with the patch spectrum accumulates b_ω in Fourier space.
+    /// </summary>
+    private void StatisticsPass(RunState state, int blockStart, int blockCount)
+    {
+        ParallelLoop.For(G, state.Threads, () => Rent(state), (ws, g) =>
+        {
+            TV* weightSum = state.WeightSums + (long)g * NLag2, accRe = state.AccumulatorRe + (long)g * CL, accIm = state.AccumulatorIm + (long)g * CL;
+            TV* weightMap = ws.WeightMap;
+            Span<T> scale = stackalloc T[W];
+            long skipped = 0;
+            for (int inBlock = 0; inBlock < blockCount; inBlock++)
+            {
+                int j = blockStart + inBlock;
+                bool any = false;
+                for (int l = 0; l < W; l++)
+                {
+                    scale[l] = T.Zero;
+                    if (g * W + l >= K)
+                    {
+                        continue;
+                    }
+
+                    long at = (long)inBlock * K + g * W + l;
+                    if (state.LogSum[at] - state.PatchLogLikelihood[j] < state.LogCut)
+                    {
+                        skipped++;
+                        continue;
+                    }
+
+                    // A weight that underflows to 0 in T is dropped exactly as a skipped pair would be.
+                    scale[l] = T.CreateTruncating(Math.Exp(state.PatchConstant[j] + state.ShiftMax[at] + state.LogLag[g * W + l] - state.PatchLogLikelihood[j]));
+                    any |= scale[l] != T.Zero;
+                }
+
+                if (!any)
+                {
+                    continue;
+                }
+
+                var c = TV.Create(scale);
+                // The weight of lag d goes to index d + L − 1 of the map (rows of NLag at stride M; the rest stays 0), so
+                // the convolution below comes out shifted by L − 1 and is cropped there.
+                TV* exponentials = state.Slab + ((long)inBlock * G + g) * NLag2;
+                for (int iy = 0; iy < NLag; iy++)
+                {
+                    TV* src = exponentials + iy * NLag, dst = weightMap + iy * M, acc = weightSum + iy * NLag;
+                    for (int ix = 0; ix < NLag; ix++)
+                    {
+                        var w = c * src[ix];
+                        dst[ix] = w;
+                        acc[ix] += w;
+                    }
+                }
+
+                _fft.Forward(weightMap, ws.Re, ws.Im, ws.Scratch, NLag);
+                fixed (T* pr = &_patchRe[(long)j * CL])
+                fixed (T* pi = &_patchIm[(long)j * CL])
+                {
+                    TV* wr = ws.Re, wi = ws.Im;
+                    for (int k = 0; k < CL; k++)
+                    {
+                        var br = TV.Create(pr[k]);
+                        var bi = TV.Create(pi[k]);
+                        accRe[k] += wr[k] * br - wi[k] * bi;
+                        accIm[k] += wr[k] * bi + wi[k] * br;
+                    }
+                }
+            }
+
+            state.Skipped[g] += skipped;
+            if ((g & 15) == 15)
+            {
+                Tick(16L * W * blockCount);
+            }
+        }, ws => state.Pool.Add(ws), _token);
+    }
+
+    /// <summary>
+    /// The finish: b_ω by one inverse FFT per rotation group (the circular convolution of the weight maps with the
+    /// zero-padded patches, cropped to L×L), m_ω from W[s,ω], and the result.
+    /// </summary>
+    private EStepResult Finish(RunState state)
+    {
+        int count = _minibatch.Length, l2 = L * L;
+        bool statistics = state.Statistics;
+        var back = statistics ? new double[(long)K * l2] : Array.Empty<double>();
+        var pixelWeights = statistics ? new double[(long)K * l2] : Array.Empty<double>();
+        var weightSums = statistics ? new double[(long)K * NLag2] : Array.Empty<double>();
+        if (statistics)
+        {
+            ParallelLoop.For(G, state.Threads, () => Rent(state), (ws, g) =>
+            {
+                _fft.Backward(state.AccumulatorRe + (long)g * CL, state.AccumulatorIm + (long)g * CL, ws.Real, M, ws.Scratch);
+                TV* weightSum = state.WeightSums + (long)g * NLag2;
                 for (int l = 0; l < W && g * W + l < K; l++)
                 {
                     int r = g * W + l;
                     var b = back.AsSpan(r * l2, l2);
-                    for (int y = 0; y < L; y++) for (int xx = 0; xx < L; xx++) b[y * L + xx] = double.CreateTruncating(ws.Real[(y + L - 1) * M + xx + L - 1][l]) * _invM2;
-                    var wr = wsumOut.AsSpan(r * NLag2, NLag2);
-                    for (int i = 0; i < NLag2; i++) wr[i] = double.CreateTruncating(wsum[i][l]);
-                    PixelWeights(wr, ws.Box, pix.AsSpan(r * l2, l2));
-                }
-            }, ws => pool.Add(ws), _token);
+                    for (int y = 0; y < L; y++)
+                    {
+                        for (int xx = 0; xx < L; xx++)
+                        {
+                            b[y * L + xx] = double.CreateTruncating(ws.Real[(y + L - 1) * M + xx + L - 1][l]) * _invM2;
+                        }
+                    }
 
-            profile[3] += swT.Elapsed.TotalSeconds;
-            double emptySum = 0; foreach (var e in emptyPost) emptySum += e;
-            long skippedTotal = 0; foreach (var s in skipped) skippedTotal += s;
-            return new EStepResult(L, K, (int[])_mb.Clone(), patchLl, emptySum / mb, back, pix, wsumOut, (long)mb * K, skippedTotal)
-            {
-                PhaseSeconds = profile,
-                Precision = typeof(T) == typeof(float) ? EStepPrecision.Single : EStepPrecision.Double,
-            };
+                    var sums = weightSums.AsSpan(r * NLag2, NLag2);
+                    for (int i = 0; i < NLag2; i++)
+                    {
+                        sums[i] = double.CreateTruncating(weightSum[i][l]);
+                    }
+
+                    PixelWeights(sums, ws.Box, pixelWeights.AsSpan(r * l2, l2));
+                }
+            }, ws => state.Pool.Add(ws), _token);
         }
-        finally
+
+        double emptySum = 0;
+        foreach (var e in state.EmptyPosterior)
         {
-            while (pool.TryTake(out var w)) w.Dispose();
-            Free(ref slab); Free(ref accRe); Free(ref accIm); Free(ref wsumAll);
+            emptySum += e;
         }
+
+        long skippedTotal = 0;
+        foreach (var s in state.Skipped)
+        {
+            skippedTotal += s;
+        }
+
+        return new EStepResult(L, K, (int[])_minibatch.Clone(), state.PatchLogLikelihood, emptySum / count, back, pixelWeights, weightSums, (long)count * K, skippedTotal)
+        {
+            PhaseSeconds = state.PhaseSeconds,
+            Precision = typeof(T) == typeof(float) ? EStepPrecision.Single : EStepPrecision.Double,
+        };
     }
 
     /// <summary>m[u, v] = Σ_{d_y = u−L+1..u} Σ_{d_x = v−L+1..v} W[d_y, d_x]: the lags at which projection pixel (u, v) lands in the patch.</summary>

@@ -1,4 +1,5 @@
 using CryoEmPS.Core.Native;
+using CryoEmPS.Core.Numerics;
 using CryoEmPS.Core.Projection;
 using CryoEmPS.Core.Rotations;
 
@@ -14,6 +15,17 @@ namespace CryoEmPS.Core.Reconstruction;
 /// rotation instead gets H_ω = Gᵀ diag(m_ω) G by dsyrk on √m-scaled rows of G, expanded as E_ωᵀ H_ω E_ω.
 ///  A C that is not positive definite gets the smallest Tikhonov term λI (λ = 1e-12·trace/n, ×10 until
 /// dpotrf succeeds), reported in the solution.
+/// <para>
+/// <b>With an image filter (the CTF; <see cref="Projection.IImageFilter"/>)</b> everything above that rests on
+/// M_sᵀM_s = diag(mask_s) changes. For a patch of filter group g the operator is A_{s,ω,g} = M_s F_g B_ω, where F_g maps the
+/// L×L projection to a B×B box (B = L + 2·margin) and M_s crops the patch out of that box. Then
+/// A_{s,ω,g}ᵀA_{s,ω,g} = B_ωᵀ F_gᵀ diag(mask_s) F_g B_ω is no longer a diagonal mask in the projection's pixels, so:
+/// (1) the E-step must return b_{ω,g} and m_{ω,g} per (rotation, group), on the B×B box, not summed over groups;
+/// (2) C = Σ_ω Σ_g (F_g B_ω)ᵀ diag(m_{ω,g}) (F_g B_ω) and y = Σ_ω Σ_g (F_g B_ω)ᵀ b_{ω,g}: stack the filtered rows F_g B_ω
+/// (B²×n per rotation) instead of B_ω, or, for the factored model, filter G per group (F_g G is B²×r) and keep E_ω;
+/// (3) the cost grows with the number of groups, which is why micrographs are grouped by filter (defocus groups).
+/// Until then <see cref="ApproxEmSettings.Validate"/> refuses a filtered forward model.
+/// </para>
 /// </summary>
 public static unsafe class MStep
 {
@@ -40,12 +52,12 @@ public static unsafe class MStep
         {
             int count = Math.Min(wave, blocks - first);
             if (factored != null)
-                ApproxEmParallel.For(count, threads,
+                ParallelLoop.For(count, threads,
                     () => new FactoredBuffers(factored, singleGram),
                     (buf, slot) => FactoredBlock(factored, rotations, stats, first + slot, partC[slot], partY[slot], buf, token),
                     _ => { }, token);
             else
-                ApproxEmParallel.For(count, threads,
+                ParallelLoop.For(count, threads,
                     () => new Buffers(new double[l2 * n], new double[ChunkRotations * l2 * n]),
                     (buf, slot) => Block(model, rotations, stats, first + slot, partC[slot], partY[slot], buf, token),
                     _ => { }, token);

@@ -187,7 +187,13 @@ public static class MicrographSimulator
             throw new SimulationArgumentException("ZeroSignal", $"The projections of '{projector.Name}' have no energy (mean ‖I‖² = {power}), so no noise level gives the requested SNR. Check the volume (is it all zeros?).");
         double sigma2 = power / ((double)lFull * lFull * o.Snr);
 
-        // Clean image at the simulated size, summed in placement order.
+        // Stages 2–3 of the forward model: each projection through the micrograph's filter (the identity: one group, B = L),
+        // placed at its anchor in the clean image at the simulated size, summed in placement order.
+        // (The CTF issue gives the simulator a filter per micrograph; it will act on the whole clean micrograph, as the
+        // microscope does, so that neighbours interfere and signal leaves the particle's box.)
+        var forward = new ForwardModel(lFull);
+        var filtered = forward.Filter(0, proj, distinct.Count);
+        int box = forward.BoxSize, boxPixels = box * box;
         var clean = new double[(long)m * m];
         var truths = new ParticleTruth[t];
         for (int i = 0; i < t; i++)
@@ -195,43 +201,14 @@ public static class MicrographSimulator
             var (r, c) = anchors[i];
             int ar = method1 ? FullCorner(r, n, m, l, lFull) : r;
             int ac = method1 ? FullCorner(c, n, m, l, lFull) : c;
-            var p = proj.AsSpan(slot[i] * l2, l2);
-            for (int y = 0; y < lFull; y++)
-            {
-                var dst = clean.AsSpan((int)((long)(ar + y) * m + ac), lFull);
-                var srcRow = p.Slice(y * lFull, lFull);
-                for (int x = 0; x < lFull; x++) dst[x] += srcRow[x];
-            }
+            ForwardModel.Place(filtered.AsSpan(slot[i] * boxPixels, boxPixels), box, clean, m, ar - forward.Margin, ac - forward.Margin);
             truths[i] = new ParticleTruth(r, c, rotations[i], rotIndex[i]);
         }
         cancellationToken.ThrowIfCancellationRequested();
 
-        // Noise: per-row-block generators, so the result does not depend on threads.
+        // Stage 5: white noise from per-row-block generators, so the result does not depend on threads.
         var noisy = new double[clean.Length];
-        int blocks = (m + NoiseRowsPerBlock - 1) / NoiseRowsPerBlock;
-        double sigma = Math.Sqrt(sigma2);
-        var blockSq = new double[blocks];
-        Parallel.For(0, blocks, new ParallelOptions { CancellationToken = cancellationToken }, b =>
-        {
-            var g = new Random(SubSeed(o.Seed, 1000UL + (ulong)b));
-            long start = (long)b * NoiseRowsPerBlock * m;
-            long end = Math.Min((long)(b + 1) * NoiseRowsPerBlock, m) * m;
-            double sq = 0;
-            for (long i = start; i < end; i += 2)
-            {
-                // Box–Muller, two normals per pair of uniforms.
-                var (e1, e2) = NormalDeviate.Pair(g, sigma);
-                noisy[i] = clean[i] + e1;
-                sq += e1 * e1;
-                if (i + 1 < end)
-                {
-                    noisy[i + 1] = clean[i + 1] + e2;
-                    sq += e2 * e2;
-                }
-            }
-            blockSq[b] = sq;
-        });
-        double realised = 0; foreach (var v in blockSq) realised += v;
+        double realised = new WhiteGaussianNoise(sigma2).AddTo(clean, noisy, m, NoiseRowsPerBlock, block => SubSeed(o.Seed, 1000UL + (ulong)block), cancellationToken);
         realised /= clean.Length;
         progress?.Report(new(SimulationReportKind.Progress, "Adding noise", 90));
 

@@ -1,11 +1,11 @@
-namespace CryoEmPS.Core.Reconstruction;
+namespace CryoEmPS.Core.Numerics;
 
 /// <summary>
-/// The one parallel loop the EM uses: items are independent and each writes only its own output slots, so the
+/// The one parallel loop of the EM and the forward model: items are independent and each writes only its own output slots, so the
 /// result never depends on how many threads ran or in what order (every reduction over items is done afterwards,
 /// sequentially, in item order). Per-thread state (aligned FFT buffers) is made by <c>init</c> and freed by <c>free</c>.
 /// </summary>
-internal static class ApproxEmParallel
+internal static class ParallelLoop
 {
     public static void For<TState>(int count, int threads, Func<TState> init, Action<TState, int> body, Action<TState> free, CancellationToken token)
         where TState : class
