@@ -17,8 +17,11 @@ internal sealed unsafe class EStepKernel<T, TV> : IDisposable where T : unmanage
     private readonly EStepOptions _options;
     private readonly CancellationToken _token;
     private readonly LaneFft2D<T, TV> _fft;
-    /// <summary>L: patch side; M: FFT side; H = M/2+1; CL = M·H; NLag = B + L − 1 (2L−1 without a filter); K rotations in G groups of W lanes.</summary>
-    private readonly int L, M, H, CL, NLag, NLag2, K, W, G;
+    /// <summary>
+    /// L: patch side; B: side of the (filtered) projection box (L without a filter); M: FFT side; H = M/2+1; CL = M·H;
+    /// NLag = B + L − 1 lags per axis (2L−1 without a filter); K rotations in G groups of W lanes.
+    /// </summary>
+    private readonly int L, B, M, H, CL, NLag, NLag2, K, W, G;
     private readonly double _logNorm, _inv2s2, _invM2;
     private readonly T _kappa, _beta;                 // ll′ = κ·corr − β·E (κ = 2/(M²·2σ²), β = 1/(2σ²))
     private T[] _patchRe = Array.Empty<T>(), _patchIm = Array.Empty<T>(); // patch spectra, [patch, k]
@@ -44,14 +47,7 @@ internal sealed unsafe class EStepKernel<T, TV> : IDisposable where T : unmanage
         _token = token;
         L = forward.ImageSize;
         K = rotationCount;
-        if (forward.BoxSize != L)
-        {
-            // The correlation and statistics below take the filtered projection to be L×L (B = L). A filter with a margin
-            // (the CTF) needs B×B boxes here: place them at offset L−1 as now, correlate at B + L − 1 lags per axis, and
-            // crop b_ω, m_ω to B×B — and the M-step then needs the filtered matrices (see MStep).
-            throw new NotSupportedException($"The E-step handles filters of margin 0 only; this forward model's box is {forward.BoxSize} for L = {L}.");
-        }
-
+        B = forward.BoxSize;
         M = forward.FftSize(options.FftSize);
         H = M / 2 + 1;
         CL = M * H;
@@ -98,18 +94,29 @@ internal sealed unsafe class EStepKernel<T, TV> : IDisposable where T : unmanage
     {
         public TV* Real, Re, Im, Lags, WeightMap;
         public LaneFft2D<T, TV>.Scratch Scratch;
-        public double[] Box = Array.Empty<double>(), Energy = Array.Empty<double>();
-        public T[] Lane = Array.Empty<T>();
-        public Workspace(EStepKernel<T, TV> k)
+        public double[] Box, Energy;
+        public T[] Lane;
+
+        public Workspace(EStepKernel<T, TV> kernel)
         {
-            Real = LaneFft2D<T, TV>.Alloc(k.M * k.M); Re = LaneFft2D<T, TV>.Alloc(k.CL); Im = LaneFft2D<T, TV>.Alloc(k.CL);
-            Lags = LaneFft2D<T, TV>.Alloc(k.NLag2); WeightMap = LaneFft2D<T, TV>.Alloc(k.M * k.M);
-            Scratch = new LaneFft2D<T, TV>.Scratch(k._fft);
-            Box = new double[k.L * k.NLag]; Energy = new double[k.W * k.NLag2]; Lane = new T[k.W];
+            Real = LaneFft2D<T, TV>.Alloc(kernel.M * kernel.M);
+            Re = LaneFft2D<T, TV>.Alloc(kernel.CL);
+            Im = LaneFft2D<T, TV>.Alloc(kernel.CL);
+            Lags = LaneFft2D<T, TV>.Alloc(kernel.NLag2);
+            WeightMap = LaneFft2D<T, TV>.Alloc(kernel.M * kernel.M);
+            Scratch = new LaneFft2D<T, TV>.Scratch(kernel._fft);
+            Box = new double[kernel.B * kernel.NLag];
+            Energy = new double[kernel.W * kernel.NLag2];
+            Lane = new T[kernel.W];
         }
+
         public void Dispose()
         {
-            Free(ref Real); Free(ref Re); Free(ref Im); Free(ref Lags); Free(ref WeightMap);
+            Free(ref Real);
+            Free(ref Re);
+            Free(ref Im);
+            Free(ref Lags);
+            Free(ref WeightMap);
             Scratch.Dispose();
         }
     }
@@ -118,7 +125,11 @@ internal sealed unsafe class EStepKernel<T, TV> : IDisposable where T : unmanage
 
     private void Tick(long n)
     {
-        if (_options.Progress == null) return;
+        if (_options.Progress == null)
+        {
+            return;
+        }
+
         long done = Interlocked.Add(ref _progressDone, n);
         _options.Progress(Math.Min(1.0, (double)done / Math.Max(1, _progressTotal)));
     }
@@ -126,80 +137,130 @@ internal sealed unsafe class EStepKernel<T, TV> : IDisposable where T : unmanage
     /// <summary>FFTs of the zero-padded patches and of every rotation group's projections, and the box energies.</summary>
     private void Prepare()
     {
-        int l2 = L * L, mb = _minibatch.Length, pg = (mb + W - 1) / W;
-        _patchRe = new T[(long)mb * CL]; _patchIm = new T[(long)mb * CL]; _patchNorm2 = new double[mb];
+        int count = _minibatch.Length, patchGroups = (count + W - 1) / W;
+        _patchRe = new T[(long)count * CL];
+        _patchIm = new T[(long)count * CL];
+        _patchNorm2 = new double[count];
         // Patches W at a time through the lane FFT, then spread to one scalar spectrum per patch.
-        ParallelLoop.For(pg, _options.Threads, NewWorkspace, (ws, g) =>
+        ParallelLoop.For(patchGroups, _options.Threads, NewWorkspace, (ws, g) =>
         {
             new Span<TV>(ws.Real, M * M).Clear();
             var lane = ws.Lane;
-            for (int l = 0; l < W && g * W + l < mb; l++)
+            for (int l = 0; l < W && g * W + l < count; l++)
             {
-                var patch = _patches.Patch(_minibatch[g * W + l]);
-                double n2 = 0; foreach (var a in patch) n2 += a * a;
-                _patchNorm2[g * W + l] = n2;
+                double norm2 = 0;
+                foreach (var a in _patches.Patch(_minibatch[g * W + l]))
+                {
+                    norm2 += a * a;
+                }
+
+                _patchNorm2[g * W + l] = norm2;
             }
+
             for (int y = 0; y < L; y++)
+            {
                 for (int xx = 0; xx < L; xx++)
                 {
-                    for (int l = 0; l < W; l++) lane[l] = g * W + l < mb ? T.CreateTruncating(_patches.Patch(_minibatch[g * W + l])[y * L + xx]) : T.Zero;
+                    for (int l = 0; l < W; l++)
+                    {
+                        lane[l] = g * W + l < count ? T.CreateTruncating(_patches.Patch(_minibatch[g * W + l])[y * L + xx]) : T.Zero;
+                    }
+
                     ws.Real[y * M + xx] = TV.Create(lane);
                 }
+            }
+
             _fft.Forward(ws.Real, ws.Re, ws.Im, ws.Scratch, L);
-            for (int l = 0; l < W && g * W + l < mb; l++)
+            for (int l = 0; l < W && g * W + l < count; l++)
             {
-                long o = (long)(g * W + l) * CL;
-                for (int k = 0; k < CL; k++) { _patchRe[o + k] = ws.Re[k][l]; _patchIm[o + k] = ws.Im[k][l]; }
+                long offset = (long)(g * W + l) * CL;
+                for (int k = 0; k < CL; k++)
+                {
+                    _patchRe[offset + k] = ws.Re[k][l];
+                    _patchIm[offset + k] = ws.Im[k][l];
+                }
             }
         }, ws => ws.Dispose(), _token);
 
         var images = _images;
-        _rotRe = LaneFft2D<T, TV>.Alloc((long)G * CL); _rotIm = LaneFft2D<T, TV>.Alloc((long)G * CL);
+        int b2 = B * B;
+        _rotRe = LaneFft2D<T, TV>.Alloc((long)G * CL);
+        _rotIm = LaneFft2D<T, TV>.Alloc((long)G * CL);
         _energy = LaneFft2D<T, TV>.Alloc((long)G * NLag2);
         ParallelLoop.For(G, _options.Threads, NewWorkspace, (ws, g) =>
         {
-            // The projection goes in at offset (L−1, L−1): the correlation at lag d then lands at index d + L − 1,
-            // so the (2L−1)² lags come out of the inverse FFT as the first 2L−1 entries of the first 2L−1 rows.
+            // The B×B projection goes in at offset (L−1, L−1): the correlation at lag d then lands at index d + L − 1,
+            // so the NLag² lags come out of the inverse FFT as the first NLag entries of the first NLag rows.
             new Span<TV>(ws.Real, M * M).Clear();
             var lane = ws.Lane;
-            for (int y = 0; y < L; y++)
-                for (int xx = 0; xx < L; xx++)
+            for (int y = 0; y < B; y++)
+            {
+                for (int xx = 0; xx < B; xx++)
                 {
-                    for (int l = 0; l < W; l++) lane[l] = g * W + l < K ? T.CreateTruncating(images[(long)(g * W + l) * l2 + y * L + xx]) : T.Zero;
+                    for (int l = 0; l < W; l++)
+                    {
+                        lane[l] = g * W + l < K ? T.CreateTruncating(images[(long)(g * W + l) * b2 + y * B + xx]) : T.Zero;
+                    }
+
                     ws.Real[(y + L - 1) * M + xx + L - 1] = TV.Create(lane);
                 }
+            }
+
             _fft.Forward(ws.Real, _rotRe + (long)g * CL, _rotIm + (long)g * CL, ws.Scratch, NLag);
-            var en = ws.Energy;
-            Array.Clear(en);
+            var energies = ws.Energy;
+            Array.Clear(energies);
             for (int l = 0; l < W && g * W + l < K; l++)
-                BoxEnergies(images.AsSpan((int)((long)(g * W + l) * l2), l2), ws.Box, en.AsSpan(l * NLag2, NLag2));
+            {
+                BoxEnergies(images.AsSpan((int)((long)(g * W + l) * b2), b2), ws.Box, energies.AsSpan(l * NLag2, NLag2));
+            }
+
             TV* e = _energy + (long)g * NLag2;
             for (int i = 0; i < NLag2; i++)
             {
-                for (int l = 0; l < W; l++) lane[l] = T.CreateTruncating(en[l * NLag2 + i]);
+                for (int l = 0; l < W; l++)
+                {
+                    lane[l] = T.CreateTruncating(energies[l * NLag2 + i]);
+                }
+
                 e[i] = TV.Create(lane);
             }
         }, ws => ws.Dispose(), _token);
     }
 
-    /// <summary>E[d_y, d_x] = Σ of p² over the projection pixels that land in the patch at that lag (R(d) = [max(0,d), min(L, L+d))).</summary>
+    /// <summary>
+    /// E[d_y, d_x] = Σ of p² over the pixels of the B×B projection box that land in the patch at that lag
+    /// (R(d) = [max(0,d), min(B, L+d)) per axis, d ∈ {−(L−1)..B−1}).
+    /// </summary>
     private void BoxEnergies(ReadOnlySpan<double> p, double[] q, Span<double> e)
     {
         // q[u, dx] = Σ_{v ∈ R(dx)} p[u, v]²
-        for (int u = 0; u < L; u++)
-            for (int dx = -(L - 1); dx < L; dx++)
+        for (int u = 0; u < B; u++)
+        {
+            for (int dx = -(L - 1); dx < B; dx++)
             {
-                int v0 = Math.Max(0, dx), v1 = Math.Min(L, L + dx); double s = 0;
-                for (int v = v0; v < v1; v++) { double a = p[u * L + v]; s += a * a; }
+                int v0 = Math.Max(0, dx), v1 = Math.Min(B, L + dx);
+                double s = 0;
+                for (int v = v0; v < v1; v++)
+                {
+                    double a = p[u * B + v];
+                    s += a * a;
+                }
+
                 q[u * NLag + dx + L - 1] = s;
             }
-        for (int dy = -(L - 1); dy < L; dy++)
+        }
+
+        for (int dy = -(L - 1); dy < B; dy++)
         {
-            int u0 = Math.Max(0, dy), u1 = Math.Min(L, L + dy);
+            int u0 = Math.Max(0, dy), u1 = Math.Min(B, L + dy);
             for (int dx = 0; dx < NLag; dx++)
             {
                 double s = 0;
-                for (int u = u0; u < u1; u++) s += q[u * NLag + dx];
+                for (int u = u0; u < u1; u++)
+                {
+                    s += q[u * NLag + dx];
+                }
+
                 e[(dy + L - 1) * NLag + dx] = s;
             }
         }
@@ -213,18 +274,22 @@ internal sealed unsafe class EStepKernel<T, TV> : IDisposable where T : unmanage
     private TV LagLogLikelihoods(Workspace ws, int j, int g, TV* dest)
     {
         TV* rr = _rotRe + (long)g * CL, ri = _rotIm + (long)g * CL, re = ws.Re, im = ws.Im;
-        fixed (T* pr = &_patchRe[(long)j * CL]) fixed (T* pi = &_patchIm[(long)j * CL])
+        fixed (T* pr = &_patchRe[(long)j * CL])
+        fixed (T* pi = &_patchIm[(long)j * CL])
         {
             for (int k = 0; k < CL; k++)
             {
                 // conj(a)·b = (a_r·b_r + a_i·b_i) + i(a_r·b_i − a_i·b_r)
-                var ar = TV.Create(pr[k]); var ai = TV.Create(pi[k]);
+                var ar = TV.Create(pr[k]);
+                var ai = TV.Create(pi[k]);
                 re[k] = ar * rr[k] + ai * ri[k];
                 im[k] = ar * ri[k] - ai * rr[k];
             }
         }
+
         _fft.Backward(re, im, ws.Real, NLag, ws.Scratch);
-        var kappa = TV.Create(_kappa); var beta = TV.Create(_beta);
+        var kappa = TV.Create(_kappa);
+        var beta = TV.Create(_beta);
         var max = TV.Create(T.NegativeInfinity);
         TV* e = _energy + (long)g * NLag2;
         for (int iy = 0; iy < NLag; iy++)
@@ -261,29 +326,40 @@ internal sealed unsafe class EStepKernel<T, TV> : IDisposable where T : unmanage
     private TV ExpShiftedSum(TV* src, TV shift, TV* dst)
     {
         var sum = TV.Zero;
-        for (int i = 0; i < NLag2; i++) { var e = VectorMath.Exp<TV, T>(src[i] - shift); dst[i] = e; sum += e; }
+        for (int i = 0; i < NLag2; i++)
+        {
+            var e = VectorMath.Exp<TV, T>(src[i] - shift);
+            dst[i] = e;
+            sum += e;
+        }
+
         return sum;
     }
 
+    /// <summary>log N(I_q; A_{d,ω}x, σ²I) for every minibatch patch, rotation and lag, [patch, rotation, lag] (see <see cref="EStep.LogLikelihoodTable"/>).</summary>
     public double[] LogLikelihoodTable()
     {
         Prepare();
-        int mb = _minibatch.Length;
-        var table = new double[(long)mb * K * NLag2];
+        int count = _minibatch.Length;
+        var table = new double[(long)count * K * NLag2];
         using var ws = NewWorkspace();
-        for (int j = 0; j < mb; j++)
+        for (int j = 0; j < count; j++)
         {
-            double patchConst = _logNorm - _patchNorm2[j] * _inv2s2;
+            double patchConstant = _logNorm - _patchNorm2[j] * _inv2s2;
             for (int g = 0; g < G; g++)
             {
                 LagLogLikelihoods(ws, j, g, ws.Lags);
                 for (int l = 0; l < W && g * W + l < K; l++)
                 {
-                    long o = ((long)j * K + g * W + l) * NLag2;
-                    for (int i = 0; i < NLag2; i++) table[o + i] = double.CreateTruncating(ws.Lags[i][l]) + patchConst;
+                    long offset = ((long)j * K + g * W + l) * NLag2;
+                    for (int i = 0; i < NLag2; i++)
+                    {
+                        table[offset + i] = double.CreateTruncating(ws.Lags[i][l]) + patchConstant;
+                    }
                 }
             }
         }
+
         return table;
     }
 
@@ -546,14 +622,14 @@ internal sealed unsafe class EStepKernel<T, TV> : IDisposable where T : unmanage
 
     /// <summary>
     /// The finish: b_ω by one inverse FFT per rotation group (the circular convolution of the weight maps with the
-    /// zero-padded patches, cropped to L×L), m_ω from W[s,ω], and the result.
+    /// zero-padded patches, cropped to the B×B box), m_ω from W[s,ω], and the result.
     /// </summary>
     private EStepResult Finish(RunState state)
     {
-        int count = _minibatch.Length, l2 = L * L;
+        int count = _minibatch.Length, b2 = B * B;
         bool statistics = state.Statistics;
-        var back = statistics ? new double[(long)K * l2] : Array.Empty<double>();
-        var pixelWeights = statistics ? new double[(long)K * l2] : Array.Empty<double>();
+        var back = statistics ? new double[(long)K * b2] : Array.Empty<double>();
+        var pixelWeights = statistics ? new double[(long)K * b2] : Array.Empty<double>();
         var weightSums = statistics ? new double[(long)K * NLag2] : Array.Empty<double>();
         if (statistics)
         {
@@ -564,12 +640,12 @@ internal sealed unsafe class EStepKernel<T, TV> : IDisposable where T : unmanage
                 for (int l = 0; l < W && g * W + l < K; l++)
                 {
                     int r = g * W + l;
-                    var b = back.AsSpan(r * l2, l2);
-                    for (int y = 0; y < L; y++)
+                    var b = back.AsSpan(r * b2, b2);
+                    for (int y = 0; y < B; y++)
                     {
-                        for (int xx = 0; xx < L; xx++)
+                        for (int xx = 0; xx < B; xx++)
                         {
-                            b[y * L + xx] = double.CreateTruncating(ws.Real[(y + L - 1) * M + xx + L - 1][l]) * _invM2;
+                            b[y * B + xx] = double.CreateTruncating(ws.Real[(y + L - 1) * M + xx + L - 1][l]) * _invM2;
                         }
                     }
 
@@ -579,7 +655,7 @@ internal sealed unsafe class EStepKernel<T, TV> : IDisposable where T : unmanage
                         sums[i] = double.CreateTruncating(weightSum[i][l]);
                     }
 
-                    PixelWeights(sums, ws.Box, pixelWeights.AsSpan(r * l2, l2));
+                    PixelWeights(sums, ws.Box, pixelWeights.AsSpan(r * b2, b2));
                 }
             }, ws => state.Pool.Add(ws), _token);
         }
@@ -598,28 +674,42 @@ internal sealed unsafe class EStepKernel<T, TV> : IDisposable where T : unmanage
 
         return new EStepResult(L, K, (int[])_minibatch.Clone(), state.PatchLogLikelihood, emptySum / count, back, pixelWeights, weightSums, (long)count * K, skippedTotal)
         {
+            BoxSize = B,
             PhaseSeconds = state.PhaseSeconds,
             Precision = typeof(T) == typeof(float) ? EStepPrecision.Single : EStepPrecision.Double,
         };
     }
 
-    /// <summary>m[u, v] = Σ_{d_y = u−L+1..u} Σ_{d_x = v−L+1..v} W[d_y, d_x]: the lags at which projection pixel (u, v) lands in the patch.</summary>
+    /// <summary>m[u, v] = Σ_{d_y = u−L+1..u} Σ_{d_x = v−L+1..v} W[d_y, d_x] for (u, v) in the B×B box: the lags at which box pixel (u, v) lands in the patch.</summary>
     private void PixelWeights(ReadOnlySpan<double> w, double[] t, Span<double> m)
     {
         // t[dy, v] = Σ_{dx = v−L+1..v} W[dy, dx]   (stored [dy+L−1, v])
         for (int dy = 0; dy < NLag; dy++)
-            for (int v = 0; v < L; v++)
+        {
+            for (int v = 0; v < B; v++)
             {
                 double s = 0;
-                for (int dx = v - L + 1; dx <= v; dx++) s += w[dy * NLag + dx + L - 1];
-                t[dy * L + v] = s;
+                for (int dx = v - L + 1; dx <= v; dx++)
+                {
+                    s += w[dy * NLag + dx + L - 1];
+                }
+
+                t[dy * B + v] = s;
             }
-        for (int u = 0; u < L; u++)
-            for (int v = 0; v < L; v++)
+        }
+
+        for (int u = 0; u < B; u++)
+        {
+            for (int v = 0; v < B; v++)
             {
                 double s = 0;
-                for (int dy = u - L + 1; dy <= u; dy++) s += t[(dy + L - 1) * L + v];
-                m[u * L + v] = s;
+                for (int dy = u - L + 1; dy <= u; dy++)
+                {
+                    s += t[(dy + L - 1) * B + v];
+                }
+
+                m[u * B + v] = s;
             }
+        }
     }
 }

@@ -37,7 +37,15 @@ public static unsafe class MStep
     public static NormalEquations Build(ILinearProjectionModel model, IReadOnlyList<Rotation> rotations, EStepResult stats, int threads = 0, CancellationToken token = default)
     {
         int l2 = model.ImageSize * model.ImageSize, n = model.ParameterCount, k = rotations.Count;
-        if (stats.RotationCount != k || stats.ImageSize != model.ImageSize) throw new ArgumentException("The E-step statistics do not match the model and rotation set.");
+        if (stats.RotationCount != k || stats.ImageSize != model.ImageSize)
+        {
+            throw new ArgumentException("The E-step statistics do not match the model and rotation set.");
+        }
+
+        if (stats.BoxSize != stats.ImageSize)
+        {
+            throw new NotSupportedException($"The E-step statistics live on a {stats.BoxSize}² filtered box: the M-step of a filtered forward model is not written yet (see the remarks on MStep).");
+        }
         if (threads <= 0) threads = Environment.ProcessorCount;
         using var blas = OpenBlasThreads.Single();
         int blocks = (k + BlockRotations - 1) / BlockRotations;
