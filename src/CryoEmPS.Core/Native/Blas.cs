@@ -24,7 +24,7 @@ public static unsafe class Blas
     /// <summary>
     /// Loads OpenBLAS once. Before the first load, on an AVX-512 CPU with OPENBLAS_CORETYPE unset,
     /// sets OPENBLAS_CORETYPE=SkylakeX through libc (Debian's 0.3.21 takes such CPUs for Haswell;
-    /// SkylakeX kernels measured 1.65x faster for dsyrk here). Single-threaded BLAS by default:
+    /// the SkylakeX kernels run dsyrk faster on such CPUs; see benchmarks/README.md). Single-threaded BLAS by default:
     /// CryoEmPS parallelises itself and calls BLAS on large blocks.
     /// </summary>
     public static void EnsureLoaded()
@@ -75,7 +75,10 @@ public static unsafe class Blas
         cblas_dsyrk(RowMajor, Upper, Trans, n, k, alpha, a, n, beta, c, n);
     }
 
-    /// <summary>The single-precision <see cref="SyrkAtA(int, int, double, double*, double, double*)"/> (ssyrk: about twice the speed).</summary>
+    /// <summary>
+    /// The single-precision <see cref="SyrkAtA(int, int, double, double*, double, double*)"/> (ssyrk: twice the values per
+    /// SIMD register, so faster; see benchmarks/README.md).
+    /// </summary>
     public static void SyrkAtA(int n, int k, float alpha, float* a, float beta, float* c)
     {
         EnsureLoaded();

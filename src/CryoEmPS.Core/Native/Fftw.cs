@@ -133,8 +133,8 @@ public sealed unsafe class RealFft2D : IDisposable
             var cplx = Fftw.Alloc<Complex>(ComplexLength);
             try
             {
-                // FFTW_PATIENT: for the E-step's 36×36 transforms it picks plans 20 % faster than FFTW_MEASURE
-                // (2.05 vs 2.55 µs per c2r here) for 0.4 s of planning, paid once per machine through the wisdom file.
+                // FFTW_PATIENT: for the E-step's 36×36 transforms it picks faster plans than FFTW_MEASURE for a short
+                // planning time, paid once per machine through the wisdom file (timings: benchmarks/README.md).
                 uint flags = measure ? Fftw.Patient : Fftw.Estimate;
                 void MakePlans()
                 {

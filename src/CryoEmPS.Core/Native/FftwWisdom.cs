@@ -8,7 +8,7 @@ namespace CryoEmPS.Core.Native;
 /// break "same seed ⇒ bit-identical" across runs and a bit-identical resume after a kill. Measured
 /// plans are therefore made under an inter-process lock, after importing the shared wisdom file, and the
 /// wisdom is written back: the first process on a machine measures, every later one reuses its plans
-/// (FFTW_ESTIMATE would be deterministic too, but ran the 36×36 transforms 2× slower here).
+/// (FFTW_ESTIMATE would be deterministic too, but its plans run the 36×36 transforms slower; see benchmarks/README.md).
 /// The file is $CRYOEMPS_FFTW_WISDOM, or ~/.cache/CryoEmPS/fftw3-wisdom-&lt;arch&gt;.txt; set
 /// CRYOEMPS_FFTW_WISDOM=off to disable it. Failing to read or write it never fails a computation.
 /// </summary>

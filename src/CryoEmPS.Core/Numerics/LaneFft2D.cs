@@ -8,11 +8,11 @@ namespace CryoEmPS.Core.Numerics;
 /// M×M real 2-D FFTs done <see cref="Lanes"/> = TV.Count at a time (<see cref="ILanes{TSelf, T}"/>), one transform per SIMD lane: the
 /// E-step's correlation and back-projection transforms for a group of rotations.
 /// <para>
-/// Why not FFTW here: the E-step makes two 36×36 transforms per (patch, rotation) pair, about 2.1 µs each with
-/// FFTW (Debian's build has SSE2/AVX codelets; a single small transform is dominated by its plan's bookkeeping).
+/// Why not FFTW here: the E-step makes two 36×36 transforms per (patch, rotation) pair, and with FFTW
+/// (Debian's build has SSE2/AVX codelets) a single small transform is dominated by its plan's bookkeeping.
 /// Lane-batching turns every butterfly into plain vertical SIMD arithmetic on W transforms at once, with no
-/// shuffles; it is several times faster (see benchmarks/EmProfile, mode lanefft) and every lane does exactly the
-/// scalar arithmetic of a single transform, so the bits do not depend on W, the CPU or the thread count.
+/// shuffles; it is faster (timings: benchmarks/README.md; benchmarks/EmProfile, mode lanefft) and every lane does
+/// exactly the scalar arithmetic of a single transform, so the bits do not depend on W, the CPU or the thread count.
 /// </para>
 /// <para>
 /// Layouts (each element a TV register, lane w = transform w): real images [y·M + x]; half spectra as separate
