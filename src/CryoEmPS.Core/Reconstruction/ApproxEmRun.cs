@@ -1,18 +1,25 @@
-
 namespace CryoEmPS.Core.Reconstruction;
 
 /// <summary>The result of <see cref="ApproxEm.Run"/>.</summary>
 public sealed class ApproxEmRun
 {
     internal ApproxEmRun(double[] x, double v, List<ApproxEmIteration> history, int stages, bool resumed, int resumedRows)
-    { Coefficients = x; EmptyProbability = v; History = history; StageCount = stages; Resumed = resumed; ResumedRows = resumedRows; }
+    {
+        Coefficients = x;
+        EmptyProbability = v;
+        History = history;
+        StageCount = stages;
+        Resumed = resumed;
+        ResumedRows = resumedRows;
+    }
+
     /// <summary>The final coefficients (in the last stage's parameter space).</summary>
     public double[] Coefficients { get; }
+    /// <summary>v, the final probability that a patch is empty.</summary>
     public double EmptyProbability { get; }
     public IReadOnlyList<ApproxEmIteration> History { get; }
     public int StageCount { get; }
     public bool Resumed { get; }
     /// <summary>How many history rows came from the checkpoint.</summary>
     public int ResumedRows { get; }
-    public double MaxRegularization => History.Count == 0 ? 0 : History.Max(h => h.Regularization);
 }
