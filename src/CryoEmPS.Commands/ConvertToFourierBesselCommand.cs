@@ -36,9 +36,9 @@ public sealed class ConvertToFourierBesselCommand : CryoEmCmdlet
             ell = max;
         }
         WriteVerbose($"Least-squares Fourier–Bessel fit of {Volume} with ℓmax = {ell} ({FourierBesselBasis.Create(L, ell).Count} real parameters).");
-        FourierBesselVolume fb;
-        try { fb = FourierBesselTransform.Analyze(Volume, ell); }
-        catch (InvalidOperationException ex) { Fail(ex, "FourierBesselFitFailed", ErrorCategory.InvalidResult, Volume); return; }
-        WriteObject(fb);
+        FourierBesselVolume? fourierBessel = null;
+        try { fourierBessel = FourierBesselTransform.Analyze(Volume, ell); }
+        catch (InvalidOperationException ex) { Fail(ex, "FourierBesselFitFailed", ErrorCategory.InvalidResult, Volume); }
+        WriteObject(fourierBessel);
     }
 }

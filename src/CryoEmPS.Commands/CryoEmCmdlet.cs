@@ -1,3 +1,5 @@
+using System.Diagnostics;
+using System.Diagnostics.CodeAnalysis;
 using System.Management.Automation;
 using CryoEmPS.Core.IO;
 using CryoEmPS.Core.Native;
@@ -19,16 +21,24 @@ public abstract class CryoEmCmdlet : PSCmdlet
 
     protected override void StopProcessing() => _cts.Cancel();
 
-    /// <summary>Throws a terminating error with a stable ErrorId.</summary>
-    protected void Fail(Exception ex, string errorId, ErrorCategory category, object? target = null)
-        => ThrowTerminatingError(new ErrorRecord(ex, errorId, category, target));
+    /// <summary>Throws a terminating error with a stable ErrorId (never returns).</summary>
+    [DoesNotReturn]
+    protected internal void Fail(Exception ex, string errorId, ErrorCategory category, object? target = null)
+    {
+        ThrowTerminatingError(new ErrorRecord(ex, errorId, category, target));
+        // ThrowTerminatingError always throws, but it is not annotated as such.
+        throw new UnreachableException();
+    }
 
-    protected void Fail(string message, string errorId, ErrorCategory category, object? target = null)
+    /// <summary>Throws a terminating error with a stable ErrorId and an ArgumentException of <paramref name="message"/> (never returns).</summary>
+    [DoesNotReturn]
+    protected internal void Fail(string message, string errorId, ErrorCategory category, object? target = null)
         => Fail(new ArgumentException(message), errorId, category, target);
 
     /// <summary>Resolves an existing file from -Path (wildcards allowed, must match exactly one) or -LiteralPath.</summary>
     protected string ResolveInputFile(string path, bool literal, string errorPrefix)
     {
+        string? file = null;
         try
         {
             if (literal)
@@ -36,14 +46,17 @@ public abstract class CryoEmCmdlet : PSCmdlet
                 string p = SessionState.Path.GetUnresolvedProviderPathFromPSPath(path);
                 if (Directory.Exists(p)) Fail(new IOException($"'{p}' is a folder; give the path of a file in it."), errorPrefix + "PathIsFolder", ErrorCategory.InvalidArgument, path);
                 if (!File.Exists(p)) throw new FileNotFoundException($"The file '{p}' does not exist.", p);
-                return p;
+                file = p;
             }
-            var resolved = GetResolvedProviderPathFromPSPath(path, out var provider);
-            if (provider.Name != "FileSystem") throw new ArgumentException($"'{path}' is not a file-system path.");
-            if (resolved.Count != 1) throw new ArgumentException($"'{path}' matches {resolved.Count} files; give exactly one.");
-            if (Directory.Exists(resolved[0])) Fail(new IOException($"'{resolved[0]}' is a folder; give the path of a file in it."), errorPrefix + "PathIsFolder", ErrorCategory.InvalidArgument, path);
-            if (!File.Exists(resolved[0])) throw new FileNotFoundException($"'{resolved[0]}' is not a file.", resolved[0]);
-            return resolved[0];
+            else
+            {
+                var resolved = GetResolvedProviderPathFromPSPath(path, out var provider);
+                if (provider.Name != "FileSystem") throw new ArgumentException($"'{path}' is not a file-system path.");
+                if (resolved.Count != 1) throw new ArgumentException($"'{path}' matches {resolved.Count} files; give exactly one.");
+                if (Directory.Exists(resolved[0])) Fail(new IOException($"'{resolved[0]}' is a folder; give the path of a file in it."), errorPrefix + "PathIsFolder", ErrorCategory.InvalidArgument, path);
+                if (!File.Exists(resolved[0])) throw new FileNotFoundException($"'{resolved[0]}' is not a file.", resolved[0]);
+                file = resolved[0];
+            }
         }
         catch (ItemNotFoundException ex)
         {
@@ -57,7 +70,7 @@ public abstract class CryoEmCmdlet : PSCmdlet
         {
             Fail(ex, errorPrefix + "InvalidPath", ErrorCategory.InvalidArgument, path);
         }
-        return null!; // unreachable
+        return file;
     }
 
     /// <summary>Resolves an output path (need not exist; its folder must).</summary>
@@ -158,7 +171,7 @@ public abstract class CryoEmCmdlet : PSCmdlet
     }
 
     /// <summary>Stops with ErrorId <c>VolumeNotFinite</c> when a voxel of <paramref name="volume"/> is NaN or infinite.</summary>
-    protected void RequireFiniteVolume(CryoEmPS.Core.Volumes.Volume volume, string role)
+    protected internal void RequireFiniteVolume(CryoEmPS.Core.Volumes.Volume volume, string role)
     {
         if (InputChecks.NonFiniteVoxel(volume, role) is string message)
             Fail(message, "VolumeNotFinite", ErrorCategory.InvalidData, volume);

@@ -43,20 +43,18 @@ public sealed class ExportEmPictureCommand : ExportFileCmdletBase
         double lo = Percentile[0], hi = Percentile[1];
         if (!(lo >= 0 && hi <= 100 && lo < hi))
             Fail($"-Percentile needs two values with 0 ≤ low < high ≤ 100; got {lo} and {hi}.", "PictureInvalidPercentile", ErrorCategory.InvalidArgument, Percentile);
-        PngPicture.Picture picture;
-        switch (_input)
+        PngPicture.Picture? picture = _input switch
         {
-            case Micrograph m: picture = PngPicture.FromMicrograph(m, 1024, lo, hi); break;
-            case ImageStack s: picture = PngPicture.FromImageStack(s, Math.Max(1, Zoom / 2), 64, lo, hi); break;
-            case Volume v: picture = PngPicture.FromVolume(v, Zoom, lo, hi); break;
-            case FourierBesselVolume fb: picture = PngPicture.FromVolume(fb.ToVolume(), Zoom, lo, hi); break;
-            case ApproxEmResult r: picture = PngPicture.FromVolume(r.Volume, Zoom, lo, hi); break;
-            default:
-                Fail($"Export-EmPicture draws a Micrograph, ImageStack, Volume, FourierBesselVolume or ApproxEmResult, not {_input.GetType().Name}.",
-                    "PictureUnsupportedType", ErrorCategory.InvalidType, _input);
-                return;
-        }
-        var pic = picture;
-        WriteTarget("PictureFile", $"Write a {pic.Width}x{pic.Height} PNG of {_input}", s => PngPicture.Write(s, pic), "PictureInvalidData");
+            Micrograph micrograph => PngPicture.FromMicrograph(micrograph, 1024, lo, hi),
+            ImageStack stack => PngPicture.FromImageStack(stack, Math.Max(1, Zoom / 2), 64, lo, hi),
+            Volume volume => PngPicture.FromVolume(volume, Zoom, lo, hi),
+            FourierBesselVolume fourierBessel => PngPicture.FromVolume(fourierBessel.ToVolume(), Zoom, lo, hi),
+            ApproxEmResult result => PngPicture.FromVolume(result.Volume, Zoom, lo, hi),
+            _ => null,
+        };
+        if (picture == null)
+            Fail($"Export-EmPicture draws a Micrograph, ImageStack, Volume, FourierBesselVolume or ApproxEmResult, not {_input.GetType().Name}.",
+                "PictureUnsupportedType", ErrorCategory.InvalidType, _input);
+        WriteTarget("PictureFile", $"Write a {picture.Width}x{picture.Height} PNG of {_input}", stream => PngPicture.Write(stream, picture), "PictureInvalidData");
     }
 }

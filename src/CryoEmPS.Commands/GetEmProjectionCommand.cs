@@ -56,30 +56,36 @@ public sealed class GetEmProjectionCommand : CryoEmCmdlet
 
     protected override void ProcessRecord()
     {
-        if (ParameterSetName == FourierBesselSet)
-        {
-            ImageStack exact;
-            try { exact = new FourierBesselProjector(FourierBessel).ProjectAll(Rotation); }
-            catch (ArgumentException ex) { Fail(ex, "InvalidRotation", ErrorCategory.InvalidArgument, Rotation); return; }
-            WriteVerbose($"{Rotation.Length} exact projections of {FourierBessel} (Fourier–Bessel, I = G·D(R)·x).");
-            WriteObject(exact);
-            return;
-        }
-        if (!Volume.IsCube)
-            Fail(new NonCubicVolumeException(Volume), "VolumeNotCubic", ErrorCategory.InvalidArgument, Volume);
-        RequireFiniteVolume(Volume, "volume");
+        var input = VolumeInput.ForProjection(this, ParameterSetName == FourierBesselSet ? FourierBessel : Volume, "VolumeNotCubic");
+        if (input.FourierBessel != null) WriteExactProjections(input);
+        else WriteVoxelProjections(input);
+    }
+
+    /// <summary>A Fourier–Bessel volume: all projections at once, exactly.</summary>
+    private void WriteExactProjections(VolumeInput input)
+    {
+        ImageStack? stack = null;
+        try { stack = ((FourierBesselProjector)input.CreateProjector()).ProjectAll(Rotation); }
+        catch (ArgumentException ex) { Fail(ex, "InvalidRotation", ErrorCategory.InvalidArgument, Rotation); }
+        WriteVerbose($"{Rotation.Length} exact projections of {input.FourierBessel} (Fourier–Bessel, I = G·D(R)·x).");
+        WriteObject(stack);
+    }
+
+    /// <summary>A voxel volume: Fourier-slice projections on a worker thread, with progress and Ctrl+C.</summary>
+    private void WriteVoxelProjections(VolumeInput input)
+    {
         RequireNative(fftw: true);
         const string activity = "Get-EmProjection";
         int total = Rotation.Length;
-        var rots = Rotation;
+        var rotations = Rotation;
         try
         {
-            var stack = RunPumped<int, ImageStack>((progress, ct) =>
+            var stack = RunPumped<int, ImageStack>((progress, token) =>
             {
-                using var proj = new VoxelProjector(Volume);
-                return proj.ProjectMany(rots, ct, progress);
+                using var projector = (VoxelProjector)input.CreateProjector();
+                return projector.ProjectMany(rotations, token, progress);
             }, done => Progress(1, activity, $"{done} of {total} projections", 100 * done / total));
-            WriteVerbose($"{total} projections of {Volume} (Fourier slice, Kaiser–Bessel NUFFT, N = 2L).");
+            WriteVerbose($"{total} projections of {input.Voxels} (Fourier slice, Kaiser–Bessel NUFFT, N = 2L).");
             WriteObject(stack);
         }
         finally { ProgressCompleted(1, activity); }

@@ -41,7 +41,7 @@ public sealed class GetPatchSetCommand : CryoEmCmdlet
                      "PatchSizeRequired", ErrorCategory.InvalidArgument, _micrographs[0]);
             WriteVerbose($"Patch size {l} taken from the micrographs' truth.");
         }
-        PatchSet set = null!;
+        PatchSet? set = null;
         try
         {
             set = PatchExtractor.Extract(_micrographs, l, WriteWarning, CancellationToken);

@@ -44,10 +44,10 @@ public abstract class ImportMrcCmdletBase : CryoEmCmdlet
                 files.Add(ResolveInputFile(p, literal, "Mrc"));
                 continue;
             }
-            System.Collections.ObjectModel.Collection<string> resolved;
-            ProviderInfo provider;
+            System.Collections.ObjectModel.Collection<string>? resolved = null;
+            ProviderInfo? provider = null;
             try { resolved = GetResolvedProviderPathFromPSPath(p, out provider); }
-            catch (ItemNotFoundException ex) { Fail(new FileNotFoundException(ex.Message, p, ex), "MrcFileNotFound", ErrorCategory.ObjectNotFound, p); return files; }
+            catch (ItemNotFoundException ex) { Fail(new FileNotFoundException(ex.Message, p, ex), "MrcFileNotFound", ErrorCategory.ObjectNotFound, p); }
             if (provider.Name != "FileSystem")
                 Fail($"'{p}' is not a file-system path. Give the path of an MRC file.", "MrcInvalidPath", ErrorCategory.InvalidArgument, p);
             var matches = resolved.Where(File.Exists).ToList();
@@ -61,11 +61,12 @@ public abstract class ImportMrcCmdletBase : CryoEmCmdlet
     /// <summary>Runs a reader and turns its failures into terminating errors with stable ErrorIds.</summary>
     protected T ReadMrc<T>(string file, Func<string, T> read)
     {
-        try { return read(file); }
+        T? value = default;
+        try { value = read(file); }
         catch (MrcFormatException ex) { Fail(ex, ex.ErrorId, ErrorCategory.InvalidData, file); }
         catch (UnauthorizedAccessException ex) { Fail(ex, "MrcAccessDenied", ErrorCategory.PermissionDenied, file); }
         catch (IOException ex) { Fail(ex, "MrcReadFailed", ErrorCategory.ReadError, file); }
-        return default!; // unreachable
+        return value;
     }
 }
 

@@ -21,7 +21,7 @@ public sealed class InvokeApproxEmCommand : CryoEmCmdlet
     [ValidateNotNull]
     public PatchSet PatchSet { get; set; } = null!;
 
-    /// <summary>x₀: a Volume (expanded at the first stage's ℓmax) or a FourierBesselVolume.</summary>
+    /// <summary>x₀: a Volume (expanded at the first stage's ℓmax), a FourierBesselVolume or a previous ApproxEmResult (see <see cref="VolumeInput.ForInitialVolume"/>).</summary>
     [Parameter(Position = 1)]
     [ValidateNotNull]
     public object? InitialVolume { get; set; }
@@ -31,7 +31,7 @@ public sealed class InvokeApproxEmCommand : CryoEmCmdlet
 
     [Parameter]
     [ValidateNotNullOrEmpty]
-    public int[] EllMax { get; set; } = (int[])ApproxEmReconstruction.PaperEllMax.Clone();
+    public int[] EllMax { get; set; } = (int[])ApproxEmRequest.PaperEllMax.Clone();
 
     [Parameter]
     [ValidateNotNullOrEmpty]
@@ -94,120 +94,93 @@ public sealed class InvokeApproxEmCommand : CryoEmCmdlet
             Fail($"{_sets.Count} patch sets came down the pipeline; Invoke-ApproxEm reconstructs from one. Pipe several micrographs into one Get-PatchSet instead.", "MultiplePatchSets", ErrorCategory.InvalidArgument, _sets[1]);
         var patches = _sets[0];
         RequireNative(fftw: true, blas: true);
-        int stages = EllMax.Length;
 
-        double sigma2 = NoiseVariance;
-        if (!MyInvocation.BoundParameters.ContainsKey(nameof(NoiseVariance)))
-        {
-            sigma2 = patches.NoiseVariance;
-            if (double.IsNaN(sigma2))
-                Fail("The noise variance σ² is unknown: the patch set does not carry one (its micrographs had none, or they disagreed). Give -NoiseVariance, the per-pixel variance of the micrograph noise.",
-                     "NoiseVarianceUnknown", ErrorCategory.InvalidArgument, patches);
-            WriteVerbose($"σ² = {sigma2:g6} from the patch set.");
-        }
-
-        if (RotationSet != null && RotationCount != null)
-            Fail("Give -RotationCount or -RotationSet, not both.", "RotationScheduleConflict", ErrorCategory.InvalidArgument, null);
-        RotationSet[] rotations;
-        if (RotationSet != null) rotations = Expand(RotationSet, stages, "RotationSet");
-        else
-        {
-            var counts = RotationCount ?? (stages == 3 ? ApproxEmReconstruction.PaperRotationCount : Enumerable.Repeat(ApproxEmReconstruction.PaperRotationCount[0], stages).ToArray());
-            var byCount = new Dictionary<int, RotationSet>();
-            rotations = Expand(counts, stages, "RotationCount").Select(k => byCount.TryGetValue(k, out var s) ? s : byCount[k] = RotationGrid.SuperFibonacci(k)).ToArray();
-        }
-        var sf = Expand(StochasticFactor ?? (stages == 3 ? ApproxEmReconstruction.PaperStochasticFactor : Enumerable.Repeat(1.0, stages).ToArray()), stages, "StochasticFactor");
-        var it = Expand(MaxIterations ?? (stages == 3 ? ApproxEmReconstruction.PaperMaxIterations : Enumerable.Repeat(5, stages).ToArray()), stages, "MaxIterations");
-        var tol = Expand(Tolerance ?? new[] { double.NegativeInfinity }, stages, "Tolerance");
-
-        Volume? initVolume = null; FourierBesselVolume? initFb = null;
-        if (InitialVolume != null)
-        {
-            object o = InitialVolume is PSObject ps ? ps.BaseObject : InitialVolume;
-            if (o is Volume v) initVolume = v;
-            else if (o is FourierBesselVolume f) initFb = f;
-            else if (o is ApproxEmResult prev) initFb = prev.FourierBesselVolume;
-            else Fail($"-InitialVolume must be a Volume or a FourierBesselVolume; got {o.GetType().FullName}.", "InitialVolumeInvalidType", ErrorCategory.InvalidType, o);
-        }
-
-        if (initVolume != null) RequireFiniteVolume(initVolume, "initial volume");
+        var initial = InitialVolume == null ? null : VolumeInput.ForInitialVolume(this, InitialVolume);
         if (Reference != null) RequireFiniteVolume(Reference, "reference");
-
+        string? checkpointPath = CheckpointPath == null ? null : ResolveCheckpoint();
         int seed = Seed ?? DrawSeed();
-        if (initVolume == null && initFb == null && !(Resume && CheckpointPath != null && File.Exists(ResolveCheckpoint())))
-            WriteWarning($"No -InitialVolume: starting from random coefficients (seed {seed}). As the paper reports, the EM usually does not converge to the right structure from a random start; give an initial guess (e.g. a predicted or low-pass filtered model) when you have one.");
-
-        string? ckPath = CheckpointPath == null ? null : ResolveCheckpoint();
-        if (ckPath != null && !Resume && File.Exists(ckPath))
-        {
-            // Without -Resume an existing checkpoint is replaced (a fresh start), but never a file that is not one.
-            try { ApproxEmCheckpoint.Read(ckPath); }
-            catch (Exception ex) when (ex is InvalidDataException or IOException or UnauthorizedAccessException)
-            {
-                Fail(new IOException($"'{ckPath}' exists and is not an EM checkpoint ({ex.Message}), so it is not overwritten. Give -CheckpointPath a new file name, or delete the file.", ex),
-                     "CheckpointPathNotCheckpoint", ErrorCategory.ResourceExists, ckPath);
-            }
-            WriteWarning($"Replacing the existing checkpoint '{ckPath}' (no -Resume: the run starts afresh). Add -Resume to continue from it instead.");
-        }
         var request = new ApproxEmRequest
         {
-            Patches = patches, InitialVolume = initVolume, InitialCoefficients = initFb, EllMax = EllMax, Rotations = rotations, StochasticFactor = sf,
-            MaxIterations = it, Tolerance = tol, NoiseVariance = sigma2, EmptyProbability = EmptyProbability, Seed = seed, Threads = ThrottleLimit,
-            PosteriorCutoff = PosteriorCutoff, Precision = Precision, Reference = Reference, CheckpointPath = ckPath, Resume = Resume.IsPresent,
+            Patches = patches,
+            InitialVolume = initial?.Voxels,
+            InitialCoefficients = initial?.FourierBessel,
+            EllMax = EllMax,
+            RotationCount = RotationCount,
+            Rotations = RotationSet,
+            StochasticFactor = StochasticFactor,
+            MaxIterations = MaxIterations,
+            Tolerance = Tolerance,
+            NoiseVariance = MyInvocation.BoundParameters.ContainsKey(nameof(NoiseVariance)) ? NoiseVariance : null,
+            EmptyProbability = EmptyProbability,
+            Seed = seed,
+            Threads = ThrottleLimit,
+            PosteriorCutoff = PosteriorCutoff,
+            Precision = Precision,
+            Reference = Reference,
+            CheckpointPath = checkpointPath,
+            Resume = Resume.IsPresent,
         };
-        try { ApproxEmReconstruction.Validate(request); }
+        ApproxEmPlan? plan = null;
+        try { plan = request.Resolve(); }
         catch (ApproxEmInputException ex) { Fail(ex, ex.ErrorId, ErrorCategory.InvalidArgument, patches); }
 
-        WriteVerbose($"Approximate EM: {patches.Count} patches of {patches.PatchSize}², σ² = {sigma2:g4}, v₀ = {EmptyProbability}, seed {seed}, {ThrottleLimit} threads; stages ℓmax {string.Join("/", EllMax)}, K {string.Join("/", rotations.Select(r => r.Count))}, S {string.Join("/", sf)}, iterations {string.Join("/", it)}.");
+        if (plan.NoiseVarianceFromPatches) WriteVerbose($"σ² = {plan.NoiseVariance:g6} from the patch set.");
+        if (initial == null && !(Resume && checkpointPath != null && File.Exists(checkpointPath)))
+            WriteWarning($"No -InitialVolume: starting from random coefficients (seed {seed}). As the paper reports, the EM usually does not converge to the right structure from a random start; give an initial guess (e.g. a predicted or low-pass filtered model) when you have one.");
+        if (checkpointPath != null && !Resume && File.Exists(checkpointPath))
+        {
+            // Without -Resume an existing checkpoint is replaced (a fresh start), but never a file that is not one.
+            try { ApproxEmCheckpoint.Read(checkpointPath); }
+            catch (Exception ex) when (ex is InvalidDataException or IOException or UnauthorizedAccessException)
+            {
+                Fail(new IOException($"'{checkpointPath}' exists and is not an EM checkpoint ({ex.Message}), so it is not overwritten. Give -CheckpointPath a new file name, or delete the file.", ex),
+                     "CheckpointPathNotCheckpoint", ErrorCategory.ResourceExists, checkpointPath);
+            }
+            WriteWarning($"Replacing the existing checkpoint '{checkpointPath}' (no -Resume: the run starts afresh). Add -Resume to continue from it instead.");
+        }
+
+        WriteVerbose($"Approximate EM: {patches.Count} patches of {patches.PatchSize}², σ² = {plan.NoiseVariance:g4}, v₀ = {plan.EmptyProbability}, seed {seed}, {plan.Threads} threads; stages ℓmax {string.Join("/", plan.EllMax)}, K {string.Join("/", plan.Rotations.Select(set => set.Count))}, S {string.Join("/", plan.StochasticFactor)}, iterations {string.Join("/", plan.MaxIterations)}.");
         var registers = EStep.Registers;
         WriteVerbose($"E-step: {Precision} precision on {registers.Bits}-bit registers, {registers.SingleLanes} rotations per register in single precision, {registers.DoubleLanes} in double.");
-        ApproxEmResult result = null!;
+        ApproxEmResult? result = null;
         try
         {
-            result = RunPumped<ApproxEmProgress, ApproxEmResult>((progress, token) => ApproxEmReconstruction.Run(request, progress, token), OnReport);
+            result = RunPumped<ApproxEmProgress, ApproxEmResult>((progress, token) => ApproxEmReconstruction.Run(plan, progress, token), OnReport);
         }
-        catch (ApproxEmInputException ex) { Fail(ex, ex.ErrorId, ErrorCategory.InvalidArgument, patches); }
-        catch (CheckpointMismatchException ex) { Fail(ex, "CheckpointMismatch", ErrorCategory.InvalidData, ckPath); }
-        catch (InvalidDataException ex) { Fail(ex, "CheckpointUnreadable", ErrorCategory.InvalidData, ckPath); }
-        catch (IOException ex) when (ckPath != null) { Fail(ex, "CheckpointWriteFailed", ErrorCategory.WriteError, ckPath); }
-        catch (UnauthorizedAccessException ex) when (ckPath != null) { Fail(ex, "CheckpointAccessDenied", ErrorCategory.PermissionDenied, ckPath); }
+        catch (CheckpointMismatchException ex) { Fail(ex, "CheckpointMismatch", ErrorCategory.InvalidData, checkpointPath); }
+        catch (InvalidDataException ex) { Fail(ex, "CheckpointUnreadable", ErrorCategory.InvalidData, checkpointPath); }
+        catch (IOException ex) when (checkpointPath != null) { Fail(ex, "CheckpointWriteFailed", ErrorCategory.WriteError, checkpointPath); }
+        catch (UnauthorizedAccessException ex) when (checkpointPath != null) { Fail(ex, "CheckpointAccessDenied", ErrorCategory.PermissionDenied, checkpointPath); }
         finally { ProgressCompleted(ProgressId, Activity); }
         if (result.Regularization > 0)
             WriteWarning($"{result.RegularizedIterations} M-step(s) found C not positive definite and added a Tikhonov term (largest λ = {result.Regularization:g3}); see History.Regularization.");
         WriteObject(result);
     }
 
+    /// <summary>The provider path of -CheckpointPath; its folder must exist and it must not be a folder.</summary>
     private string ResolveCheckpoint()
     {
-        string p = SessionState.Path.GetUnresolvedProviderPathFromPSPath(CheckpointPath);
-        string? dir = Path.GetDirectoryName(p);
-        if (string.IsNullOrEmpty(dir) || !Directory.Exists(dir))
-            Fail(new DirectoryNotFoundException($"The folder of the checkpoint '{p}' does not exist. Create it first."), "CheckpointFolderNotFound", ErrorCategory.ObjectNotFound, CheckpointPath);
-        if (Directory.Exists(p))
-            Fail(new IOException($"The checkpoint path '{p}' is a folder; give a file name, e.g. -CheckpointPath {System.IO.Path.Combine(CheckpointPath!, "em.ckpt")}."), "CheckpointPathIsFolder", ErrorCategory.InvalidArgument, CheckpointPath);
-        return p;
+        string path = SessionState.Path.GetUnresolvedProviderPathFromPSPath(CheckpointPath);
+        string? folder = Path.GetDirectoryName(path);
+        if (string.IsNullOrEmpty(folder) || !Directory.Exists(folder))
+            Fail(new DirectoryNotFoundException($"The folder of the checkpoint '{path}' does not exist. Create it first."), "CheckpointFolderNotFound", ErrorCategory.ObjectNotFound, CheckpointPath);
+        if (Directory.Exists(path))
+            Fail(new IOException($"The checkpoint path '{path}' is a folder; give a file name, e.g. -CheckpointPath {System.IO.Path.Combine(CheckpointPath!, "em.ckpt")}."), "CheckpointPathIsFolder", ErrorCategory.InvalidArgument, CheckpointPath);
+        return path;
     }
 
-    private void OnReport(ApproxEmProgress p)
+    private void OnReport(ApproxEmProgress report)
     {
-        if (p.Message != null) WriteVerbose(p.Message);
-        string ll = double.IsNaN(p.LastLogLikelihoodPerPatch) ? "" : $", LL/patch {p.LastLogLikelihoodPerPatch:0.####}";
-        string status = $"Stage {p.Stage}/{p.StageCount} (ℓmax {p.EllMax}), iteration {p.Iteration}/{p.MaxIterations}: {p.Phase}{ll}";
-        if (p.Completed != null)
+        if (report.Message != null) WriteVerbose(report.Message);
+        string logLikelihood = double.IsNaN(report.LastLogLikelihoodPerPatch) ? "" : $", LL/patch {report.LastLogLikelihoodPerPatch:0.####}";
+        string status = $"Stage {report.Stage}/{report.StageCount} (ℓmax {report.EllMax}), iteration {report.Iteration}/{report.MaxIterations}: {report.Phase}{logLikelihood}";
+        if (report.Completed != null)
         {
-            var r = p.Completed;
-            string fsc = double.IsNaN(r.FscShell) ? "" : $", FSC shell {r.FscShell:0.##}";
-            WriteVerbose($"Stage {r.Stage} (ℓmax {r.EllMax}, K {r.RotationCount}, S {r.StochasticFactor}) iteration {r.Iteration}: LL {r.LogLikelihood:0.###} ({r.LogLikelihoodPerPatch:0.####}/patch), v {r.EmptyProbability:0.####}, {r.Seconds:0.#} s{fsc}");
-            Progress(ProgressId, Activity, status, (int)(100 * p.Fraction), p.SecondsRemaining, force: true);
+            var row = report.Completed;
+            string fsc = double.IsNaN(row.FscShell) ? "" : $", FSC shell {row.FscShell:0.##}";
+            WriteVerbose($"Stage {row.Stage} (ℓmax {row.EllMax}, K {row.RotationCount}, S {row.StochasticFactor}) iteration {row.Iteration}: LL {row.LogLikelihood:0.###} ({row.LogLikelihoodPerPatch:0.####}/patch), v {row.EmptyProbability:0.####}, {row.Seconds:0.#} s{fsc}");
+            Progress(ProgressId, Activity, status, (int)(100 * report.Fraction), report.SecondsRemaining, force: true);
         }
-        else Progress(ProgressId, Activity, status, (int)(100 * p.Fraction), p.SecondsRemaining);
-    }
-
-    private T[] Expand<T>(T[] values, int stages, string name)
-    {
-        if (values.Length == stages) return values;
-        if (values.Length == 1) return Enumerable.Repeat(values[0], stages).ToArray();
-        Fail($"-{name} has {values.Length} values but -EllMax has {stages} stages. Give one value per stage, or a single value for every stage.", "ScheduleLengthMismatch", ErrorCategory.InvalidArgument, values);
-        return null!;
+        else Progress(ProgressId, Activity, status, (int)(100 * report.Fraction), report.SecondsRemaining);
     }
 }

@@ -2,7 +2,6 @@ using System.Management.Automation;
 using CryoEmPS.Core.Projection;
 using CryoEmPS.Core.Rotations;
 using CryoEmPS.Core.Simulation;
-using CryoEmPS.Core.Volumes;
 
 namespace CryoEmPS.Commands;
 
@@ -62,20 +61,7 @@ public sealed class NewMicrographCommand : CryoEmCmdlet
     protected override void ProcessRecord()
     {
         RequireNative();
-        object input = Volume is PSObject pso ? pso.BaseObject : Volume;
-        int size; string volumeName;
-        switch (input)
-        {
-            case CryoEmPS.Core.Volumes.Volume v:
-                if (!v.IsCube) Fail(new NonCubicVolumeException(v), "NonCubicVolume", ErrorCategory.InvalidArgument, v);
-                RequireFiniteVolume(v, "volume");
-                size = v.SizeX; volumeName = v.Name; break;
-            case FourierBesselVolume fbv:
-                size = fbv.Size; volumeName = fbv.Name; break;
-            default:
-                Fail($"-Volume must be a Volume or a FourierBesselVolume, not {input.GetType().Name}.", "InvalidVolumeType", ErrorCategory.InvalidType, input);
-                return;
-        }
+        var input = VolumeInput.ForProjection(this, Volume, "NonCubicVolume");
         var bound = MyInvocation.BoundParameters;
         var options = new MicrographSimulationOptions
         {
@@ -93,39 +79,40 @@ public sealed class NewMicrographCommand : CryoEmCmdlet
                  "ParticleCountMissing", ErrorCategory.InvalidArgument, null);
 
         // The options are checked against the volume size before the (costlier) projector is built.
-        try { MicrographSimulator.Validate(size, options); }
-        catch (SimulationArgumentException ex) { Fail(ex, ex.ErrorId, ErrorCategory.InvalidArgument, input); }
+        try { MicrographSimulator.Validate(input.Size, options); }
+        catch (SimulationArgumentException ex) { Fail(ex, ex.ErrorId, ErrorCategory.InvalidArgument, input.Value); }
 
         int seed = Seed ?? DrawSeed();
         if (Seed == null) WriteVerbose($"Seed {seed} drawn; give -Seed {seed} to repeat this run.");
-        IProjector projector = input is FourierBesselVolume fb ? new FourierBesselProjector(fb) : new VoxelProjector((CryoEmPS.Core.Volumes.Volume)input);
+        IProjector projector = input.CreateProjector();
         try
         {
             for (int i = 0; i < Count; i++)
             {
                 options.Seed = MicrographSimulator.DeriveSeed(seed, i);
                 int index = i;
-                Micrograph m = null!;
+                Micrograph? micrograph = null;
                 try
                 {
-                    m = RunPumped<SimulationReport, Micrograph>(
-                        (progress, ct) => MicrographSimulator.Simulate(projector, options, progress, ct),
-                        r =>
+                    micrograph = RunPumped<SimulationReport, Micrograph>(
+                        (progress, token) => MicrographSimulator.Simulate(projector, options, progress, token),
+                        report =>
                         {
-                            switch (r.Kind)
+                            switch (report.Kind)
                             {
-                                case SimulationReportKind.Warning: WriteWarning(Count > 1 ? $"Micrograph {index + 1}: {r.Message}" : r.Message); break;
-                                case SimulationReportKind.Verbose: WriteVerbose(r.Message); break;
+                                case SimulationReportKind.Warning: WriteWarning(Count > 1 ? $"Micrograph {index + 1}: {report.Message}" : report.Message); break;
+                                case SimulationReportKind.Verbose: WriteVerbose(report.Message); break;
                                 default:
-                                    int pct = r.Percent < 0 ? 0 : (int)((index * 100L + r.Percent) / Count);
-                                    Progress(ProgressId, Activity, $"Micrograph {index + 1} of {Count}: {r.Message}", pct);
+                                    int percent = report.Percent < 0 ? 0 : (int)((index * 100L + report.Percent) / Count);
+                                    Progress(ProgressId, Activity, $"Micrograph {index + 1} of {Count}: {report.Message}", percent);
                                     break;
                             }
                         });
                 }
-                catch (SimulationArgumentException ex) { Fail(ex, ex.ErrorId, ErrorCategory.InvalidArgument, input); }
-                if (string.IsNullOrEmpty(m.Name) || Count > 1) m.Name = (string.IsNullOrEmpty(volumeName) ? "micrograph" : volumeName) + (Count > 1 ? $"_{i + 1}" : "");
-                WriteObject(m);
+                catch (SimulationArgumentException ex) { Fail(ex, ex.ErrorId, ErrorCategory.InvalidArgument, input.Value); }
+                if (string.IsNullOrEmpty(micrograph.Name) || Count > 1)
+                    micrograph.Name = (string.IsNullOrEmpty(input.Name) ? "micrograph" : input.Name) + (Count > 1 ? $"_{i + 1}" : "");
+                WriteObject(micrograph);
             }
         }
         finally

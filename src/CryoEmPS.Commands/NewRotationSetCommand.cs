@@ -55,7 +55,7 @@ public sealed class NewRotationSetCommand : CryoEmCmdlet
                     Fail($"-EulerAngle row {bad} has {rows[bad]?.Length ?? 0} numbers; each row must be (rot, tilt, psi) in degrees, e.g. -EulerAngle @(0, 90, 0), @(45, 30, 10).", "EulerAngleBadRow", ErrorCategory.InvalidArgument, rows[bad]);
                 var m = new double[rows.Length, 3];
                 for (int i = 0; i < rows.Length; i++) for (int j = 0; j < 3; j++) m[i, j] = rows[i][j];
-                RotationSet set = null!;
+                RotationSet? set = null;
                 try { set = RotationGrid.FromEulerAngles(m); }
                 catch (ArgumentException ex) { Fail(ex, "EulerAngleInvalid", ErrorCategory.InvalidArgument, EulerAngle); }
                 WriteObject(set);
