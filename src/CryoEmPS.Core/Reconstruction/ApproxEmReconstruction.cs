@@ -13,12 +13,6 @@ namespace CryoEmPS.Core.Reconstruction;
 /// </summary>
 public static class ApproxEmReconstruction
 {
-    // The paper's schedule, kept under its old names; the defaults live on ApproxEmRequest.
-    public static readonly int[] PaperEllMax = ApproxEmRequest.PaperEllMax;
-    public static readonly int[] PaperRotationCount = ApproxEmRequest.PaperRotationCount;
-    public static readonly double[] PaperStochasticFactor = ApproxEmRequest.PaperStochasticFactor;
-    public static readonly int[] PaperMaxIterations = ApproxEmRequest.PaperMaxIterations;
-
     /// <summary>Checks <paramref name="request"/> (<see cref="ApproxEmRequest.Resolve"/>) and runs it.</summary>
     public static ApproxEmResult Run(ApproxEmRequest request, IProgress<ApproxEmProgress>? progress = null, CancellationToken token = default)
         => Run(request.Resolve(), progress, token);
@@ -32,7 +26,9 @@ public static class ApproxEmReconstruction
         var bases = plan.EllMax.Select(ellMax => FourierBesselBasis.Create(size, ellMax)).ToArray();
         var stages = new ApproxEmStage[plan.StageCount];
         for (int i = 0; i < stages.Length; i++)
+        {
             stages[i] = new ApproxEmStage(FourierBesselModel.Get(size, plan.EllMax[i]), plan.Rotations[i], plan.StochasticFactor[i], plan.MaxIterations[i], plan.Tolerance[i], plan.EllMax[i]);
+        }
         var settings = new ApproxEmSettings
         {
             Stages = stages, NoiseVariance = plan.NoiseVariance, EmptyProbability = plan.EmptyProbability, Seed = plan.Seed, Threads = plan.Threads,
@@ -60,15 +56,27 @@ public static class ApproxEmReconstruction
     {
         int size = plan.Patches.PatchSize, firstEllMax = plan.EllMax[0];
         double voxelSize = plan.InitialCoefficients?.VoxelSize ?? plan.InitialVolume?.VoxelSize ?? plan.Reference?.VoxelSize ?? 0;
-        if (plan.InitialCoefficients != null) return (plan.InitialCoefficients.WithEllMax(firstEllMax), "FourierBesselVolume");
-        if (plan.InitialVolume != null) return (FourierBesselTransform.Analyze(plan.InitialVolume, firstEllMax), "Volume");
+        if (plan.InitialCoefficients != null)
+        {
+            return (plan.InitialCoefficients.WithEllMax(firstEllMax), "FourierBesselVolume");
+        }
+        if (plan.InitialVolume != null)
+        {
+            return (FourierBesselTransform.Analyze(plan.InitialVolume, firstEllMax), "Volume");
+        }
         var basis = FourierBesselBasis.Create(size, firstEllMax);
         var random = new Random(ApproxEm.IterationSeed(plan.Seed, -1, -1));
         var x = new double[basis.Count];
-        for (int i = 0; i < x.Length; i++) x[i] = NormalDeviate.Next(random);
+        for (int i = 0; i < x.Length; i++)
+        {
+            x[i] = NormalDeviate.Next(random);
+        }
         // Scale so that a projection carries the data's mean signal energy per non-empty patch.
         double energy = 0;
-        foreach (var value in plan.Patches.Data) energy += value * value;
+        foreach (var value in plan.Patches.Data)
+        {
+            energy += value * value;
+        }
         double signal = Math.Max(energy / plan.Patches.Count - size * size * plan.NoiseVariance, 1e-12) / Math.Max(1e-3, 1 - plan.EmptyProbability);
         var model = FourierBesselModel.Get(size, firstEllMax);
         var matrix = new double[size * size * x.Length];
@@ -77,11 +85,17 @@ public static class ApproxEmReconstruction
         for (int i = 0; i < size * size; i++)
         {
             double pixel = 0;
-            for (int j = 0; j < x.Length; j++) pixel += matrix[i * x.Length + j] * x[j];
+            for (int j = 0; j < x.Length; j++)
+            {
+                pixel += matrix[i * x.Length + j] * x[j];
+            }
             projectionEnergy += pixel * pixel;
         }
         double scale = projectionEnergy > 0 ? Math.Sqrt(signal / projectionEnergy) : 1;
-        for (int i = 0; i < x.Length; i++) x[i] *= scale;
+        for (int i = 0; i < x.Length; i++)
+        {
+            x[i] *= scale;
+        }
         return (new FourierBesselVolume(basis, x, voxelSize, "random"), "Random");
     }
 }

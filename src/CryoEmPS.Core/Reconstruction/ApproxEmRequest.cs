@@ -68,22 +68,33 @@ public sealed class ApproxEmRequest
         // The data.
         PatchSet patches = Patches ?? throw Invalid("PatchSetMissing", "No patch set was given.");
         if (patches.Count == 0)
+        {
             throw Invalid("EmptyPatchSet", "The patch set holds no patches. Make one with Get-PatchSet from micrographs whose side is at least the patch size.");
+        }
         int size = patches.PatchSize;
 
         // σ²: given, or the patch set's.
         bool noiseVarianceFromPatches = NoiseVariance == null;
         double noiseVariance = NoiseVariance ?? patches.NoiseVariance;
         if (noiseVarianceFromPatches && double.IsNaN(noiseVariance))
+        {
             throw Invalid("NoiseVarianceUnknown", "The noise variance σ² is unknown: the patch set does not carry one (its micrographs had none, or they disagreed). Give -NoiseVariance, the per-pixel variance of the micrograph noise.");
+        }
         if (!(noiseVariance > 0) || double.IsInfinity(noiseVariance))
+        {
             throw Invalid("NoiseVarianceInvalid", $"The noise variance σ² must be positive and finite; got {noiseVariance}. Give -NoiseVariance, the per-pixel variance of the micrograph noise.");
+        }
 
         // The schedule: one value per stage of -EllMax, from one value for all stages or the defaults.
-        if (EllMax == null || EllMax.Length == 0) throw Invalid("ScheduleEmpty", "-EllMax needs at least one stage.");
+        if (EllMax == null || EllMax.Length == 0)
+        {
+            throw Invalid("ScheduleEmpty", "-EllMax needs at least one stage.");
+        }
         int stages = EllMax.Length;
         if (RotationCount != null && Rotations != null)
+        {
             throw Invalid("RotationScheduleConflict", "Give -RotationCount or -RotationSet, not both.");
+        }
         RotationSet[]? givenRotations = Rotations == null ? null : PerStage(Rotations, stages, "RotationSet");
         int[] rotationCount = givenRotations != null
             ? givenRotations.Select(set => set?.Count ?? 0).ToArray()
@@ -95,33 +106,60 @@ public sealed class ApproxEmRequest
         for (int i = 0; i < stages; i++)
         {
             if (EllMax[i] < 0 || EllMax[i] > maxEll)
+            {
                 throw Invalid("EllMaxOutOfRange", $"ℓmax = {EllMax[i]} (stage {i + 1}) is outside 0..{maxEll}, the range the Fourier–Bessel basis has for L = {size}.");
+            }
             if (i > 0 && EllMax[i] <= EllMax[i - 1])
+            {
                 throw Invalid("EllMaxNotIncreasing", $"-EllMax must increase from stage to stage (frequency marching); got {string.Join(", ", EllMax)}.");
+            }
             if (!(stochasticFactor[i] > 0 && stochasticFactor[i] <= 1))
+            {
                 throw Invalid("StochasticFactorOutOfRange", $"The stochastic factor S must satisfy 0 < S ≤ 1; stage {i + 1} has {stochasticFactor[i]}.");
+            }
             if ((int)Math.Floor(stochasticFactor[i] * patches.Count) < 1)
+            {
                 throw Invalid("StochasticFactorTooSmall", $"⌊S·P⌋ = ⌊{stochasticFactor[i]}·{patches.Count}⌋ = 0 patches in stage {i + 1}: raise -StochasticFactor.");
-            if (maxIterations[i] < 0) throw Invalid("MaxIterationsOutOfRange", "-MaxIterations must be 0 or more.");
-            if (double.IsNaN(tolerance[i])) throw Invalid("ToleranceInvalid", "-Tolerance must be a number.");
-            if (rotationCount[i] < 1) throw Invalid("RotationSetEmpty", $"Stage {i + 1} has no rotations.");
+            }
+            if (maxIterations[i] < 0)
+            {
+                throw Invalid("MaxIterationsOutOfRange", "-MaxIterations must be 0 or more.");
+            }
+            if (double.IsNaN(tolerance[i]))
+            {
+                throw Invalid("ToleranceInvalid", "-Tolerance must be a number.");
+            }
+            if (rotationCount[i] < 1)
+            {
+                throw Invalid("RotationSetEmpty", $"Stage {i + 1} has no rotations.");
+            }
         }
 
         // v₀.
         if (!(EmptyProbability >= 0 && EmptyProbability < 1))
+        {
             throw Invalid("EmptyProbabilityOutOfRange", $"-EmptyProbability v₀ must lie in [0, 1); got {EmptyProbability}.");
+        }
 
         // The volumes: L³ like the patches.
         if (InitialVolume != null && (!InitialVolume.IsCube || InitialVolume.SizeX != size))
+        {
             throw Invalid("InitialVolumeSizeMismatch", $"The initial volume is {InitialVolume.SizeZ}×{InitialVolume.SizeY}×{InitialVolume.SizeX} but the patches are {size}×{size}: the volume must be an {size}³ cube (resize it with Resize-EmVolume).");
+        }
         if (InitialCoefficients != null && InitialCoefficients.Size != size)
+        {
             throw Invalid("InitialVolumeSizeMismatch", $"The initial Fourier–Bessel volume has L = {InitialCoefficients.Size} but the patches are {size}×{size}.");
+        }
         if (Reference != null && (!Reference.IsCube || Reference.SizeX != size))
+        {
             throw Invalid("ReferenceSizeMismatch", $"The reference is {Reference.SizeZ}×{Reference.SizeY}×{Reference.SizeX}; it must be an {size}³ cube like the patches.");
+        }
 
         // The checkpoint.
         if (Resume && string.IsNullOrEmpty(CheckpointPath))
+        {
             throw Invalid("ResumeWithoutCheckpoint", "-Resume needs -CheckpointPath, the checkpoint file to continue from.");
+        }
 
         // Rotation sets from counts: a super-Fibonacci grid, made once per distinct count.
         var grids = new Dictionary<int, RotationSet>();
@@ -138,61 +176,16 @@ public sealed class ApproxEmRequest
     /// <summary>A copy with one value per stage: <paramref name="values"/> as given, or its single value repeated.</summary>
     private static T[] PerStage<T>(T[] values, int stages, string parameter)
     {
-        if (values.Length == stages) return (T[])values.Clone();
-        if (values.Length == 1) return Enumerable.Repeat(values[0], stages).ToArray();
+        if (values.Length == stages)
+        {
+            return (T[])values.Clone();
+        }
+        if (values.Length == 1)
+        {
+            return Enumerable.Repeat(values[0], stages).ToArray();
+        }
         throw Invalid("ScheduleLengthMismatch", $"-{parameter} has {values.Length} values but -EllMax has {stages} stages. Give one value per stage, or a single value for every stage.");
     }
 
     private static ApproxEmInputException Invalid(string errorId, string message) => new(errorId, message);
-}
-
-/// <summary>
-/// A checked <see cref="ApproxEmRequest"/> with its defaults applied and one value per stage in every schedule list;
-/// only <see cref="ApproxEmRequest.Resolve"/> makes one, and <see cref="ApproxEmReconstruction.Run(ApproxEmPlan, IProgress{ApproxEmProgress}?, CancellationToken)"/> runs it.
-/// </summary>
-public sealed class ApproxEmPlan
-{
-    internal ApproxEmPlan(ApproxEmRequest request, PatchSet patches, int[] ellMax, RotationSet[] rotations, double[] stochasticFactor,
-        int[] maxIterations, double[] tolerance, double noiseVariance, bool noiseVarianceFromPatches)
-    {
-        Patches = patches;
-        InitialVolume = request.InitialVolume;
-        InitialCoefficients = request.InitialCoefficients;
-        EllMax = Array.AsReadOnly(ellMax);
-        Rotations = Array.AsReadOnly(rotations);
-        StochasticFactor = Array.AsReadOnly(stochasticFactor);
-        MaxIterations = Array.AsReadOnly(maxIterations);
-        Tolerance = Array.AsReadOnly(tolerance);
-        NoiseVariance = noiseVariance;
-        NoiseVarianceFromPatches = noiseVarianceFromPatches;
-        EmptyProbability = request.EmptyProbability;
-        Seed = request.Seed;
-        Threads = request.Threads;
-        PosteriorCutoff = request.PosteriorCutoff;
-        Precision = request.Precision;
-        Reference = request.Reference;
-        CheckpointPath = request.CheckpointPath;
-        Resume = request.Resume;
-    }
-
-    public PatchSet Patches { get; }
-    public Volume? InitialVolume { get; }
-    public FourierBesselVolume? InitialCoefficients { get; }
-    public int StageCount => EllMax.Count;
-    public IReadOnlyList<int> EllMax { get; }
-    public IReadOnlyList<RotationSet> Rotations { get; }
-    public IReadOnlyList<double> StochasticFactor { get; }
-    public IReadOnlyList<int> MaxIterations { get; }
-    public IReadOnlyList<double> Tolerance { get; }
-    public double NoiseVariance { get; }
-    /// <summary>True when σ² was not given and came from the patch set.</summary>
-    public bool NoiseVarianceFromPatches { get; }
-    public double EmptyProbability { get; }
-    public int Seed { get; }
-    public int Threads { get; }
-    public double PosteriorCutoff { get; }
-    public EStepPrecision Precision { get; }
-    public Volume? Reference { get; }
-    public string? CheckpointPath { get; }
-    public bool Resume { get; }
 }

@@ -1,0 +1,56 @@
+using CryoEmPS.Core.Patches;
+using CryoEmPS.Core.Rotations;
+using CryoEmPS.Core.Volumes;
+
+namespace CryoEmPS.Core.Reconstruction;
+
+/// <summary>
+/// A checked <see cref="ApproxEmRequest"/> with its defaults applied and one value per stage in every schedule list;
+/// only <see cref="ApproxEmRequest.Resolve"/> makes one, and <see cref="ApproxEmReconstruction.Run(ApproxEmPlan, IProgress{ApproxEmProgress}?, CancellationToken)"/> runs it.
+/// </summary>
+public sealed class ApproxEmPlan
+{
+    internal ApproxEmPlan(ApproxEmRequest request, PatchSet patches, int[] ellMax, RotationSet[] rotations, double[] stochasticFactor,
+        int[] maxIterations, double[] tolerance, double noiseVariance, bool noiseVarianceFromPatches)
+    {
+        Patches = patches;
+        InitialVolume = request.InitialVolume;
+        InitialCoefficients = request.InitialCoefficients;
+        EllMax = Array.AsReadOnly(ellMax);
+        Rotations = Array.AsReadOnly(rotations);
+        StochasticFactor = Array.AsReadOnly(stochasticFactor);
+        MaxIterations = Array.AsReadOnly(maxIterations);
+        Tolerance = Array.AsReadOnly(tolerance);
+        NoiseVariance = noiseVariance;
+        NoiseVarianceFromPatches = noiseVarianceFromPatches;
+        EmptyProbability = request.EmptyProbability;
+        Seed = request.Seed;
+        Threads = request.Threads;
+        PosteriorCutoff = request.PosteriorCutoff;
+        Precision = request.Precision;
+        Reference = request.Reference;
+        CheckpointPath = request.CheckpointPath;
+        Resume = request.Resume;
+    }
+
+    public PatchSet Patches { get; }
+    public Volume? InitialVolume { get; }
+    public FourierBesselVolume? InitialCoefficients { get; }
+    public int StageCount => EllMax.Count;
+    public IReadOnlyList<int> EllMax { get; }
+    public IReadOnlyList<RotationSet> Rotations { get; }
+    public IReadOnlyList<double> StochasticFactor { get; }
+    public IReadOnlyList<int> MaxIterations { get; }
+    public IReadOnlyList<double> Tolerance { get; }
+    public double NoiseVariance { get; }
+    /// <summary>True when σ² was not given and came from the patch set.</summary>
+    public bool NoiseVarianceFromPatches { get; }
+    public double EmptyProbability { get; }
+    public int Seed { get; }
+    public int Threads { get; }
+    public double PosteriorCutoff { get; }
+    public EStepPrecision Precision { get; }
+    public Volume? Reference { get; }
+    public string? CheckpointPath { get; }
+    public bool Resume { get; }
+}
