@@ -31,25 +31,40 @@ public static unsafe class Fftw
     /// <summary>Throws <see cref="NativeLibraryMissingException"/> when libfftw3.so.3 cannot be loaded.</summary>
     public static void EnsureLoaded()
     {
-        if (_checked) return;
+        if (_checked)
+        {
+            return;
+        }
         if (!NativeLibrary.TryLoad(SoName, out _))
+        {
             throw new NativeLibraryMissingException(SoName, DebianPackage);
+        }
         _checked = true;
     }
 
     /// <summary>The planner lock: hold it around any fftw_plan_* call.</summary>
     public static object Planner => PlannerLock;
 
-    [DllImport(SoName, EntryPoint = "fftw_malloc")] public static extern IntPtr Malloc(nint n);
-    [DllImport(SoName, EntryPoint = "fftw_free")] public static extern void Free(IntPtr p);
-    [DllImport(SoName, EntryPoint = "fftw_destroy_plan")] public static extern void DestroyPlan(IntPtr plan);
-    [DllImport(SoName, EntryPoint = "fftw_execute")] public static extern void Execute(IntPtr plan);
-    [DllImport(SoName, EntryPoint = "fftw_execute_dft")] public static extern void ExecuteDft(IntPtr plan, Complex* input, Complex* output);
-    [DllImport(SoName, EntryPoint = "fftw_execute_dft_r2c")] public static extern void ExecuteDftR2C(IntPtr plan, double* input, Complex* output);
-    [DllImport(SoName, EntryPoint = "fftw_execute_dft_c2r")] public static extern void ExecuteDftC2R(IntPtr plan, Complex* input, double* output);
-    [DllImport(SoName, EntryPoint = "fftw_plan_dft")] public static extern IntPtr PlanDft(int rank, int* n, Complex* input, Complex* output, int sign, uint flags);
-    [DllImport(SoName, EntryPoint = "fftw_plan_dft_r2c")] public static extern IntPtr PlanDftR2C(int rank, int* n, double* input, Complex* output, uint flags);
-    [DllImport(SoName, EntryPoint = "fftw_plan_dft_c2r")] public static extern IntPtr PlanDftC2R(int rank, int* n, Complex* input, double* output, uint flags);
+    [DllImport(SoName, EntryPoint = "fftw_malloc")]
+    public static extern IntPtr Malloc(nint n);
+    [DllImport(SoName, EntryPoint = "fftw_free")]
+    public static extern void Free(IntPtr p);
+    [DllImport(SoName, EntryPoint = "fftw_destroy_plan")]
+    public static extern void DestroyPlan(IntPtr plan);
+    [DllImport(SoName, EntryPoint = "fftw_execute")]
+    public static extern void Execute(IntPtr plan);
+    [DllImport(SoName, EntryPoint = "fftw_execute_dft")]
+    public static extern void ExecuteDft(IntPtr plan, Complex* input, Complex* output);
+    [DllImport(SoName, EntryPoint = "fftw_execute_dft_r2c")]
+    public static extern void ExecuteDftR2C(IntPtr plan, double* input, Complex* output);
+    [DllImport(SoName, EntryPoint = "fftw_execute_dft_c2r")]
+    public static extern void ExecuteDftC2R(IntPtr plan, Complex* input, double* output);
+    [DllImport(SoName, EntryPoint = "fftw_plan_dft")]
+    public static extern IntPtr PlanDft(int rank, int* n, Complex* input, Complex* output, int sign, uint flags);
+    [DllImport(SoName, EntryPoint = "fftw_plan_dft_r2c")]
+    public static extern IntPtr PlanDftR2C(int rank, int* n, double* input, Complex* output, uint flags);
+    [DllImport(SoName, EntryPoint = "fftw_plan_dft_c2r")]
+    public static extern IntPtr PlanDftC2R(int rank, int* n, Complex* input, double* output, uint flags);
 
     /// <summary>
     /// In-place or out-of-place complex DFT of a row-major array with the given dimensions
@@ -60,19 +75,32 @@ public static unsafe class Fftw
     {
         EnsureLoaded();
         long total = 1;
-        foreach (var d in dims) { if (d <= 0) throw new ArgumentException("FFT dimensions must be positive."); total *= d; }
-        if (input.Length != total || output.Length != total) throw new ArgumentException("FFT buffer length does not match the dimensions.");
+        foreach (var dimension in dims)
+        {
+            if (dimension <= 0)
+            {
+                throw new ArgumentException("FFT dimensions must be positive.");
+            }
+            total *= dimension;
+        }
+        if (input.Length != total || output.Length != total)
+        {
+            throw new ArgumentException("FFT buffer length does not match the dimensions.");
+        }
         int[] dimArray = dims.ToArray();
-        fixed (Complex* pi = input)
-        fixed (Complex* po = output)
+        fixed (Complex* inputPtr = input)
+        fixed (Complex* outputPtr = output)
         {
             // FFTW's new-array execute must keep the plan's in-place/out-of-place kind: an out-of-place
             // plan run in place gives garbage for sizes whose algorithm is not a single codelet.
-            bool inPlace = pi == po;
-            if (!inPlace && Overlaps(pi, po, total)) throw new ArgumentException("FFT input and output must be the same array or not overlap.");
+            bool inPlace = inputPtr == outputPtr;
+            if (!inPlace && Overlaps(inputPtr, outputPtr, total))
+            {
+                throw new ArgumentException("FFT input and output must be the same array or not overlap.");
+            }
             string key = (forward ? "f:" : "b:") + (inPlace ? "i:" : "o:") + string.Join("x", dimArray);
             IntPtr plan = PlanCache.GetOrAdd(key, _ => MakeComplexPlan(dimArray, forward, inPlace));
-            ExecuteDft(plan, pi, po);
+            ExecuteDft(plan, inputPtr, outputPtr);
         }
     }
 
@@ -83,22 +111,34 @@ public static unsafe class Fftw
 
     private static IntPtr MakeComplexPlan(int[] dims, bool forward, bool inPlace)
     {
-        long total = 1; foreach (var d in dims) total *= d;
+        long total = 1;
+        foreach (var dimension in dims)
+        {
+            total *= dimension;
+        }
         lock (PlannerLock)
         {
             // Plan on scratch arrays: FFTW_ESTIMATE does not touch them, UNALIGNED lets us run it on any arrays.
-            var a = (Complex*)Malloc((nint)(total * sizeof(Complex)));
-            var b = (Complex*)Malloc((nint)(total * sizeof(Complex)));
+            var scratchIn = (Complex*)Malloc((nint)(total * sizeof(Complex)));
+            var scratchOut = (Complex*)Malloc((nint)(total * sizeof(Complex)));
             try
             {
-                fixed (int* pd = dims)
+                fixed (int* dimsPtr = dims)
                 {
-                    var p = PlanDft(dims.Length, pd, a, inPlace ? a : b, forward ? ForwardSign : BackwardSign, Estimate | Unaligned);
-                    if (p == IntPtr.Zero) throw new InvalidOperationException("FFTW could not make a plan for " + string.Join("x", dims));
-                    return p;
+                    var plan = PlanDft(dims.Length, dimsPtr, scratchIn, inPlace ? scratchIn : scratchOut,
+                        forward ? ForwardSign : BackwardSign, Estimate | Unaligned);
+                    if (plan == IntPtr.Zero)
+                    {
+                        throw new InvalidOperationException("FFTW could not make a plan for " + string.Join("x", dims));
+                    }
+                    return plan;
                 }
             }
-            finally { Free((IntPtr)a); Free((IntPtr)b); }
+            finally
+            {
+                Free((IntPtr)scratchIn);
+                Free((IntPtr)scratchOut);
+            }
         }
     }
 
@@ -106,10 +146,13 @@ public static unsafe class Fftw
     public static T* Alloc<T>(long count) where T : unmanaged
     {
         EnsureLoaded();
-        var p = Malloc((nint)(count * sizeof(T)));
-        if (p == IntPtr.Zero) throw new OutOfMemoryException("fftw_malloc failed.");
-        new Span<byte>((void*)p, checked((int)(count * sizeof(T)))).Clear();
-        return (T*)p;
+        var pointer = Malloc((nint)(count * sizeof(T)));
+        if (pointer == IntPtr.Zero)
+        {
+            throw new OutOfMemoryException("fftw_malloc failed.");
+        }
+        new Span<byte>((void*)pointer, checked((int)(count * sizeof(T)))).Clear();
+        return (T*)pointer;
     }
 }
 
@@ -126,11 +169,13 @@ public sealed unsafe class RealFft2D : IDisposable
     public RealFft2D(int ny, int nx, bool measure = true)
     {
         Fftw.EnsureLoaded();
-        Ny = ny; Nx = nx; NxHalf = nx / 2 + 1;
+        Ny = ny;
+        Nx = nx;
+        NxHalf = nx / 2 + 1;
         lock (Fftw.Planner)
         {
             var real = Fftw.Alloc<double>(RealLength);
-            var cplx = Fftw.Alloc<Complex>(ComplexLength);
+            var spectrum = Fftw.Alloc<Complex>(ComplexLength);
             try
             {
                 // FFTW_PATIENT: for the E-step's 36×36 transforms it picks faster plans than FFTW_MEASURE for a short
@@ -139,14 +184,28 @@ public sealed unsafe class RealFft2D : IDisposable
                 void MakePlans()
                 {
                     int* dims = stackalloc int[2] { ny, nx };
-                    _r2c = Fftw.PlanDftR2C(2, dims, real, cplx, flags);
-                    _c2r = Fftw.PlanDftC2R(2, dims, cplx, real, flags);
+                    _r2c = Fftw.PlanDftR2C(2, dims, real, spectrum, flags);
+                    _c2r = Fftw.PlanDftC2R(2, dims, spectrum, real, flags);
                 }
                 // Measured plans go through the shared wisdom, so every process on the machine gets the same ones.
-                if (measure) FftwWisdom.PlanShared(MakePlans); else MakePlans();
-                if (_r2c == IntPtr.Zero || _c2r == IntPtr.Zero) throw new InvalidOperationException($"FFTW could not plan a {ny}x{nx} real transform.");
+                if (measure)
+                {
+                    FftwWisdom.PlanShared(MakePlans);
+                }
+                else
+                {
+                    MakePlans();
+                }
+                if (_r2c == IntPtr.Zero || _c2r == IntPtr.Zero)
+                {
+                    throw new InvalidOperationException($"FFTW could not plan a {ny}x{nx} real transform.");
+                }
             }
-            finally { Fftw.Free((IntPtr)real); Fftw.Free((IntPtr)cplx); }
+            finally
+            {
+                Fftw.Free((IntPtr)real);
+                Fftw.Free((IntPtr)spectrum);
+            }
         }
     }
 
@@ -166,8 +225,16 @@ public sealed unsafe class RealFft2D : IDisposable
     {
         lock (Fftw.Planner)
         {
-            if (_r2c != IntPtr.Zero) { Fftw.DestroyPlan(_r2c); _r2c = IntPtr.Zero; }
-            if (_c2r != IntPtr.Zero) { Fftw.DestroyPlan(_c2r); _c2r = IntPtr.Zero; }
+            if (_r2c != IntPtr.Zero)
+            {
+                Fftw.DestroyPlan(_r2c);
+                _r2c = IntPtr.Zero;
+            }
+            if (_c2r != IntPtr.Zero)
+            {
+                Fftw.DestroyPlan(_c2r);
+                _c2r = IntPtr.Zero;
+            }
         }
     }
 }

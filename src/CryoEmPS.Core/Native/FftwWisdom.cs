@@ -27,24 +27,35 @@ public static class FftwWisdom
     {
         var env = Environment.GetEnvironmentVariable("CRYOEMPS_FFTW_WISDOM");
         if (!string.IsNullOrEmpty(env))
+        {
             return env.Equals("off", StringComparison.OrdinalIgnoreCase) || env == "0" ? null : Path.GetFullPath(env);
+        }
         string? cache = Environment.GetEnvironmentVariable("XDG_CACHE_HOME");
         if (string.IsNullOrEmpty(cache))
         {
             string home = Environment.GetFolderPath(Environment.SpecialFolder.UserProfile);
-            if (string.IsNullOrEmpty(home)) return null;
+            if (string.IsNullOrEmpty(home))
+            {
+                return null;
+            }
             cache = Path.Combine(home, ".cache");
         }
         return Path.Combine(cache, "CryoEmPS", $"fftw3-wisdom-{RuntimeInformation.ProcessArchitecture.ToString().ToLowerInvariant()}.txt");
     }
 
-    /// <summary>Runs <paramref name="makePlans"/> (FFTW_PATIENT planning; the caller holds <see cref="Fftw.Planner"/>) with the shared wisdom.</summary>
+    /// <summary>
+    /// Runs <paramref name="makePlans"/> (FFTW_PATIENT planning; the caller holds <see cref="Fftw.Planner"/>) with the shared wisdom.
+    /// </summary>
     public static void PlanShared(Action makePlans) => PlanShared(FilePath, makePlans);
 
     /// <summary>As <see cref="PlanShared(Action)"/> with an explicit wisdom file (null = no sharing).</summary>
     public static void PlanShared(string? path, Action makePlans)
     {
-        if (path == null) { makePlans(); return; }
+        if (path == null)
+        {
+            makePlans();
+            return;
+        }
         FileStream? lockFile = null;
         try
         {
@@ -52,19 +63,31 @@ public static class FftwWisdom
             {
                 Directory.CreateDirectory(Path.GetDirectoryName(path)!);
                 lockFile = AcquireLock(path + ".lock");
-                if (File.Exists(path)) ImportFromFile(path);
+                if (File.Exists(path))
+                {
+                    ImportFromFile(path);
+                }
             }
             catch (Exception e) when (e is IOException or UnauthorizedAccessException) { }
             makePlans();
             try
             {
-                string tmp = path + "." + Environment.ProcessId + ".tmp";
-                if (ExportToFile(tmp) != 0) File.Move(tmp, path, overwrite: true);
-                else if (File.Exists(tmp)) File.Delete(tmp);
+                string temporaryPath = path + "." + Environment.ProcessId + ".tmp";
+                if (ExportToFile(temporaryPath) != 0)
+                {
+                    File.Move(temporaryPath, path, overwrite: true);
+                }
+                else if (File.Exists(temporaryPath))
+                {
+                    File.Delete(temporaryPath);
+                }
             }
             catch (Exception e) when (e is IOException or UnauthorizedAccessException) { }
         }
-        finally { lockFile?.Dispose(); }
+        finally
+        {
+            lockFile?.Dispose();
+        }
     }
 
     private static FileStream? AcquireLock(string lockPath)
@@ -72,9 +95,18 @@ public static class FftwWisdom
         var deadline = DateTime.UtcNow.AddSeconds(60);
         while (true)
         {
-            try { return new FileStream(lockPath, FileMode.OpenOrCreate, FileAccess.ReadWrite, FileShare.None); }
-            catch (IOException) when (DateTime.UtcNow < deadline) { Thread.Sleep(20); }
-            catch (IOException) { return null; } // give up on sharing rather than hang
+            try
+            {
+                return new FileStream(lockPath, FileMode.OpenOrCreate, FileAccess.ReadWrite, FileShare.None);
+            }
+            catch (IOException) when (DateTime.UtcNow < deadline)
+            {
+                Thread.Sleep(20);
+            }
+            catch (IOException) // give up on sharing rather than hang
+            {
+                return null;
+            }
         }
     }
 }

@@ -9,7 +9,8 @@ namespace CryoEmPS.Core.Native;
 /// </summary>
 internal sealed class OpenBlasThreads : IDisposable
 {
-    [DllImport(Blas.SoName, EntryPoint = "openblas_get_num_threads")] private static extern int openblas_get_num_threads();
+    [DllImport(Blas.SoName, EntryPoint = "openblas_get_num_threads")]
+    private static extern int openblas_get_num_threads();
 
     private static readonly object Gate = new();
     private static int _depth, _saved;
@@ -21,7 +22,11 @@ internal sealed class OpenBlasThreads : IDisposable
         Blas.EnsureLoaded();
         lock (Gate)
         {
-            if (_depth++ == 0) { _saved = openblas_get_num_threads(); Blas.SetThreads(1); }
+            if (_depth++ == 0)
+            {
+                _saved = openblas_get_num_threads();
+                Blas.SetThreads(1);
+            }
         }
         return new OpenBlasThreads();
     }
@@ -29,11 +34,17 @@ internal sealed class OpenBlasThreads : IDisposable
     private bool _disposed;
     public void Dispose()
     {
-        if (_disposed) return;
+        if (_disposed)
+        {
+            return;
+        }
         _disposed = true;
         lock (Gate)
         {
-            if (--_depth == 0 && _saved > 0) Blas.SetThreads(_saved);
+            if (--_depth == 0 && _saved > 0)
+            {
+                Blas.SetThreads(_saved);
+            }
         }
     }
 }

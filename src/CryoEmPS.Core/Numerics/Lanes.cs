@@ -57,25 +57,44 @@ internal static class LaneWidth
 internal readonly struct VectorLanes<T> : ILanes<VectorLanes<T>, T> where T : unmanaged, IBinaryFloatingPointIeee754<T>
 {
     private readonly Vector<T> _v;
-    [MethodImpl(MethodImplOptions.AggressiveInlining)] private VectorLanes(Vector<T> v) => _v = v;
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private VectorLanes(Vector<T> v) => _v = v;
 
     public static int Count => Vector<T>.Count;
     public static VectorLanes<T> Zero => new(Vector<T>.Zero);
-    [MethodImpl(MethodImplOptions.AggressiveInlining)] public static VectorLanes<T> Create(T value) => new(new Vector<T>(value));
-    [MethodImpl(MethodImplOptions.AggressiveInlining)] public static VectorLanes<T> Create(ReadOnlySpan<T> values) => new(new Vector<T>(values));
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static VectorLanes<T> Create(T value) => new(new Vector<T>(value));
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static VectorLanes<T> Create(ReadOnlySpan<T> values) => new(new Vector<T>(values));
     public T this[int lane] { [MethodImpl(MethodImplOptions.AggressiveInlining)] get => _v[lane]; }
-    [MethodImpl(MethodImplOptions.AggressiveInlining)] public static VectorLanes<T> operator +(VectorLanes<T> a, VectorLanes<T> b) => new(a._v + b._v);
-    [MethodImpl(MethodImplOptions.AggressiveInlining)] public static VectorLanes<T> operator -(VectorLanes<T> a, VectorLanes<T> b) => new(a._v - b._v);
-    [MethodImpl(MethodImplOptions.AggressiveInlining)] public static VectorLanes<T> operator *(VectorLanes<T> a, VectorLanes<T> b) => new(a._v * b._v);
-    [MethodImpl(MethodImplOptions.AggressiveInlining)] public static VectorLanes<T> operator -(VectorLanes<T> a) => new(-a._v);
-    [MethodImpl(MethodImplOptions.AggressiveInlining)] public static VectorLanes<T> MaxFinite(VectorLanes<T> a, VectorLanes<T> b) => new(Vector.ConditionalSelect(Vector.GreaterThan(a._v, b._v), a._v, b._v));
-    [MethodImpl(MethodImplOptions.AggressiveInlining)] public static VectorLanes<T> RaiseTo(VectorLanes<T> x, VectorLanes<T> floor) => new(Vector.ConditionalSelect(Vector.LessThan(x._v, floor._v), floor._v, x._v));
-    [MethodImpl(MethodImplOptions.AggressiveInlining)] public static VectorLanes<T> ZeroBelow(VectorLanes<T> value, VectorLanes<T> x, VectorLanes<T> floor) => new(Vector.AndNot(value._v, Vector.LessThan(x._v, floor._v)));
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static VectorLanes<T> operator +(VectorLanes<T> a, VectorLanes<T> b) => new(a._v + b._v);
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static VectorLanes<T> operator -(VectorLanes<T> a, VectorLanes<T> b) => new(a._v - b._v);
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static VectorLanes<T> operator *(VectorLanes<T> a, VectorLanes<T> b) => new(a._v * b._v);
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static VectorLanes<T> operator -(VectorLanes<T> a) => new(-a._v);
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static VectorLanes<T> MaxFinite(VectorLanes<T> a, VectorLanes<T> b)
+        => new(Vector.ConditionalSelect(Vector.GreaterThan(a._v, b._v), a._v, b._v));
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static VectorLanes<T> RaiseTo(VectorLanes<T> x, VectorLanes<T> floor)
+        => new(Vector.ConditionalSelect(Vector.LessThan(x._v, floor._v), floor._v, x._v));
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static VectorLanes<T> ZeroBelow(VectorLanes<T> value, VectorLanes<T> x, VectorLanes<T> floor)
+        => new(Vector.AndNot(value._v, Vector.LessThan(x._v, floor._v)));
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static VectorLanes<T> Pow2OfRounded(VectorLanes<T> t)
     {
-        if (typeof(T) == typeof(double)) return new(Vector.As<long, T>(Vector.ShiftLeft(Vector.AsVectorInt64(t._v), 52) + new Vector<long>(1023L << 52)));
-        if (typeof(T) == typeof(float)) return new(Vector.As<int, T>(Vector.ShiftLeft(Vector.AsVectorInt32(t._v), 23) + new Vector<int>(127 << 23)));
+        if (typeof(T) == typeof(double))
+        {
+            return new(Vector.As<long, T>(Vector.ShiftLeft(Vector.AsVectorInt64(t._v), 52) + new Vector<long>(1023L << 52)));
+        }
+        if (typeof(T) == typeof(float))
+        {
+            return new(Vector.As<int, T>(Vector.ShiftLeft(Vector.AsVectorInt32(t._v), 23) + new Vector<int>(127 << 23)));
+        }
         throw new NotSupportedException(typeof(T).Name);
     }
 }
@@ -84,25 +103,44 @@ internal readonly struct VectorLanes<T> : ILanes<VectorLanes<T>, T> where T : un
 internal readonly struct Vector512Lanes<T> : ILanes<Vector512Lanes<T>, T> where T : unmanaged, IBinaryFloatingPointIeee754<T>
 {
     private readonly Vector512<T> _v;
-    [MethodImpl(MethodImplOptions.AggressiveInlining)] private Vector512Lanes(Vector512<T> v) => _v = v;
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private Vector512Lanes(Vector512<T> v) => _v = v;
 
     public static int Count => Vector512<T>.Count;
     public static Vector512Lanes<T> Zero => new(Vector512<T>.Zero);
-    [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Vector512Lanes<T> Create(T value) => new(Vector512.Create(value));
-    [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Vector512Lanes<T> Create(ReadOnlySpan<T> values) => new(Vector512.Create(values));
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static Vector512Lanes<T> Create(T value) => new(Vector512.Create(value));
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static Vector512Lanes<T> Create(ReadOnlySpan<T> values) => new(Vector512.Create(values));
     public T this[int lane] { [MethodImpl(MethodImplOptions.AggressiveInlining)] get => _v[lane]; }
-    [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Vector512Lanes<T> operator +(Vector512Lanes<T> a, Vector512Lanes<T> b) => new(a._v + b._v);
-    [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Vector512Lanes<T> operator -(Vector512Lanes<T> a, Vector512Lanes<T> b) => new(a._v - b._v);
-    [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Vector512Lanes<T> operator *(Vector512Lanes<T> a, Vector512Lanes<T> b) => new(a._v * b._v);
-    [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Vector512Lanes<T> operator -(Vector512Lanes<T> a) => new(-a._v);
-    [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Vector512Lanes<T> MaxFinite(Vector512Lanes<T> a, Vector512Lanes<T> b) => new(Vector512.ConditionalSelect(Vector512.GreaterThan(a._v, b._v), a._v, b._v));
-    [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Vector512Lanes<T> RaiseTo(Vector512Lanes<T> x, Vector512Lanes<T> floor) => new(Vector512.ConditionalSelect(Vector512.LessThan(x._v, floor._v), floor._v, x._v));
-    [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Vector512Lanes<T> ZeroBelow(Vector512Lanes<T> value, Vector512Lanes<T> x, Vector512Lanes<T> floor) => new(Vector512.AndNot(value._v, Vector512.LessThan(x._v, floor._v)));
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static Vector512Lanes<T> operator +(Vector512Lanes<T> a, Vector512Lanes<T> b) => new(a._v + b._v);
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static Vector512Lanes<T> operator -(Vector512Lanes<T> a, Vector512Lanes<T> b) => new(a._v - b._v);
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static Vector512Lanes<T> operator *(Vector512Lanes<T> a, Vector512Lanes<T> b) => new(a._v * b._v);
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static Vector512Lanes<T> operator -(Vector512Lanes<T> a) => new(-a._v);
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static Vector512Lanes<T> MaxFinite(Vector512Lanes<T> a, Vector512Lanes<T> b)
+        => new(Vector512.ConditionalSelect(Vector512.GreaterThan(a._v, b._v), a._v, b._v));
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static Vector512Lanes<T> RaiseTo(Vector512Lanes<T> x, Vector512Lanes<T> floor)
+        => new(Vector512.ConditionalSelect(Vector512.LessThan(x._v, floor._v), floor._v, x._v));
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static Vector512Lanes<T> ZeroBelow(Vector512Lanes<T> value, Vector512Lanes<T> x, Vector512Lanes<T> floor)
+        => new(Vector512.AndNot(value._v, Vector512.LessThan(x._v, floor._v)));
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static Vector512Lanes<T> Pow2OfRounded(Vector512Lanes<T> t)
     {
-        if (typeof(T) == typeof(double)) return new((Vector512.ShiftLeft(t._v.AsInt64(), 52) + Vector512.Create(1023L << 52)).As<long, T>());
-        if (typeof(T) == typeof(float)) return new((Vector512.ShiftLeft(t._v.AsInt32(), 23) + Vector512.Create(127 << 23)).As<int, T>());
+        if (typeof(T) == typeof(double))
+        {
+            return new((Vector512.ShiftLeft(t._v.AsInt64(), 52) + Vector512.Create(1023L << 52)).As<long, T>());
+        }
+        if (typeof(T) == typeof(float))
+        {
+            return new((Vector512.ShiftLeft(t._v.AsInt32(), 23) + Vector512.Create(127 << 23)).As<int, T>());
+        }
         throw new NotSupportedException(typeof(T).Name);
     }
 }
@@ -112,7 +150,8 @@ internal readonly struct Vector512Lanes<T> : ILanes<Vector512Lanes<T>, T> where 
 internal readonly struct ScalarLanes<T> : ILanes<ScalarLanes<T>, T> where T : unmanaged, IBinaryFloatingPointIeee754<T>
 {
     private readonly T _v;
-    [MethodImpl(MethodImplOptions.AggressiveInlining)] private ScalarLanes(T v) => _v = v;
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private ScalarLanes(T v) => _v = v;
 
     public static int Count => 1;
     public static ScalarLanes<T> Zero => new(T.Zero);
@@ -130,12 +169,14 @@ internal readonly struct ScalarLanes<T> : ILanes<ScalarLanes<T>, T> where T : un
     {
         if (typeof(T) == typeof(double))
         {
-            double d = BitConverter.Int64BitsToDouble((BitConverter.DoubleToInt64Bits(Unsafe.As<T, double>(ref Unsafe.AsRef(in t._v))) << 52) + (1023L << 52));
+            double d = BitConverter.Int64BitsToDouble(
+                (BitConverter.DoubleToInt64Bits(Unsafe.As<T, double>(ref Unsafe.AsRef(in t._v))) << 52) + (1023L << 52));
             return new(Unsafe.As<double, T>(ref d));
         }
         if (typeof(T) == typeof(float))
         {
-            float f = BitConverter.Int32BitsToSingle((BitConverter.SingleToInt32Bits(Unsafe.As<T, float>(ref Unsafe.AsRef(in t._v))) << 23) + (127 << 23));
+            float f = BitConverter.Int32BitsToSingle(
+                (BitConverter.SingleToInt32Bits(Unsafe.As<T, float>(ref Unsafe.AsRef(in t._v))) << 23) + (127 << 23));
             return new(Unsafe.As<float, T>(ref f));
         }
         throw new NotSupportedException(typeof(T).Name);

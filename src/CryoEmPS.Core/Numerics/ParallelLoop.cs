@@ -7,16 +7,26 @@ namespace CryoEmPS.Core.Numerics;
 /// </summary>
 internal static class ParallelLoop
 {
-    public static void For<TState>(int count, int threads, Func<TState> init, Action<TState, int> body, Action<TState> free, CancellationToken token)
+    public static void For<TState>(
+        int count, int threads, Func<TState> init, Action<TState, int> body, Action<TState> free, CancellationToken token)
         where TState : class
     {
-        if (count <= 0) return;
+        if (count <= 0)
+        {
+            return;
+        }
+
         token.ThrowIfCancellationRequested();
         var options = new ParallelOptions { MaxDegreeOfParallelism = Math.Max(1, threads), CancellationToken = token };
         try
         {
             Parallel.For(0, count, options, init,
-                (i, _, state) => { token.ThrowIfCancellationRequested(); body(state, i); return state; },
+                (i, _, state) =>
+                {
+                    token.ThrowIfCancellationRequested();
+                    body(state, i);
+                    return state;
+                },
                 free);
         }
         catch (AggregateException ex) when (ex.InnerExceptions.Count >= 1)

@@ -39,16 +39,19 @@ internal static class VectorMath
     public static TV Exp<TV, T>(TV x) where TV : unmanaged, ILanes<TV, T> where T : unmanaged, IBinaryFloatingPointIeee754<T>
     {
         // A JIT-time constant for T = double or float: only one side of each choice below is compiled.
-        bool dbl = typeof(T) == typeof(double);
-        if (!dbl && typeof(T) != typeof(float)) throw new NotSupportedException(typeof(T).Name);
-        var floor = dbl ? C<TV, T>(ExpFloor) : CF<TV, T>(ExpFloorF);
+        bool isDouble = typeof(T) == typeof(double);
+        if (!isDouble && typeof(T) != typeof(float))
+        {
+            throw new NotSupportedException(typeof(T).Name);
+        }
+        var floor = isDouble ? C<TV, T>(ExpFloor) : CF<TV, T>(ExpFloorF);
         var xc = TV.RaiseTo(x, floor);
         // Round x·log2(e) to the nearest integer k with the 1.5·2^p trick: the low mantissa bits of t then hold k.
-        var magic = dbl ? C<TV, T>(RoundMagic) : CF<TV, T>(RoundMagicF);
-        var t = xc * (dbl ? C<TV, T>(Log2E) : CF<TV, T>(Log2EF)) + magic;
+        var magic = isDouble ? C<TV, T>(RoundMagic) : CF<TV, T>(RoundMagicF);
+        var t = xc * (isDouble ? C<TV, T>(Log2E) : CF<TV, T>(Log2EF)) + magic;
         var k = t - magic;
-        var r = (xc - k * (dbl ? C<TV, T>(Ln2Hi) : CF<TV, T>(Ln2HiF))) - k * (dbl ? C<TV, T>(Ln2Lo) : CF<TV, T>(Ln2LoF));
-        var p = dbl ? TaylorDouble<TV, T>(r) : TaylorFloat<TV, T>(r);
+        var r = (xc - k * (isDouble ? C<TV, T>(Ln2Hi) : CF<TV, T>(Ln2HiF))) - k * (isDouble ? C<TV, T>(Ln2Lo) : CF<TV, T>(Ln2LoF));
+        var p = isDouble ? TaylorDouble<TV, T>(r) : TaylorFloat<TV, T>(r);
         return TV.ZeroBelow(p * TV.Pow2OfRounded(t), x, floor);
     }
 
@@ -87,9 +90,15 @@ internal static class VectorMath
     }
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static TV C<TV, T>(double c) where TV : unmanaged, ILanes<TV, T> where T : unmanaged, IBinaryFloatingPointIeee754<T> => TV.Create(T.CreateTruncating(c));
+    private static TV C<TV, T>(double c)
+        where TV : unmanaged, ILanes<TV, T>
+        where T : unmanaged, IBinaryFloatingPointIeee754<T>
+        => TV.Create(T.CreateTruncating(c));
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static TV CF<TV, T>(float c) where TV : unmanaged, ILanes<TV, T> where T : unmanaged, IBinaryFloatingPointIeee754<T> => TV.Create(T.CreateTruncating(c));
+    private static TV CF<TV, T>(float c)
+        where TV : unmanaged, ILanes<TV, T>
+        where T : unmanaged, IBinaryFloatingPointIeee754<T>
+        => TV.Create(T.CreateTruncating(c));
 
     /// <summary>The scalar twin of <see cref="Exp{TV, T}"/> in double: the same operations, so the same bits.</summary>
     public static double Exp(double x) => Exp<ScalarLanes<double>, double>(ScalarLanes<double>.Create(x))[0];

@@ -1,4 +1,3 @@
-
 namespace CryoEmPS.Core.Patches;
 
 /// <summary>What a patch holds, known only for simulated micrographs.</summary>

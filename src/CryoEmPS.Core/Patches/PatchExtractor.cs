@@ -20,100 +20,129 @@ public static class PatchExtractor
     /// into one <see cref="PatchSet"/>. <paramref name="warnings"/> receives messages about cropped
     /// remainders and disagreeing noise variances.
     /// </summary>
-    public static PatchSet Extract(IReadOnlyList<Micrograph> micrographs, int patchSize, Action<string>? warnings = null, CancellationToken cancellationToken = default)
+    public static PatchSet Extract(IReadOnlyList<Micrograph> micrographs, int patchSize, Action<string>? warnings = null,
+        CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(micrographs);
-        if (micrographs.Count == 0) throw new ArgumentException("At least one micrograph is needed.", nameof(micrographs));
-        if (patchSize <= 0) throw new ArgumentOutOfRangeException(nameof(patchSize), $"The patch size must be positive; got {patchSize}.");
+        if (micrographs.Count == 0)
+        {
+            throw new ArgumentException("At least one micrograph is needed.", nameof(micrographs));
+        }
+        if (patchSize <= 0)
+        {
+            throw new ArgumentOutOfRangeException(nameof(patchSize), $"The patch size must be positive; got {patchSize}.");
+        }
         for (int i = 0; i < micrographs.Count; i++)
         {
-            var mg = micrographs[i] ?? throw new ArgumentNullException(nameof(micrographs), $"Micrograph {i} is null.");
-            if (patchSize > mg.SizeY || patchSize > mg.SizeX)
-                throw new PatchSizeTooLargeException(patchSize, mg, i);
+            var micrograph = micrographs[i] ?? throw new ArgumentNullException(nameof(micrographs), $"Micrograph {i} is null.");
+            if (patchSize > micrograph.SizeY || patchSize > micrograph.SizeX)
+            {
+                throw new PatchSizeTooLargeException(patchSize, micrograph, i);
+            }
         }
 
         long total = 0;
         for (int i = 0; i < micrographs.Count; i++)
         {
-            var mg = micrographs[i];
-            var (gr, gc) = Grid(mg, patchSize);
-            total += (long)gr * gc;
-            if (mg.SizeY % patchSize != 0 || mg.SizeX % patchSize != 0)
-                warnings?.Invoke($"Micrograph {i}{Named(mg)} is {mg.SizeY}x{mg.SizeX}, not a multiple of the patch size {patchSize}: the last {mg.SizeY % patchSize} row(s) and {mg.SizeX % patchSize} column(s) are cropped ({gr}x{gc} patches kept).");
+            var micrograph = micrographs[i];
+            var (rows, columns) = Grid(micrograph, patchSize);
+            total += (long)rows * columns;
+            if (micrograph.SizeY % patchSize != 0 || micrograph.SizeX % patchSize != 0)
+            {
+                warnings?.Invoke($"Micrograph {i}{Named(micrograph)} is {micrograph.SizeY}x{micrograph.SizeX}, " +
+                    $"not a multiple of the patch size {patchSize}: the last {micrograph.SizeY % patchSize} row(s) " +
+                    $"and {micrograph.SizeX % patchSize} column(s) are cropped ({rows}x{columns} patches kept).");
+            }
         }
         int l2 = patchSize * patchSize;
-        if (total * l2 > int.MaxValue) throw new ArgumentException($"{total} patches of {patchSize}² pixels do not fit in one array; use fewer micrographs.");
+        if (total * l2 > int.MaxValue)
+        {
+            throw new ArgumentException($"{total} patches of {patchSize}² pixels do not fit in one array; use fewer micrographs.");
+        }
 
         var data = new double[total * l2];
         var origins = new PatchOrigin[total];
         var content = new PatchContent[total];
-        int q0 = 0;
+        int nextPatch = 0;
         for (int i = 0; i < micrographs.Count; i++)
         {
             cancellationToken.ThrowIfCancellationRequested();
-            var mg = micrographs[i];
-            var (gr, gc) = Grid(mg, patchSize);
-            int baseQ = q0;
-            Parallel.For(0, gr, new ParallelOptions { CancellationToken = cancellationToken }, pr =>
+            var micrograph = micrographs[i];
+            var (rows, columns) = Grid(micrograph, patchSize);
+            int firstPatch = nextPatch;
+            Parallel.For(0, rows, new ParallelOptions { CancellationToken = cancellationToken }, patchRow =>
             {
-                for (int pc = 0; pc < gc; pc++)
+                for (int patchColumn = 0; patchColumn < columns; patchColumn++)
                 {
-                    int q = baseQ + pr * gc + pc;
-                    origins[q] = new PatchOrigin(i, pr * patchSize, pc * patchSize);
+                    int q = firstPatch + patchRow * columns + patchColumn;
+                    origins[q] = new PatchOrigin(i, patchRow * patchSize, patchColumn * patchSize);
                     for (int y = 0; y < patchSize; y++)
-                        mg.Data.AsSpan((pr * patchSize + y) * mg.SizeX + pc * patchSize, patchSize)
+                    {
+                        micrograph.Data.AsSpan((patchRow * patchSize + y) * micrograph.SizeX + patchColumn * patchSize, patchSize)
                             .CopyTo(data.AsSpan(q * l2 + y * patchSize, patchSize));
+                    }
                 }
             });
-            if (mg.Truth != null) Classify(mg.Truth, patchSize, gr, gc, content.AsSpan(baseQ, gr * gc));
-            q0 += gr * gc;
+            if (micrograph.Truth != null)
+            {
+                Classify(micrograph.Truth, patchSize, rows, columns, content.AsSpan(firstPatch, rows * columns));
+            }
+            nextPatch += rows * columns;
         }
 
         // σ²: the common value, NaN when unknown anywhere or when they disagree.
-        double nv = micrographs[0].NoiseVariance;
-        bool unknown = micrographs.Any(mg => double.IsNaN(mg.NoiseVariance));
-        bool disagree = !unknown && micrographs.Any(mg => Math.Abs(mg.NoiseVariance - nv) > 1e-12 * Math.Max(Math.Abs(nv), Math.Abs(mg.NoiseVariance)));
+        double noiseVariance = micrographs[0].NoiseVariance;
+        bool unknown = micrographs.Any(micrograph => double.IsNaN(micrograph.NoiseVariance));
+        bool disagree = !unknown && micrographs.Any(micrograph =>
+            Math.Abs(micrograph.NoiseVariance - noiseVariance)
+                > 1e-12 * Math.Max(Math.Abs(noiseVariance), Math.Abs(micrograph.NoiseVariance)));
         if (disagree)
         {
-            var values = string.Join(", ", micrographs.Select(mg => mg.NoiseVariance.ToString("g4")).Distinct().Take(5));
-            warnings?.Invoke($"The micrographs carry different noise variances ({values}); the patch set's NoiseVariance is NaN. Give Invoke-ApproxEm the noise variance explicitly, or build one patch set per noise level.");
+            var values = string.Join(", ", micrographs.Select(micrograph => micrograph.NoiseVariance.ToString("g4")).Distinct().Take(5));
+            warnings?.Invoke($"The micrographs carry different noise variances ({values}); the patch set's NoiseVariance is NaN. " +
+                $"Give Invoke-ApproxEm the noise variance explicitly, or build one patch set per noise level.");
         }
-        double noise = unknown || disagree ? double.NaN : nv;
-        return new PatchSet(patchSize, data, origins, content, noise, micrographs.Select(mg => mg.Name).ToArray());
+        double commonNoiseVariance = unknown || disagree ? double.NaN : noiseVariance;
+        return new PatchSet(patchSize, data, origins, content, commonNoiseVariance,
+            micrographs.Select(micrograph => micrograph.Name).ToArray());
     }
 
     /// <summary>Classifies the gr×gc patches of one micrograph from its truth (row-major into <paramref name="content"/>).</summary>
     public static void Classify(MicrographTruth truth, int patchSize, int gr, int gc, Span<PatchContent> content)
     {
         ArgumentNullException.ThrowIfNull(truth);
-        int ps = truth.ParticleSize;
+        int particleSize = truth.ParticleSize;
         var count = new int[gr * gc];
         var whole = new bool[gr * gc];
-        foreach (var p in truth.Particles)
+        foreach (var particle in truth.Particles)
         {
             // Patches overlapped by the box [Row, Row + ps) × [Column, Column + ps).
-            int r0 = FloorDiv(p.Row, patchSize), r1 = FloorDiv(p.Row + ps - 1, patchSize);
-            int c0 = FloorDiv(p.Column, patchSize), c1 = FloorDiv(p.Column + ps - 1, patchSize);
+            int r0 = FloorDiv(particle.Row, patchSize), r1 = FloorDiv(particle.Row + particleSize - 1, patchSize);
+            int c0 = FloorDiv(particle.Column, patchSize), c1 = FloorDiv(particle.Column + particleSize - 1, patchSize);
             for (int r = Math.Max(0, r0); r <= Math.Min(gr - 1, r1); r++)
+            {
                 for (int c = Math.Max(0, c0); c <= Math.Min(gc - 1, c1); c++)
                 {
                     int q = r * gc + c;
                     count[q]++;
                     whole[q] = r0 == r1 && c0 == c1;
                 }
+            }
         }
         for (int q = 0; q < count.Length; q++)
+        {
             content[q] = count[q] switch
             {
                 0 => PatchContent.Empty,
                 1 => whole[q] ? PatchContent.Whole : PatchContent.Partial,
                 _ => PatchContent.Multiple,
             };
+        }
     }
 
     private static int FloorDiv(int a, int b) => a >= 0 ? a / b : -((-a + b - 1) / b);
 
-    private static string Named(Micrograph mg) => string.IsNullOrEmpty(mg.Name) ? "" : $" ('{mg.Name}')";
+    private static string Named(Micrograph micrograph) => string.IsNullOrEmpty(micrograph.Name) ? "" : $" ('{micrograph.Name}')";
 }
 
 /// <summary>The patch size exceeds a micrograph's side.</summary>
@@ -121,5 +150,8 @@ public sealed class PatchSizeTooLargeException : ArgumentException
 {
     public PatchSizeTooLargeException(int patchSize, Micrograph micrograph, int index)
         : base($"The patch size {patchSize} is larger than micrograph {index} ({micrograph.SizeY}x{micrograph.SizeX}). " +
-               $"Give a patch size no larger than {Math.Min(micrograph.SizeY, micrograph.SizeX)} — normally the particle size L.", "patchSize") { }
+               $"Give a patch size no larger than {Math.Min(micrograph.SizeY, micrograph.SizeX)} — normally the particle size L.",
+               "patchSize")
+    {
+    }
 }

@@ -15,16 +15,29 @@ public static class PatchOperator
 {
     private static void Check(int L, int sx, int sy)
     {
-        if (L < 1) throw new ArgumentOutOfRangeException(nameof(L));
-        if (sx < 0 || sx >= 2 * L) throw new ArgumentOutOfRangeException(nameof(sx), sx, $"The shift s_x must be in 0..{2 * L - 1} for L = {L}.");
-        if (sy < 0 || sy >= 2 * L) throw new ArgumentOutOfRangeException(nameof(sy), sy, $"The shift s_y must be in 0..{2 * L - 1} for L = {L}.");
+        if (L < 1)
+        {
+            throw new ArgumentOutOfRangeException(nameof(L));
+        }
+        if (sx < 0 || sx >= 2 * L)
+        {
+            throw new ArgumentOutOfRangeException(nameof(sx), sx, $"The shift s_x must be in 0..{2 * L - 1} for L = {L}.");
+        }
+        if (sy < 0 || sy >= 2 * L)
+        {
+            throw new ArgumentOutOfRangeException(nameof(sy), sy, $"The shift s_y must be in 0..{2 * L - 1} for L = {L}.");
+        }
     }
 
     /// <summary>patch = C T_s Z image (both L×L, [y, x]).</summary>
     public static void Apply(ReadOnlySpan<double> image, int size, int sx, int sy, Span<double> patch)
     {
-        int L = size; Check(L, sx, sy);
-        if (image.Length != L * L || patch.Length != L * L) throw new ArgumentException($"Image and patch must have {L * L} pixels.");
+        int L = size;
+        Check(L, sx, sy);
+        if (image.Length != L * L || patch.Length != L * L)
+        {
+            throw new ArgumentException($"Image and patch must have {L * L} pixels.");
+        }
         for (int y = 0; y < L; y++)
         {
             int yy = (y + sy) % (2 * L);
@@ -39,17 +52,27 @@ public static class PatchOperator
     /// <summary>image = (C T_s Z)ᵀ patch: the adjoint (zero-pad the patch, shift back, crop).</summary>
     public static void Adjoint(ReadOnlySpan<double> patch, int size, int sx, int sy, Span<double> image)
     {
-        int L = size; Check(L, sx, sy);
-        if (image.Length != L * L || patch.Length != L * L) throw new ArgumentException($"Image and patch must have {L * L} pixels.");
+        int L = size;
+        Check(L, sx, sy);
+        if (image.Length != L * L || patch.Length != L * L)
+        {
+            throw new ArgumentException($"Image and patch must have {L * L} pixels.");
+        }
         image.Clear();
         for (int y = 0; y < L; y++)
         {
             int yy = (y + sy) % (2 * L);
-            if (yy >= L) continue;
+            if (yy >= L)
+            {
+                continue;
+            }
             for (int x = 0; x < L; x++)
             {
                 int xx = (x + sx) % (2 * L);
-                if (xx < L) image[yy * L + xx] += patch[y * L + x];
+                if (xx < L)
+                {
+                    image[yy * L + xx] += patch[y * L + x];
+                }
             }
         }
     }
@@ -59,8 +82,19 @@ public static class PatchOperator
     {
         var A = ExplicitMatrix(model, r, sx, sy);
         int L = model.ImageSize, n = model.ParameterCount;
-        if (parameters.Length != n) throw new ArgumentException($"Expected {n} parameters.", nameof(parameters));
-        for (int i = 0; i < L * L; i++) { double s = 0; for (int j = 0; j < n; j++) s += A[i * n + j] * parameters[j]; patch[i] = s; }
+        if (parameters.Length != n)
+        {
+            throw new ArgumentException($"Expected {n} parameters.", nameof(parameters));
+        }
+        for (int i = 0; i < L * L; i++)
+        {
+            double sum = 0;
+            for (int j = 0; j < n; j++)
+            {
+                sum += A[i * n + j] * parameters[j];
+            }
+            patch[i] = sum;
+        }
     }
 
     /// <summary>A_{s,ω}ᵀ·patch for a linear model (length n).</summary>
@@ -68,10 +102,23 @@ public static class PatchOperator
     {
         var A = ExplicitMatrix(model, r, sx, sy);
         int L = model.ImageSize, n = model.ParameterCount;
-        if (patch.Length != L * L) throw new ArgumentException($"Expected {L * L} pixels.", nameof(patch));
-        var res = new double[n];
-        for (int i = 0; i < L * L; i++) { double v = patch[i]; if (v != 0) for (int j = 0; j < n; j++) res[j] += A[i * n + j] * v; }
-        return res;
+        if (patch.Length != L * L)
+        {
+            throw new ArgumentException($"Expected {L * L} pixels.", nameof(patch));
+        }
+        var result = new double[n];
+        for (int i = 0; i < L * L; i++)
+        {
+            double v = patch[i];
+            if (v != 0)
+            {
+                for (int j = 0; j < n; j++)
+                {
+                    result[j] += A[i * n + j] * v;
+                }
+            }
+        }
+        return result;
     }
 
     /// <summary>
@@ -89,11 +136,17 @@ public static class PatchOperator
         for (int y = 0; y < L; y++)
         {
             int yy = (y + sy) % (2 * L);
-            if (yy >= L) continue;
+            if (yy >= L)
+            {
+                continue;
+            }
             for (int x = 0; x < L; x++)
             {
                 int xx = (x + sx) % (2 * L);
-                if (xx >= L) continue;
+                if (xx >= L)
+                {
+                    continue;
+                }
                 Array.Copy(B, (yy * L + xx) * n, A, (y * L + x) * n, n);
             }
         }

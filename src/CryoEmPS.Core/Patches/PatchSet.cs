@@ -1,4 +1,3 @@
-
 namespace CryoEmPS.Core.Patches;
 
 /// <summary>
@@ -7,12 +6,22 @@ namespace CryoEmPS.Core.Patches;
 /// </summary>
 public sealed class PatchSet
 {
-    public PatchSet(int patchSize, double[] data, PatchOrigin[] origins, PatchContent[]? content = null, double noiseVariance = double.NaN, IReadOnlyList<string>? micrographNames = null)
+    public PatchSet(int patchSize, double[] data, PatchOrigin[] origins, PatchContent[]? content = null, double noiseVariance = double.NaN,
+        IReadOnlyList<string>? micrographNames = null)
     {
-        if (patchSize <= 0) throw new ArgumentOutOfRangeException(nameof(patchSize));
+        if (patchSize <= 0)
+        {
+            throw new ArgumentOutOfRangeException(nameof(patchSize));
+        }
         int l2 = patchSize * patchSize;
-        if (data.Length != origins.Length * l2) throw new ArgumentException("Patch data length does not match the patch count and size.", nameof(data));
-        if (content != null && content.Length != origins.Length) throw new ArgumentException("One content entry per patch is needed.", nameof(content));
+        if (data.Length != origins.Length * l2)
+        {
+            throw new ArgumentException("Patch data length does not match the patch count and size.", nameof(data));
+        }
+        if (content != null && content.Length != origins.Length)
+        {
+            throw new ArgumentException("One content entry per patch is needed.", nameof(content));
+        }
         PatchSize = patchSize;
         Data = data;
         Origins = origins;
@@ -44,11 +53,20 @@ public sealed class PatchSet
     /// <summary>A cheap fingerprint of the data (for checkpoints): FNV-1a over the bit patterns.</summary>
     public ulong Fingerprint()
     {
-        ulong h = 1469598103934665603UL;
-        void Mix(ulong v) { h ^= v; h *= 1099511628211UL; }
-        Mix((ulong)PatchSize); Mix((ulong)Count);
-        foreach (var v in Data) Mix((ulong)BitConverter.DoubleToInt64Bits(v));
-        return h;
+        ulong hash = 1469598103934665603UL;
+        void Mix(ulong v)
+        {
+            hash ^= v;
+            hash *= 1099511628211UL;
+        }
+
+        Mix((ulong)PatchSize);
+        Mix((ulong)Count);
+        foreach (var v in Data)
+        {
+            Mix((ulong)BitConverter.DoubleToInt64Bits(v));
+        }
+        return hash;
     }
 
     public override string ToString()

@@ -6,7 +6,9 @@ namespace CryoEmPS.Core.Projection;
 /// <summary>
 /// The observation model of the paper (eqs. 3, 18–19), written once as named stages that the simulator and the EM share:
 /// <code>
-///   volume ─▶ 1 projection P_ω at rotation ω      (<see cref="Project(ILinearProjectionModel, IReadOnlyList{Rotation}, ReadOnlySpan{double}, int, CancellationToken)"/>, <see cref="IProjector"/>)
+///   volume ─▶ 1 projection P_ω at rotation ω
+///               (<see cref="Project(ILinearProjectionModel, IReadOnlyList{Rotation}, ReadOnlySpan{double}, int, CancellationToken)"/>,
+///               <see cref="IProjector"/>)
 ///          ─▶ 2 image filter F_g of the micrograph  (<see cref="Filter"/>; <see cref="IdentityFilter"/> today, the CTF next)
 ///          ─▶ 3 placement at a shift in a padded box (<see cref="Place"/>; box side <see cref="BoxSize"/> = L + 2·margin)
 ///          ─▶ 4 crop to the L×L patch               (Patches.PatchOperator; in the E-step one FFT correlation per pair)
@@ -43,7 +45,8 @@ public sealed class ForwardModel
         var groupOf = new int[micrographFilters?.Count ?? 0];
         for (int micrograph = 0; micrograph < groupOf.Length; micrograph++)
         {
-            var filter = micrographFilters![micrograph] ?? throw new ArgumentNullException(nameof(micrographFilters), $"Micrograph {micrograph} has no filter.");
+            var filter = micrographFilters![micrograph]
+                ?? throw new ArgumentNullException(nameof(micrographFilters), $"Micrograph {micrograph} has no filter.");
             int group = filters.FindIndex(f => f.Equals(filter));
             if (group < 0)
             {
@@ -91,7 +94,9 @@ public sealed class ForwardModel
     /// <summary>True when every group's filter is the identity (then there is one group and B = L).</summary>
     public bool IsUnfiltered => _filters.All(f => f.IsIdentity);
 
-    /// <summary>The filter group of micrograph <paramref name="micrograph"/> (micrographs without a filter of their own: group 0).</summary>
+    /// <summary>
+    /// The filter group of micrograph <paramref name="micrograph"/> (micrographs without a filter of their own: group 0).
+    /// </summary>
     public int GroupOf(int micrograph) => micrograph >= 0 && micrograph < _groupOfMicrograph.Length ? _groupOfMicrograph[micrograph] : 0;
 
     /// <summary>
@@ -107,7 +112,8 @@ public sealed class ForwardModel
 
         if (requested < MinimumFftSize)
         {
-            throw new ArgumentOutOfRangeException(nameof(requested), requested, $"The FFT size {requested} is below B + L − 1 = {MinimumFftSize}.");
+            throw new ArgumentOutOfRangeException(nameof(requested), requested,
+                $"The FFT size {requested} is below B + L − 1 = {MinimumFftSize}.");
         }
 
         return requested;
@@ -146,7 +152,8 @@ public sealed class ForwardModel
     /// Stage 1 for a linear model: the projections B(ω)x of every rotation, [rotation, y, x] — one batched product when the
     /// model offers it (<see cref="IBatchProjectionModel"/>), else B(ω) row by row. Thread-count independent.
     /// </summary>
-    public static double[] Project(ILinearProjectionModel model, IReadOnlyList<Rotation> rotations, ReadOnlySpan<double> x, int threads, CancellationToken token)
+    public static double[] Project(ILinearProjectionModel model, IReadOnlyList<Rotation> rotations, ReadOnlySpan<double> x, int threads,
+        CancellationToken token)
     {
         int pixels = model.ImageSize * model.ImageSize, parameters = model.ParameterCount, count = rotations.Count;
         var images = new double[(long)count * pixels];

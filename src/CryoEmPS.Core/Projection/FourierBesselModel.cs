@@ -26,7 +26,8 @@ public sealed unsafe class FourierBesselModel : IBatchProjectionModel, IFactored
     private readonly int[] _effOffset;  // Σ_{ℓ′<ℓ} S(ℓ′)(ℓ′+1)
 
     public static FourierBesselModel Get(int size, int ellMax)
-        => Cache.GetOrAdd((size, ellMax), k => new Lazy<FourierBesselModel>(() => new FourierBesselModel(FourierBesselBasis.Create(k.Item1, k.Item2)))).Value;
+        => Cache.GetOrAdd((size, ellMax),
+            k => new Lazy<FourierBesselModel>(() => new FourierBesselModel(FourierBesselBasis.Create(k.Item1, k.Item2)))).Value;
 
     /// <summary>Builds G (use <see cref="Get"/> to share the cached instance).</summary>
     public FourierBesselModel(FourierBesselBasis basis)
@@ -34,7 +35,10 @@ public sealed unsafe class FourierBesselModel : IBatchProjectionModel, IFactored
         Basis = basis;
         int L = basis.Size, lmax = basis.EllMax, o = L / 2;
         _effOffset = new int[lmax + 2];
-        for (int l = 0; l <= lmax; l++) _effOffset[l + 1] = _effOffset[l] + basis.RadialCount(l) * (l + 1);
+        for (int l = 0; l <= lmax; l++)
+        {
+            _effOffset[l + 1] = _effOffset[l] + basis.RadialCount(l) * (l + 1);
+        }
         EffectiveCount = _effOffset[lmax + 1];
         int nEff = EffectiveCount, npix = L * L;
         _g = new double[npix * nEff];
@@ -44,14 +48,23 @@ public sealed unsafe class FourierBesselModel : IBatchProjectionModel, IFactored
         double c = FourierBesselBasis.Bandlimit;
         var quad = basis.Quadrature(2 * Math.PI * c * Math.Sqrt(maxR2));
         var used = new bool[maxR2 + 1];
-        for (int a = 0; a <= maxC; a++) for (int b = 0; b <= maxC; b++) used[a * a + b * b] = true;
+        for (int a = 0; a <= maxC; a++)
+        {
+            for (int b = 0; b <= maxC; b++)
+            {
+                used[a * a + b * b] = true;
+            }
+        }
         // H table per r²: for each (ℓ, s) the values for m = ℓ mod 2, ℓ mod 2 + 2, …, ℓ stored at [pair][m].
         int pairs = quad.Pairs;
         int hStride = pairs * (lmax + 1);
         var H = new double[(maxR2 + 1) * hStride];
         Parallel.For(0, maxR2 + 1, r2 =>
         {
-            if (!used[r2]) return;
+            if (!used[r2])
+            {
+                return;
+            }
             double r = Math.Sqrt(r2);
             Span<double> J = stackalloc double[lmax + 1];
             var h = H.AsSpan(r2 * hStride, hStride);
@@ -62,19 +75,29 @@ public sealed unsafe class FourierBesselModel : IBatchProjectionModel, IFactored
                 var rad = quad.Rad.AsSpan(q * pairs, pairs);
                 int pair = 0;
                 for (int l = 0; l <= lmax; l++)
+                {
                     for (int s = 0; s < basis.RadialCount(l); s++, pair++)
                     {
                         double w = quad.Weights[q] * k * rad[pair];
-                        for (int m = l & 1; m <= l; m += 2) h[pair * (lmax + 1) + m] += w * J[m];
+                        for (int m = l & 1; m <= l; m += 2)
+                        {
+                            h[pair * (lmax + 1) + m] += w * J[m];
+                        }
                     }
+                }
             }
         });
         Span<double> leg = stackalloc double[(lmax + 1) * (lmax + 2) / 2];
         SphericalBessel.NormalizedLegendre(lmax, 0, leg);
         var coef = new double[(lmax + 1) * (lmax + 1)]; // [ℓ][m] incl. sign, √2, 2πc²
         for (int l = 0; l <= lmax; l++)
+        {
             for (int m = l & 1; m <= l; m += 2)
-                coef[l * (lmax + 1) + m] = (((l + m) / 2) % 2 == 0 ? 1 : -1) * (m == 0 ? 1 : Math.Sqrt(2)) * leg[l * (l + 1) / 2 + m] * 2 * Math.PI * c * c;
+            {
+                coef[l * (lmax + 1) + m] = (((l + m) / 2) % 2 == 0 ? 1 : -1) * (m == 0 ? 1 : Math.Sqrt(2)) * leg[l * (l + 1) / 2 + m]
+                    * 2 * Math.PI * c * c;
+            }
+        }
         Parallel.For(0, npix, pix =>
         {
             int x = pix % L - o, y = pix / L - o;
@@ -83,6 +106,7 @@ public sealed unsafe class FourierBesselModel : IBatchProjectionModel, IFactored
             var row = _g.AsSpan(pix * nEff, nEff);
             int pair = 0;
             for (int l = 0; l <= lmax; l++)
+            {
                 for (int s = 0; s < basis.RadialCount(l); s++, pair++)
                 {
                     int b = _effOffset[l] + s * (l + 1);
@@ -90,11 +114,18 @@ public sealed unsafe class FourierBesselModel : IBatchProjectionModel, IFactored
                     {
                         int mp = -l + 2 * j, am = Math.Abs(mp);
                         double v = coef[l * (lmax + 1) + am] * h[pair * (lmax + 1) + am];
-                        if (mp > 0) v *= Math.Cos(am * th);
-                        else if (mp < 0) v *= Math.Sin(am * th);
+                        if (mp > 0)
+                        {
+                            v *= Math.Cos(am * th);
+                        }
+                        else if (mp < 0)
+                        {
+                            v *= Math.Sin(am * th);
+                        }
                         row[b + j] = v;
                     }
                 }
+            }
         });
     }
 
@@ -112,7 +143,10 @@ public sealed unsafe class FourierBesselModel : IBatchProjectionModel, IFactored
     {
         rotation.Validate();
         int L = Basis.Size, n = Basis.Count, npix = L * L, lmax = Basis.EllMax, nEff = EffectiveCount;
-        if (destination.Length < npix * n) throw new ArgumentException($"Destination needs {npix * n} elements.", nameof(destination));
+        if (destination.Length < npix * n)
+        {
+            throw new ArgumentException($"Destination needs {npix * n} elements.", nameof(destination));
+        }
         var d = new double[WignerD.BlockLength(lmax)];
         WignerD.Real(rotation, lmax, d);
         Blas.EnsureLoaded();
@@ -125,7 +159,8 @@ public sealed unsafe class FourierBesselModel : IBatchProjectionModel, IFactored
                 for (int s = 0; s < Basis.RadialCount(l); s++)
                 {
                     // C[pix, m] = Σ_j G[pix, (ℓ,s,j)] D[−ℓ+2j, m]; rows of D with stride 2(2ℓ+1).
-                    Blas.Gemm(false, false, npix, dd, l + 1, 1.0, pg + _effOffset[l] + s * (l + 1), nEff, blk, 2 * dd, 0.0, pdst + Basis.Offset(l) + s * dd, n);
+                    Blas.Gemm(false, false, npix, dd, l + 1, 1.0, pg + _effOffset[l] + s * (l + 1), nEff, blk, 2 * dd, 0.0,
+                        pdst + Basis.Offset(l) + s * dd, n);
                 }
             }
         }
@@ -146,7 +181,10 @@ public sealed unsafe class FourierBesselModel : IBatchProjectionModel, IFactored
                 {
                     var row = d.Slice(bo + 2 * j * dd, dd);
                     double acc = 0;
-                    for (int m = 0; m < dd; m++) acc += row[m] * ps[m];
+                    for (int m = 0; m < dd; m++)
+                    {
+                        acc += row[m] * ps[m];
+                    }
                     dst[eb + j] = acc;
                 }
             }
@@ -166,10 +204,22 @@ public sealed unsafe class FourierBesselModel : IBatchProjectionModel, IFactored
     {
         int L = Basis.Size, n = Basis.Count, npix = L * L, lmax = Basis.EllMax, nEff = EffectiveCount, K = rotations.Count;
         if (coefficients.Length != n)
-            throw new ArgumentException($"Expected {n} coefficients for L = {L}, ℓmax = {lmax}, got {coefficients.Length}. Coefficients of one (L, ℓmax) cannot be used with another.", nameof(coefficients));
-        if (images.Length < (long)K * npix) throw new ArgumentException($"Images span needs {(long)K * npix} elements.", nameof(images));
-        for (int k = 0; k < K; k++) rotations[k].Validate();
-        if (K == 0) return;
+        {
+            throw new ArgumentException($"Expected {n} coefficients for L = {L}, ℓmax = {lmax}, got {coefficients.Length}. " +
+                $"Coefficients of one (L, ℓmax) cannot be used with another.", nameof(coefficients));
+        }
+        if (images.Length < (long)K * npix)
+        {
+            throw new ArgumentException($"Images span needs {(long)K * npix} elements.", nameof(images));
+        }
+        for (int k = 0; k < K; k++)
+        {
+            rotations[k].Validate();
+        }
+        if (K == 0)
+        {
+            return;
+        }
         Blas.EnsureLoaded();
         var p = coefficients.ToArray();
         const int Block = 128;
@@ -215,7 +265,10 @@ public sealed unsafe class FourierBesselModel : IBatchProjectionModel, IFactored
             int dd = 2 * l + 1;
             double* blk = d + WignerD.BlockOffset(l);
             for (int s = 0; s < Basis.RadialCount(l); s++)
-                Blas.Gemm(false, false, r, dd, l + 1, 1.0, h + _effOffset[l] + s * (l + 1), r, blk, 2 * dd, 0.0, t + Basis.Offset(l) + s * dd, n);
+            {
+                Blas.Gemm(false, false, r, dd, l + 1, 1.0, h + _effOffset[l] + s * (l + 1), r, blk, 2 * dd, 0.0,
+                    t + Basis.Offset(l) + s * dd, n);
+            }
         }
         for (int l = 0; l <= lmax; l++)
         {
@@ -228,7 +281,10 @@ public sealed unsafe class FourierBesselModel : IBatchProjectionModel, IFactored
                 for (int m = 0; m < dd; m++)
                 {
                     double acc = 0;
-                    for (int j = 0; j <= l; j++) acc += blk[2 * j * dd + m] * g[e + j];
+                    for (int j = 0; j <= l; j++)
+                    {
+                        acc += blk[2 * j * dd + m] * g[e + j];
+                    }
                     y[o + m] += acc;
                 }
             }

@@ -16,6 +16,9 @@ internal unsafe interface IFactoredProjectionModel : ILinearProjectionModel
     double[] ReducedImageMatrix { get; }
     /// <summary>Length of the scratch buffer <see cref="AccumulateExpanded"/> needs.</summary>
     int ExpandScratchLength { get; }
-    /// <summary>c += E(R)ᵀ·h·E(R) (n×n row-major; the upper triangle and possibly more) and y += E(R)ᵀ·g, for a symmetric h (r×r, both triangles) and g (r).</summary>
+    /// <summary>
+    /// c += E(R)ᵀ·h·E(R) (n×n row-major; the upper triangle and possibly more) and y += E(R)ᵀ·g, for a symmetric h (r×r, both triangles)
+    /// and g (r).
+    /// </summary>
     void AccumulateExpanded(Rotation rotation, double* h, double* g, double* c, double* y, double* scratch);
 }

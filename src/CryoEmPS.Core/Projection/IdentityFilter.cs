@@ -16,7 +16,8 @@ public sealed class IdentityFilter : IImageFilter, IEquatable<IdentityFilter>
 
     public int Margin(int imageSize) => 0;
 
-    public void Apply(ReadOnlySpan<double> image, int imageSize, Span<double> filtered) => image[..(imageSize * imageSize)].CopyTo(filtered);
+    public void Apply(ReadOnlySpan<double> image, int imageSize, Span<double> filtered)
+        => image[..(imageSize * imageSize)].CopyTo(filtered);
 
     public bool Equals(IdentityFilter? other) => other is not null;
 

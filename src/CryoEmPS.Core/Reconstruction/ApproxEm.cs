@@ -18,7 +18,8 @@ namespace CryoEmPS.Core.Reconstruction;
 /// </summary>
 public static class ApproxEm
 {
-    public static ApproxEmRun Run(PatchSet patches, double[] initialCoefficients, ApproxEmSettings settings, IProgress<ApproxEmProgress>? progress = null, CancellationToken token = default)
+    public static ApproxEmRun Run(PatchSet patches, double[] initialCoefficients, ApproxEmSettings settings,
+        IProgress<ApproxEmProgress>? progress = null, CancellationToken token = default)
     {
         settings.Validate(patches, initialCoefficients);
         var stages = settings.Stages;
@@ -71,7 +72,8 @@ public static class ApproxEm
                 }
 
                 // The checkpoint holds x_k and ρ_k but not the E-step's statistics: recompute them (deterministic).
-                statistics = DoEStep(patches, settings, forward, stageIndex, iteration, x, shiftPrior, rotationPrior, progress, clock, token, "E-step (recomputed after resume)");
+                statistics = DoEStep(patches, settings, forward, stageIndex, iteration, x, shiftPrior, rotationPrior, progress, clock,
+                    token, "E-step (recomputed after resume)");
             }
             else
             {
@@ -82,12 +84,14 @@ public static class ApproxEm
 
                 if (x.Length != stage.Model.ParameterCount)
                 {
-                    throw new ArgumentException($"Stage {stageIndex + 1} expects {stage.Model.ParameterCount} coefficients; the lifted vector has {x.Length}.");
+                    throw new ArgumentException(
+                        $"Stage {stageIndex + 1} expects {stage.Model.ParameterCount} coefficients; the lifted vector has {x.Length}.");
                 }
 
                 iteration = 0;
                 previousObjective = double.NegativeInfinity;
-                statistics = DoEStep(patches, settings, forward, stageIndex, 0, x, shiftPrior, rotationPrior, progress, clock, token, "E-step");
+                statistics = DoEStep(patches, settings, forward, stageIndex, 0, x, shiftPrior, rotationPrior, progress, clock,
+                    token, "E-step");
                 objective = statistics.LogLikelihoodPerPatch;
                 var row = Row(settings, stageIndex, 0, statistics, shiftPrior.EmptyProbability, stopwatch.Elapsed.TotalSeconds, x, 0);
                 history.Add(row);
@@ -102,7 +106,8 @@ public static class ApproxEm
                 token.ThrowIfCancellationRequested();
                 progress?.Report(new ApproxEmProgress
                 {
-                    Stage = stageIndex + 1, StageCount = stages.Count, EllMax = stage.EllMax, Iteration = iteration + 1, MaxIterations = stage.MaxIterations,
+                    Stage = stageIndex + 1, StageCount = stages.Count, EllMax = stage.EllMax,
+                    Iteration = iteration + 1, MaxIterations = stage.MaxIterations,
                     Phase = "M-step", Fraction = clock.Fraction, LastLogLikelihoodPerPatch = objective,
                 });
                 // M-step: x from the normal equations (eqs. 27–30), then the priors from the same posteriors (eq. 31).
@@ -114,7 +119,8 @@ public static class ApproxEm
                     progress?.Report(new ApproxEmProgress
                     {
                         Stage = stageIndex + 1, StageCount = stages.Count, Iteration = iteration + 1, Phase = "M-step",
-                        Message = $"Stage {stageIndex + 1} iteration {iteration + 1}: C was not positive definite (condition ≈ {solution.ConditionEstimate:g3}); added λI with λ = {solution.Regularization:g3}.",
+                        Message = $"Stage {stageIndex + 1} iteration {iteration + 1}: C was not positive definite " +
+                            $"(condition ≈ {solution.ConditionEstimate:g3}); added λI with λ = {solution.Regularization:g3}.",
                     });
                 }
 
@@ -122,11 +128,13 @@ public static class ApproxEm
                 shiftPrior = shiftPrior.Updated(statistics, forward);
                 rotationPrior = rotationPrior.Updated(statistics);
                 iteration++;
-                statistics = DoEStep(patches, settings, forward, stageIndex, iteration, x, shiftPrior, rotationPrior, progress, clock, token, "E-step");
+                statistics = DoEStep(patches, settings, forward, stageIndex, iteration, x, shiftPrior, rotationPrior, progress, clock,
+                    token, "E-step");
                 previousObjective = objective;
                 objective = statistics.LogLikelihoodPerPatch;
                 clock.IterationSeconds[stageIndex] = stopwatch.Elapsed.TotalSeconds;
-                var row = Row(settings, stageIndex, iteration, statistics, shiftPrior.EmptyProbability, stopwatch.Elapsed.TotalSeconds, x, solution.Regularization, mStepSeconds);
+                var row = Row(settings, stageIndex, iteration, statistics, shiftPrior.EmptyProbability, stopwatch.Elapsed.TotalSeconds, x,
+                    solution.Regularization, mStepSeconds);
                 history.Add(row);
                 clock.EStepDone();
                 Checkpoint(settings, key, stageIndex, iteration, x, shiftPrior.EmptyProbability, previousObjective, objective, history);
@@ -140,7 +148,8 @@ public static class ApproxEm
     }
 
     private static bool Continue(ApproxEmStage stage, int iteration, double previousObjective, double objective)
-        => iteration < stage.MaxIterations && (double.IsNegativeInfinity(previousObjective) || objective - previousObjective > stage.Tolerance);
+        => iteration < stage.MaxIterations
+            && (double.IsNegativeInfinity(previousObjective) || objective - previousObjective > stage.Tolerance);
 
     /// <summary>
     /// Counts the E-steps of the run (done and planned) for the progress fraction, and keeps each stage's last iteration time
@@ -172,19 +181,36 @@ public static class ApproxEm
         public void SkipRestOfStage(ApproxEmStage stage, int iteration) => Done += stage.MaxIterations - iteration;
     }
 
-    /// <summary>The minibatch J_k of stage <paramref name="stage"/>: ⌊S·P⌋ patch indices (ascending), drawn without replacement from a generator seeded by (seed, stage, k).</summary>
+    /// <summary>
+    /// The minibatch J_k of stage <paramref name="stage"/>: ⌊S·P⌋ patch indices (ascending), drawn without replacement from a
+    /// generator seeded by (seed, stage, k).
+    /// </summary>
     public static int[] Minibatch(int patchCount, double stochasticFactor, int seed, int stage, int iteration)
     {
         int count = (int)Math.Floor(stochasticFactor * patchCount);
-        if (count < 1) throw new ArgumentException($"⌊S·P⌋ = ⌊{stochasticFactor}·{patchCount}⌋ = 0 patches: raise the stochastic factor or supply more patches.");
+        if (count < 1)
+        {
+            throw new ArgumentException(
+                $"⌊S·P⌋ = ⌊{stochasticFactor}·{patchCount}⌋ = 0 patches: raise the stochastic factor or supply more patches.");
+        }
         var all = new int[patchCount];
-        for (int i = 0; i < patchCount; i++) all[i] = i;
-        if (count == patchCount) return all;
+        for (int i = 0; i < patchCount; i++)
+        {
+            all[i] = i;
+        }
+        if (count == patchCount)
+        {
+            return all;
+        }
         var rng = new Random(IterationSeed(seed, stage, iteration));
-        for (int i = 0; i < count; i++) { int j = i + rng.Next(patchCount - i); (all[i], all[j]) = (all[j], all[i]); }
-        var mb = all.AsSpan(0, count).ToArray();
-        Array.Sort(mb);
-        return mb;
+        for (int i = 0; i < count; i++)
+        {
+            int j = i + rng.Next(patchCount - i);
+            (all[i], all[j]) = (all[j], all[i]);
+        }
+        var minibatch = all.AsSpan(0, count).ToArray();
+        Array.Sort(minibatch);
+        return minibatch;
     }
 
     /// <summary>A 31-bit seed from (seed, stage, iteration) by SplitMix64 — the only randomness of a run.</summary>
@@ -202,11 +228,12 @@ public static class ApproxEm
         return y;
     }
 
-    private static double[] Lift(ApproxEmSettings s, int stage, double[] x)
-        => s.Lift != null ? s.Lift(stage, x) : ZeroPad(x, s.Stages[stage].Model.ParameterCount);
+    private static double[] Lift(ApproxEmSettings settings, int stage, double[] x)
+        => settings.Lift != null ? settings.Lift(stage, x) : ZeroPad(x, settings.Stages[stage].Model.ParameterCount);
 
-    private static EStepResult DoEStep(PatchSet patches, ApproxEmSettings settings, ForwardModel forward, int stageIndex, int iteration, double[] x,
-        ShiftPrior shiftPrior, RotationPrior rotationPrior, IProgress<ApproxEmProgress>? progress, ProgressClock clock, CancellationToken token, string phase)
+    private static EStepResult DoEStep(PatchSet patches, ApproxEmSettings settings, ForwardModel forward, int stageIndex, int iteration,
+        double[] x, ShiftPrior shiftPrior, RotationPrior rotationPrior, IProgress<ApproxEmProgress>? progress, ProgressClock clock,
+        CancellationToken token, string phase)
     {
         var stage = settings.Stages[stageIndex];
         // The E-step at k = MaxIterations ends the stage: no M-step will use its statistics, only its LL.
@@ -229,13 +256,16 @@ public static class ApproxEm
             for (int i = stageIndex; i < settings.Stages.Count; i++)
             {
                 int left = i == stageIndex ? settings.Stages[i].MaxIterations - iteration : settings.Stages[i].MaxIterations + 1;
-                double perIteration = clock.IterationSeconds[i] > 0 ? clock.IterationSeconds[i] : (fraction > 0.01 ? elapsed / fraction : 0);
+                double perIteration = clock.IterationSeconds[i] > 0
+                    ? clock.IterationSeconds[i]
+                    : (fraction > 0.01 ? elapsed / fraction : 0);
                 remainingRest += Math.Max(0, left) * perIteration;
             }
 
             progress.Report(new ApproxEmProgress
             {
-                Stage = stageIndex + 1, StageCount = settings.Stages.Count, EllMax = stage.EllMax, Iteration = iteration, MaxIterations = stage.MaxIterations,
+                Stage = stageIndex + 1, StageCount = settings.Stages.Count, EllMax = stage.EllMax,
+                Iteration = iteration, MaxIterations = stage.MaxIterations,
                 Phase = phase, Fraction = (clock.Done + fraction) / clock.Total,
                 SecondsRemaining = remainingThis < 0 ? -1 : (int)(remainingThis + remainingRest),
             });
@@ -245,29 +275,35 @@ public static class ApproxEm
             Threads = settings.Threads, FftSize = settings.FftSize, PosteriorCutoff = settings.PosteriorCutoff, Progress = report,
             LikelihoodOnly = likelihoodOnly, Precision = settings.Precision,
         };
-        return EStep.Run(forward, stage.Model, stage.Rotations.Rotations, x, patches, minibatch, settings.NoiseVariance, shiftPrior, rotationPrior, options, token);
+        return EStep.Run(forward, stage.Model, stage.Rotations.Rotations, x, patches, minibatch, settings.NoiseVariance, shiftPrior,
+            rotationPrior, options, token);
     }
 
-    private static ApproxEmIteration Row(ApproxEmSettings s, int si, int k, EStepResult e, double v, double seconds, double[] x, double lambda, double mSeconds = 0)
+    private static ApproxEmIteration Row(ApproxEmSettings settings, int stageIndex, int k, EStepResult statistics, double v, double seconds,
+        double[] x, double lambda, double mStepSeconds = 0)
     {
-        var st = s.Stages[si];
-        double shell = double.NaN; int? below = null;
-        if (s.Reference != null && s.Synthesize != null)
+        var stage = settings.Stages[stageIndex];
+        double shell = double.NaN;
+        int? below = null;
+        if (settings.Reference != null && settings.Synthesize != null)
         {
-            var fsc = Fsc.Compute(s.Reference, s.Synthesize(si, x));
-            shell = fsc.CrossingShell; below = fsc.FirstShellBelow;
+            var fsc = Fsc.Compute(settings.Reference, settings.Synthesize(stageIndex, x));
+            shell = fsc.CrossingShell;
+            below = fsc.FirstShellBelow;
         }
         return new ApproxEmIteration
         {
-            Stage = si + 1, EllMax = st.EllMax, RotationCount = st.Rotations.Count, StochasticFactor = st.StochasticFactor, Iteration = k,
-            PatchCount = e.Patches.Length, LogLikelihood = e.LogLikelihood, LogLikelihoodPerPatch = e.LogLikelihoodPerPatch, EmptyProbability = v,
-            Seconds = seconds, MStepSeconds = mSeconds, FscShell = shell, FscFirstShellBelow = below, Regularization = lambda,
-            SkippedFraction = e.PairCount == 0 ? 0 : (double)e.SkippedPairs / e.PairCount, Precision = e.Precision,
+            Stage = stageIndex + 1, EllMax = stage.EllMax, RotationCount = stage.Rotations.Count, StochasticFactor = stage.StochasticFactor,
+            Iteration = k, PatchCount = statistics.Patches.Length, LogLikelihood = statistics.LogLikelihood,
+            LogLikelihoodPerPatch = statistics.LogLikelihoodPerPatch, EmptyProbability = v,
+            Seconds = seconds, MStepSeconds = mStepSeconds, FscShell = shell, FscFirstShellBelow = below, Regularization = lambda,
+            SkippedFraction = statistics.PairCount == 0 ? 0 : (double)statistics.SkippedPairs / statistics.PairCount,
+            Precision = statistics.Precision,
         };
     }
 
-    private static void Report(IProgress<ApproxEmProgress>? progress, IReadOnlyList<ApproxEmStage> stages, int stageIndex, int iteration, string phase,
-        ProgressClock clock, ApproxEmIteration row)
+    private static void Report(IProgress<ApproxEmProgress>? progress, IReadOnlyList<ApproxEmStage> stages, int stageIndex, int iteration,
+        string phase, ProgressClock clock, ApproxEmIteration row)
     {
         if (progress == null)
         {
@@ -283,14 +319,20 @@ public static class ApproxEm
 
         progress.Report(new ApproxEmProgress
         {
-            Stage = stageIndex + 1, StageCount = stages.Count, EllMax = stages[stageIndex].EllMax, Iteration = iteration, MaxIterations = stages[stageIndex].MaxIterations,
-            Phase = phase, Fraction = clock.Fraction, LastLogLikelihoodPerPatch = row.LogLikelihoodPerPatch, SecondsRemaining = (int)rest, Completed = row,
+            Stage = stageIndex + 1, StageCount = stages.Count, EllMax = stages[stageIndex].EllMax,
+            Iteration = iteration, MaxIterations = stages[stageIndex].MaxIterations,
+            Phase = phase, Fraction = clock.Fraction, LastLogLikelihoodPerPatch = row.LogLikelihoodPerPatch,
+            SecondsRemaining = (int)rest, Completed = row,
         });
     }
 
-    private static void Checkpoint(ApproxEmSettings s, ApproxEmCheckpointKey key, int si, int k, double[] x, double v, double prevQ, double currQ, List<ApproxEmIteration> history)
+    private static void Checkpoint(ApproxEmSettings settings, ApproxEmCheckpointKey key, int stageIndex, int k, double[] x, double v,
+        double previousObjective, double objective, List<ApproxEmIteration> history)
     {
-        if (s.CheckpointPath == null) return;
-        new ApproxEmCheckpoint(key, si, k, x, v, prevQ, currQ, history.ToArray()).Write(s.CheckpointPath);
+        if (settings.CheckpointPath == null)
+        {
+            return;
+        }
+        new ApproxEmCheckpoint(key, stageIndex, k, x, v, previousObjective, objective, history.ToArray()).Write(settings.CheckpointPath);
     }
 }

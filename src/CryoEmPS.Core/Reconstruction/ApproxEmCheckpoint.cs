@@ -15,8 +15,18 @@ public sealed class ApproxEmCheckpoint
     // Version 2: history rows carry the E-step precision and M-step seconds; the schedule string carries the precision setting.
     private const int Version = 2;
 
-    public ApproxEmCheckpoint(ApproxEmCheckpointKey key, int stage, int iteration, double[] x, double v, double prevQ, double q, ApproxEmIteration[] history)
-    { Key = key; Stage = stage; Iteration = iteration; Coefficients = x; EmptyProbability = v; PreviousObjective = prevQ; Objective = q; History = history; }
+    public ApproxEmCheckpoint(ApproxEmCheckpointKey key, int stage, int iteration, double[] x, double v, double prevQ, double q,
+        ApproxEmIteration[] history)
+    {
+        Key = key;
+        Stage = stage;
+        Iteration = iteration;
+        Coefficients = x;
+        EmptyProbability = v;
+        PreviousObjective = prevQ;
+        Objective = q;
+        History = history;
+    }
 
     public ApproxEmCheckpointKey Key { get; }
     /// <summary>0-based stage index.</summary>
@@ -30,54 +40,106 @@ public sealed class ApproxEmCheckpoint
 
     public static ApproxEmCheckpointKey KeyOf(PatchSet patches, double[] x0, ApproxEmSettings s)
     {
-        var sb = new StringBuilder();
-        foreach (var st in s.Stages)
-            sb.Append($"[n={st.Model.ParameterCount},l={st.EllMax},K={st.Rotations.Count}:{RotationHash(st):x16},S={st.StochasticFactor:R},N={st.MaxIterations},eps={st.Tolerance:R}]");
-        sb.Append($" precision={s.Precision}");
-        return new ApproxEmCheckpointKey(patches.Fingerprint(), patches.Count, patches.PatchSize, s.Seed, s.NoiseVariance, s.EmptyProbability,
-            s.PosteriorCutoff, s.FftSize > 0 ? s.FftSize : ShiftPrior.FastFftSize(patches.PatchSize), Hash(x0), sb.ToString());
+        var schedule = new StringBuilder();
+        foreach (var stage in s.Stages)
+        {
+            schedule.Append($"[n={stage.Model.ParameterCount},l={stage.EllMax},K={stage.Rotations.Count}:{RotationHash(stage):x16}," +
+                $"S={stage.StochasticFactor:R},N={stage.MaxIterations},eps={stage.Tolerance:R}]");
+        }
+        schedule.Append($" precision={s.Precision}");
+        return new ApproxEmCheckpointKey(patches.Fingerprint(), patches.Count, patches.PatchSize, s.Seed, s.NoiseVariance,
+            s.EmptyProbability, s.PosteriorCutoff, s.FftSize > 0 ? s.FftSize : ShiftPrior.FastFftSize(patches.PatchSize), Hash(x0),
+            schedule.ToString());
     }
 
-    private static ulong RotationHash(ApproxEmStage st)
+    private static ulong RotationHash(ApproxEmStage stage)
     {
-        var vals = new List<double>();
-        foreach (var r in st.Rotations.Rotations) for (int i = 0; i < 3; i++) for (int j = 0; j < 3; j++) vals.Add(r[i, j]);
-        return Hash(vals);
+        var values = new List<double>();
+        foreach (var rotation in stage.Rotations.Rotations)
+        {
+            for (int i = 0; i < 3; i++)
+            {
+                for (int j = 0; j < 3; j++)
+                {
+                    values.Add(rotation[i, j]);
+                }
+            }
+        }
+        return Hash(values);
     }
 
     internal static ulong Hash(IEnumerable<double> values)
     {
-        ulong h = 1469598103934665603UL;
-        foreach (var v in values) { h ^= (ulong)BitConverter.DoubleToInt64Bits(v); h *= 1099511628211UL; }
-        return h;
+        ulong hash = 1469598103934665603UL;
+        foreach (var v in values)
+        {
+            hash ^= (ulong)BitConverter.DoubleToInt64Bits(v);
+            hash *= 1099511628211UL;
+        }
+        return hash;
     }
 
     public void Verify(ApproxEmCheckpointKey current)
     {
-        string? d = current.Difference(Key);
-        if (d != null) throw new CheckpointMismatchException($"The checkpoint belongs to a different problem: {d}. Resume only with the same patches, initial volume, schedule, σ², v₀ and seed, or delete the checkpoint (or drop -Resume) to start afresh.");
+        string? difference = current.Difference(Key);
+        if (difference != null)
+        {
+            throw new CheckpointMismatchException($"The checkpoint belongs to a different problem: {difference}" +
+                $". Resume only with the same patches, initial volume, schedule, σ², v₀ and seed, or delete the checkpoint " +
+                $"(or drop -Resume) to start afresh.");
+        }
     }
 
     public void Write(string path) => AtomicFile.Write(path, stream =>
     {
-        using var ms = new MemoryStream();
-        using (var w = new BinaryWriter(ms, Encoding.UTF8, leaveOpen: true))
+        using var buffer = new MemoryStream();
+        using (var writer = new BinaryWriter(buffer, Encoding.UTF8, leaveOpen: true))
         {
-            w.Write(Magic); w.Write(Version);
-            var k = Key;
-            w.Write(k.PatchFingerprint); w.Write(k.PatchCount); w.Write(k.PatchSize); w.Write(k.Seed); w.Write(k.NoiseVariance);
-            w.Write(k.EmptyProbability); w.Write(k.PosteriorCutoff); w.Write(k.FftSize); w.Write(k.InitialHash); w.Write(k.Schedule);
-            w.Write(Stage); w.Write(Iteration); w.Write(EmptyProbability); w.Write(PreviousObjective); w.Write(Objective);
-            w.Write(Coefficients.Length); foreach (var c in Coefficients) w.Write(c);
-            w.Write(History.Length);
-            foreach (var h in History)
+            writer.Write(Magic);
+            writer.Write(Version);
+            var key = Key;
+            writer.Write(key.PatchFingerprint);
+            writer.Write(key.PatchCount);
+            writer.Write(key.PatchSize);
+            writer.Write(key.Seed);
+            writer.Write(key.NoiseVariance);
+            writer.Write(key.EmptyProbability);
+            writer.Write(key.PosteriorCutoff);
+            writer.Write(key.FftSize);
+            writer.Write(key.InitialHash);
+            writer.Write(key.Schedule);
+            writer.Write(Stage);
+            writer.Write(Iteration);
+            writer.Write(EmptyProbability);
+            writer.Write(PreviousObjective);
+            writer.Write(Objective);
+            writer.Write(Coefficients.Length);
+            foreach (var coefficient in Coefficients)
             {
-                w.Write(h.Stage); w.Write(h.EllMax); w.Write(h.RotationCount); w.Write(h.StochasticFactor); w.Write(h.Iteration); w.Write(h.PatchCount);
-                w.Write(h.LogLikelihood); w.Write(h.LogLikelihoodPerPatch); w.Write(h.EmptyProbability); w.Write(h.Seconds); w.Write(h.FscShell);
-                w.Write(h.FscFirstShellBelow ?? int.MinValue); w.Write(h.Regularization); w.Write(h.SkippedFraction); w.Write((int)h.Precision); w.Write(h.MStepSeconds);
+                writer.Write(coefficient);
+            }
+            writer.Write(History.Length);
+            foreach (var row in History)
+            {
+                writer.Write(row.Stage);
+                writer.Write(row.EllMax);
+                writer.Write(row.RotationCount);
+                writer.Write(row.StochasticFactor);
+                writer.Write(row.Iteration);
+                writer.Write(row.PatchCount);
+                writer.Write(row.LogLikelihood);
+                writer.Write(row.LogLikelihoodPerPatch);
+                writer.Write(row.EmptyProbability);
+                writer.Write(row.Seconds);
+                writer.Write(row.FscShell);
+                writer.Write(row.FscFirstShellBelow ?? int.MinValue);
+                writer.Write(row.Regularization);
+                writer.Write(row.SkippedFraction);
+                writer.Write((int)row.Precision);
+                writer.Write(row.MStepSeconds);
             }
         }
-        var bytes = ms.ToArray();
+        var bytes = buffer.ToArray();
         stream.Write(bytes);
         stream.Write(BitConverter.GetBytes(Checksum(bytes)));
     }, overwrite: true);
@@ -85,41 +147,76 @@ public sealed class ApproxEmCheckpoint
     public static ApproxEmCheckpoint Read(string path)
     {
         var all = File.ReadAllBytes(path);
-        if (all.Length < 8) throw new InvalidDataException($"'{path}' is not a CryoEmPS EM checkpoint (too short).");
+        if (all.Length < 8)
+        {
+            throw new InvalidDataException($"'{path}' is not a CryoEmPS EM checkpoint (too short).");
+        }
         var body = all.AsSpan(0, all.Length - 8).ToArray();
-        if (BitConverter.ToUInt64(all, all.Length - 8) != Checksum(body)) throw new InvalidDataException($"'{path}' is damaged (checksum mismatch).");
-        using var r = new BinaryReader(new MemoryStream(body), Encoding.UTF8);
+        if (BitConverter.ToUInt64(all, all.Length - 8) != Checksum(body))
+        {
+            throw new InvalidDataException($"'{path}' is damaged (checksum mismatch).");
+        }
+        using var reader = new BinaryReader(new MemoryStream(body), Encoding.UTF8);
         try
         {
-            if (r.ReadString() != Magic) throw new InvalidDataException($"'{path}' is not a CryoEmPS EM checkpoint.");
-            int ver = r.ReadInt32();
-            if (ver != Version) throw new InvalidDataException($"'{path}' is a version {ver} checkpoint; this module reads version {Version}.");
-            var key = new ApproxEmCheckpointKey(r.ReadUInt64(), r.ReadInt32(), r.ReadInt32(), r.ReadInt32(), r.ReadDouble(), r.ReadDouble(), r.ReadDouble(), r.ReadInt32(), r.ReadUInt64(), r.ReadString());
-            int stage = r.ReadInt32(), it = r.ReadInt32();
-            double v = r.ReadDouble(), pq = r.ReadDouble(), q = r.ReadDouble();
-            var x = new double[r.ReadInt32()]; for (int i = 0; i < x.Length; i++) x[i] = r.ReadDouble();
-            var hist = new ApproxEmIteration[r.ReadInt32()];
-            for (int i = 0; i < hist.Length; i++)
+            if (reader.ReadString() != Magic)
             {
-                int st = r.ReadInt32(), el = r.ReadInt32(), kk = r.ReadInt32(); double s = r.ReadDouble(); int iter = r.ReadInt32(), pc = r.ReadInt32();
-                double ll = r.ReadDouble(), llp = r.ReadDouble(), ev = r.ReadDouble(), sec = r.ReadDouble(), shell = r.ReadDouble(); int below = r.ReadInt32();
-                double lam = r.ReadDouble(), skip = r.ReadDouble(); var prec = (EStepPrecision)r.ReadInt32(); double msec = r.ReadDouble();
-                hist[i] = new ApproxEmIteration
+                throw new InvalidDataException($"'{path}' is not a CryoEmPS EM checkpoint.");
+            }
+            int version = reader.ReadInt32();
+            if (version != Version)
+            {
+                throw new InvalidDataException($"'{path}' is a version {version} checkpoint; this module reads version {Version}.");
+            }
+            var key = new ApproxEmCheckpointKey(reader.ReadUInt64(), reader.ReadInt32(), reader.ReadInt32(), reader.ReadInt32(),
+                reader.ReadDouble(), reader.ReadDouble(), reader.ReadDouble(), reader.ReadInt32(), reader.ReadUInt64(),
+                reader.ReadString());
+            int stage = reader.ReadInt32(), iteration = reader.ReadInt32();
+            double v = reader.ReadDouble(), previousObjective = reader.ReadDouble(), objective = reader.ReadDouble();
+            var x = new double[reader.ReadInt32()];
+            for (int i = 0; i < x.Length; i++)
+            {
+                x[i] = reader.ReadDouble();
+            }
+            var history = new ApproxEmIteration[reader.ReadInt32()];
+            for (int i = 0; i < history.Length; i++)
+            {
+                int rowStage = reader.ReadInt32(), ellMax = reader.ReadInt32(), rotationCount = reader.ReadInt32();
+                double stochasticFactor = reader.ReadDouble();
+                int rowIteration = reader.ReadInt32(), patchCount = reader.ReadInt32();
+                double logLikelihood = reader.ReadDouble(), logLikelihoodPerPatch = reader.ReadDouble(),
+                    emptyProbability = reader.ReadDouble(), seconds = reader.ReadDouble(), shell = reader.ReadDouble();
+                int below = reader.ReadInt32();
+                double regularization = reader.ReadDouble(), skippedFraction = reader.ReadDouble();
+                var precision = (EStepPrecision)reader.ReadInt32();
+                double mStepSeconds = reader.ReadDouble();
+                history[i] = new ApproxEmIteration
                 {
-                    Stage = st, EllMax = el, RotationCount = kk, StochasticFactor = s, Iteration = iter, PatchCount = pc, LogLikelihood = ll, LogLikelihoodPerPatch = llp,
-                    EmptyProbability = ev, Seconds = sec, FscShell = shell, FscFirstShellBelow = below == int.MinValue ? null : below, Regularization = lam, SkippedFraction = skip,
-                    Precision = prec, MStepSeconds = msec,
+                    Stage = rowStage, EllMax = ellMax, RotationCount = rotationCount, StochasticFactor = stochasticFactor,
+                    Iteration = rowIteration, PatchCount = patchCount,
+                    LogLikelihood = logLikelihood, LogLikelihoodPerPatch = logLikelihoodPerPatch,
+                    EmptyProbability = emptyProbability, Seconds = seconds, FscShell = shell,
+                    FscFirstShellBelow = below == int.MinValue ? null : below,
+                    Regularization = regularization, SkippedFraction = skippedFraction,
+                    Precision = precision, MStepSeconds = mStepSeconds,
                 };
             }
-            return new ApproxEmCheckpoint(key, stage, it, x, v, pq, q, hist);
+            return new ApproxEmCheckpoint(key, stage, iteration, x, v, previousObjective, objective, history);
         }
-        catch (EndOfStreamException) { throw new InvalidDataException($"'{path}' is truncated."); }
+        catch (EndOfStreamException)
+        {
+            throw new InvalidDataException($"'{path}' is truncated.");
+        }
     }
 
-    private static ulong Checksum(byte[] b)
+    private static ulong Checksum(byte[] bytes)
     {
-        ulong h = 1469598103934665603UL;
-        foreach (var x in b) { h ^= x; h *= 1099511628211UL; }
-        return h;
+        ulong hash = 1469598103934665603UL;
+        foreach (var value in bytes)
+        {
+            hash ^= value;
+            hash *= 1099511628211UL;
+        }
+        return hash;
     }
 }

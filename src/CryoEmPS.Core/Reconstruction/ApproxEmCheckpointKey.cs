@@ -1,4 +1,3 @@
-
 namespace CryoEmPS.Core.Reconstruction;
 
 /// <summary>What identifies an EM problem: a checkpoint from a different one is refused.</summary>
@@ -8,15 +7,43 @@ public sealed record ApproxEmCheckpointKey(ulong PatchFingerprint, int PatchCoun
     /// <summary>The first difference from <paramref name="other"/>, in words (null when they agree).</summary>
     public string? Difference(ApproxEmCheckpointKey other)
     {
-        if (PatchFingerprint != other.PatchFingerprint || PatchCount != other.PatchCount) return $"the patch set differs (fingerprint {other.PatchFingerprint:x16}, {other.PatchCount} patches in the checkpoint; {PatchFingerprint:x16}, {PatchCount} now)";
-        if (PatchSize != other.PatchSize) return $"the patch size differs ({other.PatchSize} in the checkpoint, {PatchSize} now)";
-        if (Seed != other.Seed) return $"the seed differs ({other.Seed} in the checkpoint, {Seed} now)";
-        if (!NoiseVariance.Equals(other.NoiseVariance)) return $"σ² differs ({other.NoiseVariance:R} in the checkpoint, {NoiseVariance:R} now)";
-        if (!EmptyProbability.Equals(other.EmptyProbability)) return $"v₀ differs ({other.EmptyProbability:R} in the checkpoint, {EmptyProbability:R} now)";
-        if (!PosteriorCutoff.Equals(other.PosteriorCutoff)) return "the posterior cutoff differs";
-        if (FftSize != other.FftSize) return "the FFT size differs";
-        if (Schedule != other.Schedule) return $"the schedule differs (checkpoint: {other.Schedule}; now: {Schedule})";
-        if (InitialHash != other.InitialHash) return "the initial volume differs";
+        if (PatchFingerprint != other.PatchFingerprint || PatchCount != other.PatchCount)
+        {
+            return $"the patch set differs (fingerprint {other.PatchFingerprint:x16}, {other.PatchCount} patches in the checkpoint; " +
+                $"{PatchFingerprint:x16}, {PatchCount} now)";
+        }
+        if (PatchSize != other.PatchSize)
+        {
+            return $"the patch size differs ({other.PatchSize} in the checkpoint, {PatchSize} now)";
+        }
+        if (Seed != other.Seed)
+        {
+            return $"the seed differs ({other.Seed} in the checkpoint, {Seed} now)";
+        }
+        if (!NoiseVariance.Equals(other.NoiseVariance))
+        {
+            return $"σ² differs ({other.NoiseVariance:R} in the checkpoint, {NoiseVariance:R} now)";
+        }
+        if (!EmptyProbability.Equals(other.EmptyProbability))
+        {
+            return $"v₀ differs ({other.EmptyProbability:R} in the checkpoint, {EmptyProbability:R} now)";
+        }
+        if (!PosteriorCutoff.Equals(other.PosteriorCutoff))
+        {
+            return "the posterior cutoff differs";
+        }
+        if (FftSize != other.FftSize)
+        {
+            return "the FFT size differs";
+        }
+        if (Schedule != other.Schedule)
+        {
+            return $"the schedule differs (checkpoint: {other.Schedule}; now: {Schedule})";
+        }
+        if (InitialHash != other.InitialHash)
+        {
+            return "the initial volume differs";
+        }
         return null;
     }
 }

@@ -1,4 +1,3 @@
-
 namespace CryoEmPS.Core.Reconstruction;
 
 /// <summary>A user-input problem in an EM request, with the stable ErrorId the cmdlet reports.</summary>

@@ -12,7 +12,9 @@ public sealed class ApproxEmIteration
     public double StochasticFactor { get; init; }
     public int Iteration { get; init; }
     public int PatchCount { get; init; }
-    /// <summary>LL = Σ_{q∈J_k} log Σ_{s,ω} (ρ_k[s]/K)·N(I_q; A_{s,ω}x_k, σ²I) — the exact objective of the approximate likelihood on the minibatch.</summary>
+    /// <summary>
+    /// LL = Σ_{q∈J_k} log Σ_{s,ω} (ρ_k[s]/K)·N(I_q; A_{s,ω}x_k, σ²I) — the exact objective of the approximate likelihood on the minibatch.
+    /// </summary>
     public double LogLikelihood { get; init; }
     /// <summary>LL / |J_k|: comparable across stochastic factors; the stopping rule uses its gains.</summary>
     public double LogLikelihoodPerPatch { get; init; }
@@ -33,5 +35,7 @@ public sealed class ApproxEmIteration
     /// <summary>The arithmetic of this row's E-step: Double or Single (what Auto chose).</summary>
     public EStepPrecision Precision { get; init; } = EStepPrecision.Double;
 
-    public override string ToString() => $"stage {Stage} (ℓmax {EllMax}) it {Iteration}: LL/patch {LogLikelihoodPerPatch:0.####}, v {EmptyProbability:0.###}" + (double.IsNaN(FscShell) ? "" : $", FSC shell {FscShell:0.##}");
+    public override string ToString()
+        => $"stage {Stage} (ℓmax {EllMax}) it {Iteration}: LL/patch {LogLikelihoodPerPatch:0.####}, v {EmptyProbability:0.###}" +
+            (double.IsNaN(FscShell) ? "" : $", FSC shell {FscShell:0.##}");
 }

@@ -22,9 +22,13 @@ public sealed class ApproxEmSettings
     public int FftSize { get; init; }
     /// <summary>Arithmetic of the E-steps' per-pair work (see <see cref="EStepPrecision"/>; default Auto).</summary>
     public EStepPrecision Precision { get; init; } = EStepPrecision.Auto;
-    /// <summary>Maps the previous stage's coefficients into stage <c>i</c>'s parameter space (frequency marching). Default: zero-pad by index.</summary>
+    /// <summary>
+    /// Maps the previous stage's coefficients into stage <c>i</c>'s parameter space (frequency marching). Default: zero-pad by index.
+    /// </summary>
     public Func<int, double[], double[]>? Lift { get; init; }
-    /// <summary>Synthesises the L³ volume of stage <c>i</c>'s coefficients (for the FSC against <see cref="Reference"/> and the result).</summary>
+    /// <summary>
+    /// Synthesises the L³ volume of stage <c>i</c>'s coefficients (for the FSC against <see cref="Reference"/> and the result).
+    /// </summary>
     public Func<int, double[], Volume>? Synthesize { get; init; }
     /// <summary>The true volume: when given (with <see cref="Synthesize"/>), the FSC resolution is recorded every iteration.</summary>
     public Volume? Reference { get; init; }
@@ -35,19 +39,42 @@ public sealed class ApproxEmSettings
     /// <summary>The one check of a run's settings against its patches and x₀ (the E-step and M-step then trust them).</summary>
     public void Validate(PatchSet patches, double[] x0)
     {
-        if (patches.Count == 0) throw new ArgumentException("The patch set is empty: there is nothing to reconstruct from.");
-        if (Stages.Count == 0) throw new ArgumentException("At least one stage is needed.");
-        if (!(NoiseVariance > 0) || double.IsInfinity(NoiseVariance)) throw new ArgumentOutOfRangeException(nameof(NoiseVariance), $"σ² must be positive and finite; got {NoiseVariance}.");
-        if (!(EmptyProbability >= 0 && EmptyProbability < 1)) throw new ArgumentOutOfRangeException(nameof(EmptyProbability), $"v₀ must lie in [0, 1); got {EmptyProbability}.");
+        if (patches.Count == 0)
+        {
+            throw new ArgumentException("The patch set is empty: there is nothing to reconstruct from.");
+        }
+        if (Stages.Count == 0)
+        {
+            throw new ArgumentException("At least one stage is needed.");
+        }
+        if (!(NoiseVariance > 0) || double.IsInfinity(NoiseVariance))
+        {
+            throw new ArgumentOutOfRangeException(nameof(NoiseVariance), $"σ² must be positive and finite; got {NoiseVariance}.");
+        }
+        if (!(EmptyProbability >= 0 && EmptyProbability < 1))
+        {
+            throw new ArgumentOutOfRangeException(nameof(EmptyProbability), $"v₀ must lie in [0, 1); got {EmptyProbability}.");
+        }
         for (int i = 0; i < Stages.Count; i++)
+        {
             if (Stages[i].Model.ImageSize != patches.PatchSize)
-                throw new ArgumentException($"Stage {i + 1} projects {Stages[i].Model.ImageSize}×{Stages[i].Model.ImageSize} images but the patches are {patches.PatchSize}×{patches.PatchSize}.");
+            {
+                throw new ArgumentException($"Stage {i + 1} projects {Stages[i].Model.ImageSize}×{Stages[i].Model.ImageSize} images " +
+                    $"but the patches are {patches.PatchSize}×{patches.PatchSize}.");
+            }
+        }
         if (ForwardModel != null && (ForwardModel.ImageSize != patches.PatchSize || !ForwardModel.IsUnfiltered))
         {
             // A filter changes the M-step's normal equations (see MStep); the EM runs the paper's model until they exist.
-            throw new NotSupportedException($"The EM runs without an image filter so far; the forward model has L = {ForwardModel.ImageSize} and filters {string.Join(", ", ForwardModel.Filters.Select(f => f.Name))}.");
+            throw new NotSupportedException(
+                $"The EM runs without an image filter so far; the forward model has L = {ForwardModel.ImageSize} " +
+                $"and filters {string.Join(", ", ForwardModel.Filters.Select(f => f.Name))}.");
         }
 
-        if (x0.Length != Stages[0].Model.ParameterCount) throw new ArgumentException($"The initial coefficients have {x0.Length} entries; the first stage's model has {Stages[0].Model.ParameterCount}.");
+        if (x0.Length != Stages[0].Model.ParameterCount)
+        {
+            throw new ArgumentException(
+                $"The initial coefficients have {x0.Length} entries; the first stage's model has {Stages[0].Model.ParameterCount}.");
+        }
     }
 }

@@ -6,14 +6,28 @@ namespace CryoEmPS.Core.Reconstruction;
 /// <summary>One frequency-marching stage of Algorithm 1: a model (ℓmax), a rotation set Ω^K, S, N_it and ε.</summary>
 public sealed class ApproxEmStage
 {
-    public ApproxEmStage(ILinearProjectionModel model, RotationSet rotations, double stochasticFactor, int maxIterations, double tolerance = double.NegativeInfinity, int ellMax = 0)
+    public ApproxEmStage(ILinearProjectionModel model, RotationSet rotations, double stochasticFactor, int maxIterations,
+        double tolerance = double.NegativeInfinity, int ellMax = 0)
     {
-        if (!(stochasticFactor > 0 && stochasticFactor <= 1)) throw new ArgumentOutOfRangeException(nameof(stochasticFactor), $"The stochastic factor S must satisfy 0 < S ≤ 1; got {stochasticFactor}.");
-        if (maxIterations < 0) throw new ArgumentOutOfRangeException(nameof(maxIterations), "MaxIterations must be 0 or more.");
-        if (double.IsNaN(tolerance)) throw new ArgumentOutOfRangeException(nameof(tolerance));
+        if (!(stochasticFactor > 0 && stochasticFactor <= 1))
+        {
+            throw new ArgumentOutOfRangeException(nameof(stochasticFactor),
+                $"The stochastic factor S must satisfy 0 < S ≤ 1; got {stochasticFactor}.");
+        }
+        if (maxIterations < 0)
+        {
+            throw new ArgumentOutOfRangeException(nameof(maxIterations), "MaxIterations must be 0 or more.");
+        }
+        if (double.IsNaN(tolerance))
+        {
+            throw new ArgumentOutOfRangeException(nameof(tolerance));
+        }
         Model = model ?? throw new ArgumentNullException(nameof(model));
         Rotations = rotations ?? throw new ArgumentNullException(nameof(rotations));
-        StochasticFactor = stochasticFactor; MaxIterations = maxIterations; Tolerance = tolerance; EllMax = ellMax;
+        StochasticFactor = stochasticFactor;
+        MaxIterations = maxIterations;
+        Tolerance = tolerance;
+        EllMax = ellMax;
     }
 
     public ILinearProjectionModel Model { get; }

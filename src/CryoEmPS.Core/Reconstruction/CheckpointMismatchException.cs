@@ -1,4 +1,3 @@
-
 namespace CryoEmPS.Core.Reconstruction;
 
 /// <summary>The checkpoint is from a different problem.</summary>

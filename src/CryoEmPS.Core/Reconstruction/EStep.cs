@@ -36,10 +36,12 @@ public static class EStep
     /// probability <paramref name="emptyProbability"/>, and the uniform rotation prior.
     /// </summary>
     public static EStepResult Run(ILinearProjectionModel model, IReadOnlyList<Rotation> rotations, ReadOnlySpan<double> x,
-        PatchSet patches, int[] minibatch, double noiseVariance, double emptyProbability, EStepOptions? options = null, CancellationToken token = default)
+        PatchSet patches, int[] minibatch, double noiseVariance, double emptyProbability, EStepOptions? options = null,
+        CancellationToken token = default)
     {
         var forward = new ForwardModel(model.ImageSize);
-        return Run(forward, model, rotations, x, patches, minibatch, noiseVariance, new ShiftPrior(forward, emptyProbability), new RotationPrior(rotations.Count), options, token);
+        return Run(forward, model, rotations, x, patches, minibatch, noiseVariance, new ShiftPrior(forward, emptyProbability),
+            new RotationPrior(rotations.Count), options, token);
     }
 
     /// <summary>
@@ -48,8 +50,8 @@ public static class EStep
     /// (<see cref="ApproxEmSettings.Validate"/> checks them once per run): patches of the model's size, x of the model's
     /// length, σ² &gt; 0, a non-empty minibatch in ascending order.
     /// </summary>
-    public static EStepResult Run(ForwardModel forward, ILinearProjectionModel model, IReadOnlyList<Rotation> rotations, ReadOnlySpan<double> x,
-        PatchSet patches, int[] minibatch, double noiseVariance, ShiftPrior shiftPrior, RotationPrior rotationPrior,
+    public static EStepResult Run(ForwardModel forward, ILinearProjectionModel model, IReadOnlyList<Rotation> rotations,
+        ReadOnlySpan<double> x, PatchSet patches, int[] minibatch, double noiseVariance, ShiftPrior shiftPrior, RotationPrior rotationPrior,
         EStepOptions? options = null, CancellationToken token = default)
     {
         options ??= new EStepOptions();
@@ -62,14 +64,22 @@ public static class EStep
 
         using var blas = OpenBlasThreads.Single();
         var images = forward.Filter(0, ForwardModel.Project(model, rotations, x, options.Threads, token), rotations.Count);
-        var precision = options.Precision == EStepPrecision.Auto ? AutoPrecision(forward, images, rotations.Count, patches, minibatch, noiseVariance, options) : options.Precision;
+        var precision = options.Precision == EStepPrecision.Auto
+            ? AutoPrecision(forward, images, rotations.Count, patches, minibatch, noiseVariance, options)
+            : options.Precision;
         return precision == EStepPrecision.Single
-            ? RunKernel<float>(forward, rotations.Count, images, patches, minibatch, noiseVariance, shiftPrior, rotationPrior, options, token)
-            : RunKernel<double>(forward, rotations.Count, images, patches, minibatch, noiseVariance, shiftPrior, rotationPrior, options, token);
+            ? RunKernel<float>(forward, rotations.Count, images, patches, minibatch, noiseVariance,
+                shiftPrior, rotationPrior, options, token)
+            : RunKernel<double>(forward, rotations.Count, images, patches, minibatch, noiseVariance,
+                shiftPrior, rotationPrior, options, token);
     }
 
-    /// <summary><see cref="EStepPrecision.Auto"/>: single precision when <see cref="SingleErrorBound"/> for these patches and projections is at most <see cref="AutoSingleBound"/>.</summary>
-    private static EStepPrecision AutoPrecision(ForwardModel forward, double[] images, int rotationCount, PatchSet patches, int[] minibatch, double noiseVariance, EStepOptions options)
+    /// <summary>
+    /// <see cref="EStepPrecision.Auto"/>: single precision when <see cref="SingleErrorBound"/> for these patches and projections is at most
+    /// <see cref="AutoSingleBound"/>.
+    /// </summary>
+    private static EStepPrecision AutoPrecision(ForwardModel forward, double[] images, int rotationCount, PatchSet patches, int[] minibatch,
+        double noiseVariance, EStepOptions options)
     {
         int pixels = forward.BoxSize * forward.BoxSize;
         double maxPatch = 0, maxProjection = 0;
@@ -96,7 +106,9 @@ public static class EStep
         }
 
         int fftSize = forward.FftSize(options.FftSize);
-        return SingleErrorBound(Math.Sqrt(maxPatch), Math.Sqrt(maxProjection), noiseVariance, fftSize) <= AutoSingleBound ? EStepPrecision.Single : EStepPrecision.Double;
+        return SingleErrorBound(Math.Sqrt(maxPatch), Math.Sqrt(maxProjection), noiseVariance, fftSize) <= AutoSingleBound
+            ? EStepPrecision.Single
+            : EStepPrecision.Double;
     }
 
     /// <summary>The E-step's SIMD registers in this process: their width in bits and how many rotations (lanes) each holds
@@ -119,11 +131,13 @@ public static class EStep
     {
         if (Wide(options))
         {
-            using var wide = new EStepKernel<T, Vector512Lanes<T>>(forward, rotationCount, images, patches, minibatch, noiseVariance, shiftPrior, rotationPrior, options, token);
+            using var wide = new EStepKernel<T, Vector512Lanes<T>>(forward, rotationCount, images, patches, minibatch, noiseVariance,
+                shiftPrior, rotationPrior, options, token);
             return wide.Run();
         }
 
-        using var kernel = new EStepKernel<T, VectorLanes<T>>(forward, rotationCount, images, patches, minibatch, noiseVariance, shiftPrior, rotationPrior, options, token);
+        using var kernel = new EStepKernel<T, VectorLanes<T>>(forward, rotationCount, images, patches, minibatch, noiseVariance,
+            shiftPrior, rotationPrior, options, token);
         return kernel.Run();
     }
 

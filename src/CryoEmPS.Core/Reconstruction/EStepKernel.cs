@@ -7,7 +7,9 @@ using CryoEmPS.Core.Rotations;
 namespace CryoEmPS.Core.Reconstruction;
 
 /// <summary>The E-step's work on rotation lanes of type T (double: exact path; float: <see cref="EStepPrecision.Single"/>).</summary>
-internal sealed unsafe class EStepKernel<T, TV> : IDisposable where T : unmanaged, IBinaryFloatingPointIeee754<T> where TV : unmanaged, ILanes<TV, T>
+internal sealed unsafe class EStepKernel<T, TV> : IDisposable
+    where T : unmanaged, IBinaryFloatingPointIeee754<T>
+    where TV : unmanaged, ILanes<TV, T>
 {
     private readonly double[] _images;                // the (filtered) projections of one filter group, [rotation, y, x]
     private readonly PatchSet _patches;
@@ -336,7 +338,10 @@ internal sealed unsafe class EStepKernel<T, TV> : IDisposable where T : unmanage
         return sum;
     }
 
-    /// <summary>log N(I_q; A_{d,ω}x, σ²I) for every minibatch patch, rotation and lag, [patch, rotation, lag] (see <see cref="EStep.LogLikelihoodTable"/>).</summary>
+    /// <summary>
+    /// log N(I_q; A_{d,ω}x, σ²I) for every minibatch patch, rotation and lag, [patch, rotation, lag] (see
+    /// <see cref="EStep.LogLikelihoodTable"/>).
+    /// </summary>
     public double[] LogLikelihoodTable()
     {
         Prepare();
@@ -363,7 +368,10 @@ internal sealed unsafe class EStepKernel<T, TV> : IDisposable where T : unmanage
         return table;
     }
 
-    /// <summary>What the passes share while one E-step runs: the kept exponentials, per-(patch, rotation) log-sums, per-patch results and the accumulators.</summary>
+    /// <summary>
+    /// What the passes share while one E-step runs: the kept exponentials, per-(patch, rotation) log-sums, per-patch results and the
+    /// accumulators.
+    /// </summary>
     private sealed class RunState
     {
         public bool Statistics;
@@ -376,7 +384,8 @@ internal sealed unsafe class EStepKernel<T, TV> : IDisposable where T : unmanage
         /// <summary>max over lags of ll′ (the shift of e) and log Σ_lags ρ·π·N, per (patch in block, rotation).</summary>
         public double[] ShiftMax = Array.Empty<double>(), LogSum = Array.Empty<double>();
         /// <summary>Per minibatch patch: log-likelihood, empty posterior, and ll − ll′ = log-normaliser − ‖I‖²/(2σ²).</summary>
-        public double[] PatchLogLikelihood = Array.Empty<double>(), EmptyPosterior = Array.Empty<double>(), PatchConstant = Array.Empty<double>();
+        public double[] PatchLogLikelihood = Array.Empty<double>(), EmptyPosterior = Array.Empty<double>(),
+            PatchConstant = Array.Empty<double>();
         /// <summary>Fourier-space accumulators of b_ω ([group, k]) and the weight sums W[s,ω] ([group, lag]).</summary>
         public TV* AccumulatorRe, AccumulatorIm, WeightSums;
         public long[] Skipped = Array.Empty<long>();
@@ -549,7 +558,8 @@ internal sealed unsafe class EStepKernel<T, TV> : IDisposable where T : unmanage
     {
         ParallelLoop.For(G, state.Threads, () => Rent(state), (ws, g) =>
         {
-            TV* weightSum = state.WeightSums + (long)g * NLag2, accRe = state.AccumulatorRe + (long)g * CL, accIm = state.AccumulatorIm + (long)g * CL;
+            TV* weightSum = state.WeightSums + (long)g * NLag2, accRe = state.AccumulatorRe + (long)g * CL,
+                accIm = state.AccumulatorIm + (long)g * CL;
             TV* weightMap = ws.WeightMap;
             Span<T> scale = stackalloc T[W];
             long skipped = 0;
@@ -573,7 +583,8 @@ internal sealed unsafe class EStepKernel<T, TV> : IDisposable where T : unmanage
                     }
 
                     // A weight that underflows to 0 in T is dropped exactly as a skipped pair would be.
-                    scale[l] = T.CreateTruncating(Math.Exp(state.PatchConstant[j] + state.ShiftMax[at] + state.LogLag[g * W + l] - state.PatchLogLikelihood[j]));
+                    scale[l] = T.CreateTruncating(Math.Exp(
+                        state.PatchConstant[j] + state.ShiftMax[at] + state.LogLag[g * W + l] - state.PatchLogLikelihood[j]));
                     any |= scale[l] != T.Zero;
                 }
 
@@ -672,7 +683,8 @@ internal sealed unsafe class EStepKernel<T, TV> : IDisposable where T : unmanage
             skippedTotal += s;
         }
 
-        return new EStepResult(L, K, (int[])_minibatch.Clone(), state.PatchLogLikelihood, emptySum / count, back, pixelWeights, weightSums, (long)count * K, skippedTotal)
+        return new EStepResult(L, K, (int[])_minibatch.Clone(), state.PatchLogLikelihood, emptySum / count, back, pixelWeights, weightSums,
+            (long)count * K, skippedTotal)
         {
             BoxSize = B,
             PhaseSeconds = state.PhaseSeconds,
@@ -680,7 +692,10 @@ internal sealed unsafe class EStepKernel<T, TV> : IDisposable where T : unmanage
         };
     }
 
-    /// <summary>m[u, v] = Σ_{d_y = u−L+1..u} Σ_{d_x = v−L+1..v} W[d_y, d_x] for (u, v) in the B×B box: the lags at which box pixel (u, v) lands in the patch.</summary>
+    /// <summary>
+    /// m[u, v] = Σ_{d_y = u−L+1..u} Σ_{d_x = v−L+1..v} W[d_y, d_x] for (u, v) in the B×B box: the lags at which box pixel (u, v) lands in
+    /// the patch.
+    /// </summary>
     private void PixelWeights(ReadOnlySpan<double> w, double[] t, Span<double> m)
     {
         // t[dy, v] = Σ_{dx = v−L+1..v} W[dy, dx]   (stored [dy+L−1, v])

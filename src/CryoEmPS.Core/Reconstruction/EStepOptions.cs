@@ -1,4 +1,3 @@
-
 namespace CryoEmPS.Core.Reconstruction;
 
 /// <summary>Options of one E-step.</summary>

@@ -1,4 +1,3 @@
-
 namespace CryoEmPS.Core.Reconstruction;
 
 /// <summary>The arithmetic of the E-step's transforms, likelihoods and weights.</summary>

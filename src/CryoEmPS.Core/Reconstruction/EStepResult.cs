@@ -47,10 +47,15 @@ public sealed class EStepResult
     public double[] PixelWeight { get; }
     /// <summary>W[s,ω] = Σ_q w_{q,s,ω} over the (B+L−1)² non-empty lags ((2L−1)² without a filter), [rotation, d_y+L−1, d_x+L−1].</summary>
     public double[] ShiftWeight { get; }
-    /// <summary>(patch, rotation) pairs in the minibatch, and how many the M-step pass skipped (exactly zero posterior, or below the opt-in cutoff).</summary>
+    /// <summary>
+    /// (patch, rotation) pairs in the minibatch, and how many the M-step pass skipped (exactly zero posterior, or below the opt-in cutoff).
+    /// </summary>
     public long PairCount { get; }
     public long SkippedPairs { get; }
-    /// <summary>Diagnostics: wall seconds of the phases — projections and FFTs of the inputs, likelihoods (one correlation FFT per pair), statistics (one back-projection FFT per kept pair), finishing.</summary>
+    /// <summary>
+    /// Diagnostics: wall seconds of the phases — projections and FFTs of the inputs, likelihoods (one correlation FFT per pair), statistics
+    /// (one back-projection FFT per kept pair), finishing.
+    /// </summary>
     public double[] PhaseSeconds { get; internal init; } = new double[4];
     /// <summary>The arithmetic this E-step used (never Auto).</summary>
     public EStepPrecision Precision { get; internal init; } = EStepPrecision.Double;

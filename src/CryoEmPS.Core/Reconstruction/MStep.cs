@@ -34,7 +34,8 @@ public static unsafe class MStep
     /// <summary>Rotations stacked per dsyrk call.</summary>
     internal const int ChunkRotations = 4;
 
-    public static NormalEquations Build(ILinearProjectionModel model, IReadOnlyList<Rotation> rotations, EStepResult stats, int threads = 0, CancellationToken token = default)
+    public static NormalEquations Build(ILinearProjectionModel model, IReadOnlyList<Rotation> rotations, EStepResult stats, int threads = 0,
+        CancellationToken token = default)
     {
         int l2 = model.ImageSize * model.ImageSize, n = model.ParameterCount, k = rotations.Count;
         if (stats.RotationCount != k || stats.ImageSize != model.ImageSize)
@@ -44,39 +45,63 @@ public static unsafe class MStep
 
         if (stats.BoxSize != stats.ImageSize)
         {
-            throw new NotSupportedException($"The E-step statistics live on a {stats.BoxSize}² filtered box: the M-step of a filtered forward model is not written yet (see the remarks on MStep).");
+            throw new NotSupportedException($"The E-step statistics live on a {stats.BoxSize}² filtered box: " +
+                $"the M-step of a filtered forward model is not written yet (see the remarks on MStep).");
         }
-        if (threads <= 0) threads = Environment.ProcessorCount;
+        if (threads <= 0)
+        {
+            threads = Environment.ProcessorCount;
+        }
         using var blas = OpenBlasThreads.Single();
         int blocks = (k + BlockRotations - 1) / BlockRotations;
         int wave = Math.Max(1, Math.Min(threads, blocks));
         var c = new double[(long)n * n];
         var y = new double[n];
-        var partC = new double[wave][]; var partY = new double[wave][];
-        for (int i = 0; i < wave; i++) { partC[i] = new double[(long)n * n]; partY[i] = new double[n]; }
+        var partC = new double[wave][];
+        var partY = new double[wave][];
+        for (int i = 0; i < wave; i++)
+        {
+            partC[i] = new double[(long)n * n];
+            partY[i] = new double[n];
+        }
         var factored = model as IFactoredProjectionModel;
         bool singleGram = stats.Precision == EStepPrecision.Single;   // H_ω by ssyrk (see FactoredBlock)
         for (int first = 0; first < blocks; first += wave)
         {
             int count = Math.Min(wave, blocks - first);
             if (factored != null)
+            {
                 ParallelLoop.For(count, threads,
                     () => new FactoredBuffers(factored, singleGram),
-                    (buf, slot) => FactoredBlock(factored, rotations, stats, first + slot, partC[slot], partY[slot], buf, token),
+                    (buffers, slot) =>
+                        FactoredBlock(factored, rotations, stats, first + slot, partC[slot], partY[slot], buffers, token),
                     _ => { }, token);
+            }
             else
+            {
                 ParallelLoop.For(count, threads,
                     () => new Buffers(new double[l2 * n], new double[ChunkRotations * l2 * n]),
-                    (buf, slot) => Block(model, rotations, stats, first + slot, partC[slot], partY[slot], buf, token),
+                    (buffers, slot) => Block(model, rotations, stats, first + slot, partC[slot], partY[slot], buffers, token),
                     _ => { }, token);
+            }
             for (int slot = 0; slot < count; slot++)
             {
-                var pc = partC[slot]; var py = partY[slot];
-                for (long i = 0; i < pc.LongLength; i++) c[i] += pc[i];
-                for (int i = 0; i < n; i++) y[i] += py[i];
+                var blockC = partC[slot];
+                var blockY = partY[slot];
+                for (long i = 0; i < blockC.LongLength; i++)
+                {
+                    c[i] += blockC[i];
+                }
+                for (int i = 0; i < n; i++)
+                {
+                    y[i] += blockY[i];
+                }
             }
         }
-        fixed (double* cFull = c) CopyUpperToLower(cFull, n);
+        fixed (double* cFull = c)
+        {
+            CopyUpperToLower(cFull, n);
+        }
         return new NormalEquations(n, c, y);
     }
 
@@ -92,8 +117,12 @@ public static unsafe class MStep
         {
             Single = single;
             int r = m.ReducedCount, l2 = m.ImageSize * m.ImageSize;
-            Rows = single ? Array.Empty<double>() : new double[l2 * r]; H = new double[r * r]; G = new double[r]; Scratch = new double[m.ExpandScratchLength];
-            RowsF = single ? new float[l2 * r] : Array.Empty<float>(); HF = single ? new float[r * r] : Array.Empty<float>();
+            Rows = single ? Array.Empty<double>() : new double[l2 * r];
+            H = new double[r * r];
+            G = new double[r];
+            Scratch = new double[m.ExpandScratchLength];
+            RowsF = single ? new float[l2 * r] : Array.Empty<float>();
+            HF = single ? new float[r * r] : Array.Empty<float>();
         }
     }
 
@@ -103,58 +132,96 @@ public static unsafe class MStep
     /// float rows and widened to double: about twice as fast, and its rounding (~1e-7 relative per product, sums of
     /// L² terms) is of the order of the statistics' own; the expansion, the sums over rotations and the solve stay double.
     /// </summary>
-    private static void FactoredBlock(IFactoredProjectionModel model, IReadOnlyList<Rotation> rotations, EStepResult stats, int block, double[] pc, double[] py, FactoredBuffers buf, CancellationToken token)
+    private static void FactoredBlock(IFactoredProjectionModel model, IReadOnlyList<Rotation> rotations, EStepResult statistics, int block,
+        double[] partC, double[] partY, FactoredBuffers buffers, CancellationToken token)
     {
         int l2 = model.ImageSize * model.ImageSize, r = model.ReducedCount, k = rotations.Count;
-        bool single = buf.Single;
-        Array.Clear(pc); Array.Clear(py);
+        bool single = buffers.Single;
+        Array.Clear(partC);
+        Array.Clear(partY);
         int r0 = block * BlockRotations, r1 = Math.Min(k, r0 + BlockRotations);
         var g = model.ReducedImageMatrix;
-        fixed (double* pcp = pc, pyp = py, gp = g, rows = buf.Rows, h = buf.H, gb = buf.G, scratch = buf.Scratch, back = stats.BackProjection)
-        fixed (float* rowsF = buf.RowsF, hF = buf.HF)
+        fixed (double* partCPtr = partC, partYPtr = partY, gPtr = g, rows = buffers.Rows, h = buffers.H, gTransposeB = buffers.G,
+            scratch = buffers.Scratch, back = statistics.BackProjection)
+        fixed (float* rowsF = buffers.RowsF, hF = buffers.HF)
         {
             for (int rot = r0; rot < r1; rot++)
             {
                 token.ThrowIfCancellationRequested();
-                var m = stats.PixelWeight.AsSpan(rot * l2, l2);
-                int n = single ? StackScaledRows(m, gp, r, rowsF) : StackScaledRows(m, gp, r, rows);
-                if (n == 0) continue; // no weight on this rotation: m_ω = 0 and b_ω = 0 exactly
+                var m = statistics.PixelWeight.AsSpan(rot * l2, l2);
+                int n = single ? StackScaledRows(m, gPtr, r, rowsF) : StackScaledRows(m, gPtr, r, rows);
+                if (n == 0) // no weight on this rotation: m_ω = 0 and b_ω = 0 exactly
+                {
+                    continue;
+                }
                 if (single)
                 {
                     Blas.SyrkAtA(r, n, 1f, rowsF, 0f, hF);
                     for (int i = 0; i < r; i++)
-                        for (int j = i; j < r; j++) h[i * r + j] = hF[i * r + j];
+                    {
+                        for (int j = i; j < r; j++)
+                        {
+                            h[i * r + j] = hF[i * r + j];
+                        }
+                    }
                 }
-                else Blas.SyrkAtA(r, n, 1.0, rows, 0.0, h);
+                else
+                {
+                    Blas.SyrkAtA(r, n, 1.0, rows, 0.0, h);
+                }
                 CopyUpperToLower(h, r);
-                Blas.Gemv(true, l2, r, 1.0, gp, back + (long)rot * l2, 0.0, gb);
-                model.AccumulateExpanded(rotations[rot], h, gb, pcp, pyp, scratch);
+                Blas.Gemv(true, l2, r, 1.0, gPtr, back + (long)rot * l2, 0.0, gTransposeB);
+                model.AccumulateExpanded(rotations[rot], h, gTransposeB, partCPtr, partYPtr, scratch);
             }
         }
     }
 
-    private static void Block(ILinearProjectionModel model, IReadOnlyList<Rotation> rotations, EStepResult stats, int block, double[] pc, double[] py, Buffers buf, CancellationToken token)
+    private static void Block(ILinearProjectionModel model, IReadOnlyList<Rotation> rotations, EStepResult statistics, int block,
+        double[] partC, double[] partY, Buffers buffers, CancellationToken token)
     {
         int l2 = model.ImageSize * model.ImageSize, n = model.ParameterCount, k = rotations.Count;
-        Array.Clear(pc); Array.Clear(py);
+        Array.Clear(partC);
+        Array.Clear(partY);
         int r0 = block * BlockRotations, r1 = Math.Min(k, r0 + BlockRotations);
-        int rows = 0; bool first = true;
-        fixed (double* pcp = pc) fixed (double* pyp = py) fixed (double* bm = buf.Matrix) fixed (double* st = buf.Stack)
-        fixed (double* back = stats.BackProjection)
+        int rows = 0;
+        bool first = true;
+        fixed (double* partCPtr = partC)
+        fixed (double* partYPtr = partY)
+        fixed (double* matrix = buffers.Matrix)
+        fixed (double* stack = buffers.Stack)
+        fixed (double* back = statistics.BackProjection)
         {
             for (int r = r0; r < r1; r++)
             {
                 token.ThrowIfCancellationRequested();
-                var m = stats.PixelWeight.AsSpan(r * l2, l2);
+                var m = statistics.PixelWeight.AsSpan(r * l2, l2);
                 bool any = false;
-                for (int i = 0; i < l2; i++) if (m[i] > 0) { any = true; break; }
-                if (!any) continue; // no weight on this rotation: m_ω = 0 and b_ω = 0 exactly
-                model.ProjectionMatrix(rotations[r], buf.Matrix);
-                Blas.Gemv(true, l2, n, 1.0, bm, back + (long)r * l2, 1.0, pyp);
-                if (rows + l2 > ChunkRotations * l2) { Blas.SyrkAtA(n, rows, 1.0, st, first ? 0.0 : 1.0, pcp); first = false; rows = 0; }
-                rows += StackScaledRows(m, bm, n, st + (long)rows * n);
+                for (int i = 0; i < l2; i++)
+                {
+                    if (m[i] > 0)
+                    {
+                        any = true;
+                        break;
+                    }
+                }
+                if (!any) // no weight on this rotation: m_ω = 0 and b_ω = 0 exactly
+                {
+                    continue;
+                }
+                model.ProjectionMatrix(rotations[r], buffers.Matrix);
+                Blas.Gemv(true, l2, n, 1.0, matrix, back + (long)r * l2, 1.0, partYPtr);
+                if (rows + l2 > ChunkRotations * l2)
+                {
+                    Blas.SyrkAtA(n, rows, 1.0, stack, first ? 0.0 : 1.0, partCPtr);
+                    first = false;
+                    rows = 0;
+                }
+                rows += StackScaledRows(m, matrix, n, stack + (long)rows * n);
             }
-            if (rows > 0) Blas.SyrkAtA(n, rows, 1.0, st, first ? 0.0 : 1.0, pcp);
+            if (rows > 0)
+            {
+                Blas.SyrkAtA(n, rows, 1.0, stack, first ? 0.0 : 1.0, partCPtr);
+            }
         }
     }
 
@@ -163,66 +230,116 @@ public static unsafe class MStep
     {
         const int Tile = 32;
         for (int i0 = 0; i0 < n; i0 += Tile)
+        {
             for (int j0 = 0; j0 <= i0; j0 += Tile)
             {
                 int i1 = Math.Min(n, i0 + Tile), j1 = Math.Min(n, j0 + Tile);
                 for (int i = i0; i < i1; i++)
-                    for (int j = j0; j < Math.Min(j1, i); j++) a[(long)i * n + j] = a[(long)j * n + i];
+                {
+                    for (int j = j0; j < Math.Min(j1, i); j++)
+                    {
+                        a[(long)i * n + j] = a[(long)j * n + i];
+                    }
+                }
             }
+        }
     }
 
-    /// <summary>Writes √m[i]·(row i of the width-column matrix <paramref name="a"/>) for every m[i] &gt; 0 to consecutive rows of <paramref name="dst"/>
-    /// (each product formed in double, rounded once to T); returns how many.</summary>
-    private static int StackScaledRows<T>(ReadOnlySpan<double> m, double* a, int width, T* dst) where T : unmanaged, System.Numerics.INumberBase<T>
+    /// <summary>
+    /// Writes √m[i]·(row i of the width-column matrix <paramref name="a"/>) for every m[i] &gt; 0 to consecutive rows of
+    /// <paramref name="dst"/> (each product formed in double, rounded once to T); returns how many.
+    /// </summary>
+    private static int StackScaledRows<T>(ReadOnlySpan<double> m, double* a, int width, T* dst)
+        where T : unmanaged, System.Numerics.INumberBase<T>
     {
         int rows = 0;
         for (int i = 0; i < m.Length; i++)
         {
-            if (!(m[i] > 0)) continue;
-            double s = Math.Sqrt(m[i]);
-            double* src = a + (long)i * width; T* d = dst + (long)rows * width;
-            for (int j = 0; j < width; j++) d[j] = T.CreateTruncating(s * src[j]);
+            if (!(m[i] > 0))
+            {
+                continue;
+            }
+            double scale = Math.Sqrt(m[i]);
+            double* sourceRow = a + (long)i * width;
+            T* destinationRow = dst + (long)rows * width;
+            for (int j = 0; j < width; j++)
+            {
+                destinationRow[j] = T.CreateTruncating(scale * sourceRow[j]);
+            }
             rows++;
         }
         return rows;
     }
 
-    /// <summary>Solves C x = y by Cholesky, adding the smallest λI (λ = 1e-12·trace/n, ×10 per try) when C is not positive definite.</summary>
+    /// <summary>
+    /// Solves C x = y by Cholesky, adding the smallest λI (λ = 1e-12·trace/n, ×10 per try) when C is not positive definite.
+    /// </summary>
     public static MStepSolution Solve(NormalEquations eq)
     {
         int n = eq.ParameterCount;
         var a = new double[(long)n * n];
         var x = new double[n];
-        double trace = 0; for (int i = 0; i < n; i++) trace += eq.Matrix[(long)i * n + i];
+        double trace = 0;
+        for (int i = 0; i < n; i++)
+        {
+            trace += eq.Matrix[(long)i * n + i];
+        }
         double lambda = 0, condition = double.NaN;
         double step = Math.Max(1e-12 * trace / n, 1e-300);
         for (int attempt = 0; ; attempt++)
         {
             Array.Copy(eq.Matrix, a, a.LongLength);
-            for (int i = 0; i < n; i++) a[(long)i * n + i] += lambda;
+            for (int i = 0; i < n; i++)
+            {
+                a[(long)i * n + i] += lambda;
+            }
             int info;
-            fixed (double* pa = a) info = Blas.CholeskyFactor(n, pa);
-            if (info == 0) break;
-            if (attempt == 0) condition = ConditionOf(eq.Matrix, n);
-            if (attempt > 400) throw new InvalidOperationException("The M-step matrix C could not be made positive definite (is it NaN?).");
+            fixed (double* pa = a)
+            {
+                info = Blas.CholeskyFactor(n, pa);
+            }
+            if (info == 0)
+            {
+                break;
+            }
+            if (attempt == 0)
+            {
+                condition = ConditionOf(eq.Matrix, n);
+            }
+            if (attempt > 400)
+            {
+                throw new InvalidOperationException("The M-step matrix C could not be made positive definite (is it NaN?).");
+            }
             lambda = lambda == 0 ? step : lambda * 10;
         }
         Array.Copy(eq.RightHandSide, x, n);
-        fixed (double* pa = a) fixed (double* px = x)
+        fixed (double* pa = a)
+        fixed (double* px = x)
         {
             int info = Blas.CholeskySolve(n, pa, px);
-            if (info != 0) throw new InvalidOperationException($"dpotrs failed (info {info}).");
+            if (info != 0)
+            {
+                throw new InvalidOperationException($"dpotrs failed (info {info}).");
+            }
         }
         return new MStepSolution(x, lambda, condition);
     }
 
     private static double ConditionOf(double[] c, int n)
     {
-        var m = MathNet.Numerics.LinearAlgebra.Matrix<double>.Build.Dense(n, n, (i, j) => c[(long)i * n + j]);
-        var ev = m.Evd(MathNet.Numerics.LinearAlgebra.Symmetricity.Symmetric).EigenValues;
+        var matrix = MathNet.Numerics.LinearAlgebra.Matrix<double>.Build.Dense(n, n, (i, j) => c[(long)i * n + j]);
+        var eigenvalues = matrix.Evd(MathNet.Numerics.LinearAlgebra.Symmetricity.Symmetric).EigenValues;
         double max = 0, min = double.PositiveInfinity;
-        foreach (var e in ev) { double r = e.Real; max = Math.Max(max, Math.Abs(r)); min = Math.Min(min, r); }
-        if (double.IsNaN(min)) return double.NaN;
+        foreach (var eigenvalue in eigenvalues)
+        {
+            double real = eigenvalue.Real;
+            max = Math.Max(max, Math.Abs(real));
+            min = Math.Min(min, real);
+        }
+        if (double.IsNaN(min))
+        {
+            return double.NaN;
+        }
         return min == 0 ? double.PositiveInfinity : max / Math.Abs(min);
     }
 }

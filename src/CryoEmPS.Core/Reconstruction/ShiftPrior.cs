@@ -40,7 +40,8 @@ public sealed class ShiftPrior
         int lags = LagsPerAxis * LagsPerAxis;
         if (lagWeights.Length != lags)
         {
-            throw new ArgumentException($"The lag weights need {lags} entries, one per lag pair; got {lagWeights.Length}.", nameof(lagWeights));
+            throw new ArgumentException($"The lag weights need {lags} entries, one per lag pair; got {lagWeights.Length}.",
+                nameof(lagWeights));
         }
 
         double total = 0;
@@ -127,6 +128,8 @@ public sealed class ShiftPrior
         return (1 - v) / ((double)n * n);
     }
 
-    /// <summary>The FFT side for the linear correlations of L×L patches and unfiltered projections: <see cref="ForwardModel.FastFftSize"/>(2L − 1).</summary>
+    /// <summary>
+    /// The FFT side for the linear correlations of L×L patches and unfiltered projections: <see cref="ForwardModel.FastFftSize"/>(2L − 1).
+    /// </summary>
     public static int FastFftSize(int l) => ForwardModel.FastFftSize(2 * l - 1);
 }

@@ -22,7 +22,10 @@ public sealed class MicrographSimulationOptions
     public int Seed { get; set; }
     /// <summary>Keep the noise-free image in <see cref="Micrograph.Clean"/>.</summary>
     public bool IncludeClean { get; set; }
-    /// <summary>Method 1: the delivered particle size L (projections are made at the projector's full size L̃ and the micrograph is Fourier-downsampled). Null = Method 2.</summary>
+    /// <summary>
+    /// Method 1: the delivered particle size L (projections are made at the projector's full size L̃ and the micrograph is
+    /// Fourier-downsampled). Null = Method 2.
+    /// </summary>
     public int? DownsampleTo { get; set; }
 }
 
@@ -34,7 +37,12 @@ public enum SimulationReportKind { Progress, Verbose, Warning }
 /// <summary>A simulation parameter was out of range (the message says which and how to fix it).</summary>
 public sealed class SimulationArgumentException : ArgumentException
 {
-    public SimulationArgumentException(string errorId, string message, string? paramName = null) : base(message, paramName) { ErrorId = errorId; }
+    public SimulationArgumentException(string errorId, string message, string? paramName = null)
+        : base(message, paramName)
+    {
+        ErrorId = errorId;
+    }
+
     /// <summary>A stable id for the cmdlet's ErrorRecord.</summary>
     public string ErrorId { get; }
 }
@@ -53,16 +61,22 @@ public static class MicrographSimulator
 {
     private const int NoiseRowsPerBlock = 16;
 
-    /// <summary>The seed of micrograph <paramref name="index"/> of a series started with <paramref name="seed"/> (index 0 keeps the seed).</summary>
+    /// <summary>
+    /// The seed of micrograph <paramref name="index"/> of a series started with <paramref name="seed"/> (index 0 keeps the seed).
+    /// </summary>
     public static int DeriveSeed(int seed, int index)
     {
-        if (index == 0) return seed;
+        if (index == 0)
+        {
+            return seed;
+        }
         ulong z = SplitMix64.Mix((ulong)(uint)seed * SplitMix64.Gamma + (ulong)index);
         int s = (int)(z & 0x7FFFFFFF);
         return s == 0 ? 1 : s;
     }
 
-    private static int SubSeed(int seed, ulong stream) => (int)(SplitMix64.Mix(((ulong)(uint)seed << 20) ^ (stream * 0xD6E8FEB86659FD93UL)) & 0x7FFFFFFF);
+    private static int SubSeed(int seed, ulong stream)
+        => (int)(SplitMix64.Mix(((ulong)(uint)seed << 20) ^ (stream * 0xD6E8FEB86659FD93UL)) & 0x7FFFFFFF);
 
     /// <summary>The most pixels one simulated micrograph may have (the largest .NET array of doubles).</summary>
     public const long MaxPixels = 0x7FFFFFC7;
@@ -79,39 +93,74 @@ public static class MicrographSimulator
     {
         ArgumentNullException.ThrowIfNull(o);
         if (!(o.Snr > 0) || double.IsInfinity(o.Snr))
-            throw new SimulationArgumentException("InvalidSnr", $"The SNR must be a positive finite number; got {o.Snr}. Give e.g. -Snr 1 (eq. 4: mean ‖I‖²/(L²σ²)).", nameof(o.Snr));
+        {
+            throw new SimulationArgumentException("InvalidSnr",
+                $"The SNR must be a positive finite number; got {o.Snr}. Give e.g. -Snr 1 (eq. 4: mean ‖I‖²/(L²σ²)).", nameof(o.Snr));
+        }
         if (o.ParticleCount.HasValue && o.Density.HasValue)
-            throw new SimulationArgumentException("CountAndDensity", "Give either the particle count T or the density γ = T·L²/N², not both.", nameof(o.Density));
+        {
+            throw new SimulationArgumentException("CountAndDensity",
+                "Give either the particle count T or the density γ = T·L²/N², not both.", nameof(o.Density));
+        }
         if (o.Density.HasValue && (!(o.Density.Value > 0) || double.IsInfinity(o.Density.Value)))
-            throw new SimulationArgumentException("InvalidDensity", $"The density γ = T·L²/N² must be positive and finite; got {o.Density}. The paper uses γ = 0.4.", nameof(o.Density));
+        {
+            throw new SimulationArgumentException("InvalidDensity",
+                $"The density γ = T·L²/N² must be positive and finite; got {o.Density}. The paper uses γ = 0.4.", nameof(o.Density));
+        }
         if (o.ParticleCount.HasValue && o.ParticleCount.Value < 1)
-            throw new SimulationArgumentException("InvalidParticleCount", $"The particle count must be at least 1; got {o.ParticleCount}.", nameof(o.ParticleCount));
+        {
+            throw new SimulationArgumentException("InvalidParticleCount",
+                $"The particle count must be at least 1; got {o.ParticleCount}.", nameof(o.ParticleCount));
+        }
         int lFull = projectorSize;
         if (o.DownsampleTo.HasValue)
         {
             int l = o.DownsampleTo.Value;
             if (l < 1 || l > lFull)
-                throw new SimulationArgumentException("DownsampleTooLarge", $"-DownsampleTo {l} must be between 1 and the volume size {lFull}: Method 1 projects at the full size and Fourier-downsamples the micrograph, so it can only shrink. Use Resize-EmVolume to upsample a volume.", nameof(o.DownsampleTo));
+            {
+                throw new SimulationArgumentException("DownsampleTooLarge",
+                    $"-DownsampleTo {l} must be between 1 and the volume size {lFull}: Method 1 projects at the full size and " +
+                    $"Fourier-downsamples the micrograph, so it can only shrink. Use Resize-EmVolume to upsample a volume.",
+                    nameof(o.DownsampleTo));
+            }
         }
-        int lDel = o.DownsampleTo ?? lFull;
-        if (o.Size < lDel)
-            throw new SimulationArgumentException("MicrographTooSmall", $"The micrograph size N = {o.Size} is smaller than the particle size L = {lDel}; N must be at least L (the paper uses N = 1003 for L = 17).", nameof(o.Size));
+        int lDelivered = o.DownsampleTo ?? lFull;
+        if (o.Size < lDelivered)
+        {
+            throw new SimulationArgumentException("MicrographTooSmall",
+                $"The micrograph size N = {o.Size} is smaller than the particle size L = {lDelivered}; " +
+                $"N must be at least L (the paper uses N = 1003 for L = 17).",
+                nameof(o.Size));
+        }
         // The simulated micrograph (M×M, M = ceil(N·L̃/L) for Method 1) must fit one .NET array.
-        long mSim = o.DownsampleTo.HasValue ? (long)Math.Ceiling((double)o.Size * lFull / lDel - 1e-9) : o.Size;
+        long mSim = o.DownsampleTo.HasValue ? (long)Math.Ceiling((double)o.Size * lFull / lDelivered - 1e-9) : o.Size;
         if (mSim * mSim > MaxPixels)
-            throw new SimulationArgumentException("MicrographTooLarge", $"A {mSim}×{mSim} micrograph has more than {MaxPixels} pixels, the most one image can hold. Give a smaller -Size (the paper uses N = 1003){(o.DownsampleTo.HasValue ? " or a larger -DownsampleTo" : "")}.", nameof(o.Size));
+        {
+            throw new SimulationArgumentException("MicrographTooLarge",
+                $"A {mSim}×{mSim} micrograph has more than {MaxPixels} pixels, the most one image can hold. " +
+                $"Give a smaller -Size (the paper uses N = 1003){(o.DownsampleTo.HasValue ? " or a larger -DownsampleTo" : "")}.",
+                nameof(o.Size));
+        }
     }
 
     /// <summary>T for the options: the count, or round(γ·N²/L²) (at least 1).</summary>
     public static int RequestedCount(MicrographSimulationOptions o, int particleSize)
     {
-        if (o.ParticleCount.HasValue) return o.ParticleCount.Value;
-        if (o.Density.HasValue) return (int)Math.Max(1, Math.Min(int.MaxValue, Math.Round(o.Density.Value * o.Size * (double)o.Size / ((double)particleSize * particleSize))));
+        if (o.ParticleCount.HasValue)
+        {
+            return o.ParticleCount.Value;
+        }
+        if (o.Density.HasValue)
+        {
+            return (int)Math.Max(1,
+                Math.Min(int.MaxValue, Math.Round(o.Density.Value * o.Size * (double)o.Size / ((double)particleSize * particleSize))));
+        }
         return 1;
     }
 
     /// <summary>Simulates one micrograph with seed <see cref="MicrographSimulationOptions.Seed"/>.</summary>
-    public static Micrograph Simulate(IProjector projector, MicrographSimulationOptions o, IProgress<SimulationReport>? progress = null, CancellationToken cancellationToken = default)
+    public static Micrograph Simulate(IProjector projector, MicrographSimulationOptions o, IProgress<SimulationReport>? progress = null,
+        CancellationToken cancellationToken = default)
     {
         Validate(projector, o);
         bool method1 = o.DownsampleTo.HasValue;
@@ -126,29 +175,50 @@ public static class MicrographSimulator
         int lo = 0, hi = n - l;
         if (method1)
         {
-            while (lo <= hi && FullCorner(lo, n, m, l, lFull) < 0) lo++;
-            while (hi >= lo && FullCorner(hi, n, m, l, lFull) > m - lFull) hi--;
+            while (lo <= hi && FullCorner(lo, n, m, l, lFull) < 0)
+            {
+                lo++;
+            }
+            while (hi >= lo && FullCorner(hi, n, m, l, lFull) > m - lFull)
+            {
+                hi--;
+            }
         }
         long bound = ParticlePlacement.MaxCount(lo, hi, l, o.Spacing);
         if (requested > bound)
+        {
             progress?.Report(new(SimulationReportKind.Warning,
-                $"No {o.Spacing} placement of {l}×{l} projections in a {n}×{n} micrograph can hold {requested} particles (γ = {(double)requested * l * l / ((double)n * n):0.###}); at most {bound} fit. Placing as many as fit."));
+                $"No {o.Spacing} placement of {l}×{l} projections in a {n}×{n} micrograph can hold {requested} particles " +
+                $"(γ = {(double)requested * l * l / ((double)n * n):0.###}); at most {bound} fit. Placing as many as fit."));
+        }
 
         var rng = new Random(SubSeed(o.Seed, 1));
         var anchors = ParticlePlacement.Place(lo, hi, l, o.Spacing, requested, rng, cancellationToken);
         int t = anchors.Count;
         if (t < requested)
+        {
             progress?.Report(new(SimulationReportKind.Warning,
-                $"Placed {t} of the {requested} particles asked for: the {n}×{n} micrograph jammed under {o.Spacing} spacing (L = {l}). ParticleCount gives the real count."));
-        progress?.Report(new(SimulationReportKind.Verbose, $"Placed {t} particles ({o.Spacing}, L = {l}, N = {n}{(method1 ? $", simulated at {m}×{m} with L̃ = {lFull}" : "")})."));
+                $"Placed {t} of the {requested} particles asked for: the {n}×{n} micrograph jammed under {o.Spacing} spacing " +
+                $"(L = {l}). ParticleCount gives the real count."));
+        }
+        progress?.Report(new(SimulationReportKind.Verbose,
+            $"Placed {t} particles ({o.Spacing}, L = {l}, N = {n}{(method1 ? $", simulated at {m}×{m} with L̃ = {lFull}" : "")})."));
 
         // Rotations, drawn in placement order from the same generator.
         var rotations = new Rotation[t];
         var rotIndex = new int[t];
         for (int i = 0; i < t; i++)
         {
-            if (o.Rotations != null) { rotIndex[i] = rng.Next(o.Rotations.Count); rotations[i] = o.Rotations[rotIndex[i]]; }
-            else { rotIndex[i] = -1; rotations[i] = UniformRotation.Draw(rng); }
+            if (o.Rotations != null)
+            {
+                rotIndex[i] = rng.Next(o.Rotations.Count);
+                rotations[i] = o.Rotations[rotIndex[i]];
+            }
+            else
+            {
+                rotIndex[i] = -1;
+                rotations[i] = UniformRotation.Draw(rng);
+            }
         }
 
         // Projections, in parallel, one buffer per distinct pose.
@@ -160,31 +230,55 @@ public static class MicrographSimulator
             var map = new Dictionary<int, int>();
             for (int i = 0; i < t; i++)
             {
-                if (!map.TryGetValue(rotIndex[i], out int s)) { s = distinct.Count; map[rotIndex[i]] = s; distinct.Add(rotations[i]); }
-                slot[i] = s;
+                if (!map.TryGetValue(rotIndex[i], out int distinctIndex))
+                {
+                    distinctIndex = distinct.Count;
+                    map[rotIndex[i]] = distinctIndex;
+                    distinct.Add(rotations[i]);
+                }
+                slot[i] = distinctIndex;
             }
         }
-        else { for (int i = 0; i < t; i++) { slot[i] = i; distinct.Add(rotations[i]); } }
-        var proj = new double[(long)distinct.Count * l2];
+        else
+        {
+            for (int i = 0; i < t; i++)
+            {
+                slot[i] = i;
+                distinct.Add(rotations[i]);
+            }
+        }
+        var projections = new double[(long)distinct.Count * l2];
         int done = 0;
         Parallel.For(0, distinct.Count, new ParallelOptions { CancellationToken = cancellationToken }, k =>
         {
-            projector.Project(distinct[k], proj.AsSpan(k * l2, l2));
-            int d = Interlocked.Increment(ref done);
-            if (progress != null && (d & 63) == 0) progress.Report(new(SimulationReportKind.Progress, $"Projecting {d}/{distinct.Count}", (int)(80L * d / distinct.Count)));
+            projector.Project(distinct[k], projections.AsSpan(k * l2, l2));
+            int projected = Interlocked.Increment(ref done);
+            if (progress != null && (projected & 63) == 0)
+            {
+                progress.Report(new(SimulationReportKind.Progress, $"Projecting {projected}/{distinct.Count}",
+                    (int)(80L * projected / distinct.Count)));
+            }
         });
 
         // Signal power over the projections placed (eq. 4).
         double power = 0;
         for (int i = 0; i < t; i++)
         {
-            var p = proj.AsSpan(slot[i] * l2, l2);
-            double s = 0; foreach (var v in p) s += v * v;
-            power += s;
+            var projection = projections.AsSpan(slot[i] * l2, l2);
+            double energy = 0;
+            foreach (var v in projection)
+            {
+                energy += v * v;
+            }
+            power += energy;
         }
         power /= Math.Max(1, t);
         if (!(power > 0) || double.IsInfinity(power))
-            throw new SimulationArgumentException("ZeroSignal", $"The projections of '{projector.Name}' have no energy (mean ‖I‖² = {power}), so no noise level gives the requested SNR. Check the volume (is it all zeros?).");
+        {
+            throw new SimulationArgumentException("ZeroSignal",
+                $"The projections of '{projector.Name}' have no energy (mean ‖I‖² = {power}), so no noise level gives the requested SNR. " +
+                $"Check the volume (is it all zeros?).");
+        }
         double sigma2 = power / ((double)lFull * lFull * o.Snr);
 
         // Stages 2–3 of the forward model: each projection through the micrograph's filter (the identity: one group, B = L),
@@ -192,41 +286,43 @@ public static class MicrographSimulator
         // (The CTF issue gives the simulator a filter per micrograph; it will act on the whole clean micrograph, as the
         // microscope does, so that neighbours interfere and signal leaves the particle's box.)
         var forward = new ForwardModel(lFull);
-        var filtered = forward.Filter(0, proj, distinct.Count);
+        var filtered = forward.Filter(0, projections, distinct.Count);
         int box = forward.BoxSize, boxPixels = box * box;
         var clean = new double[(long)m * m];
         var truths = new ParticleTruth[t];
         for (int i = 0; i < t; i++)
         {
             var (r, c) = anchors[i];
-            int ar = method1 ? FullCorner(r, n, m, l, lFull) : r;
-            int ac = method1 ? FullCorner(c, n, m, l, lFull) : c;
-            ForwardModel.Place(filtered.AsSpan(slot[i] * boxPixels, boxPixels), box, clean, m, ar - forward.Margin, ac - forward.Margin);
+            int fullRow = method1 ? FullCorner(r, n, m, l, lFull) : r;
+            int fullColumn = method1 ? FullCorner(c, n, m, l, lFull) : c;
+            ForwardModel.Place(filtered.AsSpan(slot[i] * boxPixels, boxPixels), box, clean, m, fullRow - forward.Margin,
+                fullColumn - forward.Margin);
             truths[i] = new ParticleTruth(r, c, rotations[i], rotIndex[i]);
         }
         cancellationToken.ThrowIfCancellationRequested();
 
         // Stage 5: white noise from per-row-block generators, so the result does not depend on threads.
         var noisy = new double[clean.Length];
-        double realised = new WhiteGaussianNoise(sigma2).AddTo(clean, noisy, m, NoiseRowsPerBlock, block => SubSeed(o.Seed, 1000UL + (ulong)block), cancellationToken);
+        double realised = new WhiteGaussianNoise(sigma2).AddTo(clean, noisy, m, NoiseRowsPerBlock,
+            block => SubSeed(o.Seed, 1000UL + (ulong)block), cancellationToken);
         realised /= clean.Length;
         progress?.Report(new(SimulationReportKind.Progress, "Adding noise", 90));
 
         double[] data = noisy, cleanOut = clean;
-        double noiseVar = sigma2;
+        double noiseVariance = sigma2;
         double pixelSize = projector.PixelSize;
         if (method1)
         {
             data = FourierResize.Resize2D(noisy, m, m, n, n, cancellationToken);
             cleanOut = o.IncludeClean ? FourierResize.Resize2D(clean, m, m, n, n, cancellationToken) : clean;
-            double f = FourierResize.NoiseVarianceFactor(m, n);
-            noiseVar = sigma2 * f * f;
+            double varianceFactor = FourierResize.NoiseVarianceFactor(m, n);
+            noiseVariance = sigma2 * varianceFactor * varianceFactor;
             pixelSize = pixelSize > 0 ? pixelSize * m / n : 0;
         }
 
-        var mic = new Micrograph(n, n, data, pixelSize, projector.Name)
+        var micrograph = new Micrograph(n, n, data, pixelSize, projector.Name)
         {
-            NoiseVariance = noiseVar,
+            NoiseVariance = noiseVariance,
             RequestedSnr = o.Snr,
             MeasuredSnr = power / ((double)lFull * lFull * realised),
             Truth = new MicrographTruth(truths, l, projector.Name),
@@ -237,7 +333,7 @@ public static class MicrographSimulator
             Clean = o.IncludeClean ? cleanOut : null,
         };
         progress?.Report(new(SimulationReportKind.Progress, "Done", 100));
-        return mic;
+        return micrograph;
     }
 
     /// <summary>Method 1: the full-size corner of the projection whose delivered corner is <paramref name="c"/>.</summary>
