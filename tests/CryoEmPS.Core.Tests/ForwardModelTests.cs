@@ -6,9 +6,19 @@ namespace CryoEmPS.Core.Tests;
 /// <summary>The forward model's stages and geometry, and the priors as the E-step consumes them, against direct computations.</summary>
 public class ForwardModelTests
 {
-    /// <summary>A test filter with margin 1: each pixel spreads a third of itself to its 4 neighbours' average (a linear blur).</summary>
+    /// <summary>
+    /// A test filter with margin 1: each pixel keeps <c>centre</c> of itself and gives a quarter of the rest to each of its 4
+    /// neighbours (a linear blur; the default keeps a third).
+    /// </summary>
     private sealed class BlurFilter : IImageFilter
     {
+        private readonly double _centre;
+
+        public BlurFilter(double centre = 1.0 / 3)
+        {
+            _centre = centre;
+        }
+
         public string Name => "blur";
         public bool IsIdentity => false;
         public int Margin(int imageSize) => 1;
@@ -21,18 +31,18 @@ public class ForwardModelTests
             {
                 for (int x = 0; x < imageSize; x++)
                 {
-                    double a = image[y * imageSize + x];
-                    filtered[(y + 1) * box + x + 1] += a / 3;
-                    filtered[y * box + x + 1] += a / 6;
-                    filtered[(y + 2) * box + x + 1] += a / 6;
-                    filtered[(y + 1) * box + x] += a / 6;
-                    filtered[(y + 1) * box + x + 2] += a / 6;
+                    double a = image[y * imageSize + x], side = a * (1 - _centre) / 4;
+                    filtered[(y + 1) * box + x + 1] += a * _centre;
+                    filtered[y * box + x + 1] += side;
+                    filtered[(y + 2) * box + x + 1] += side;
+                    filtered[(y + 1) * box + x] += side;
+                    filtered[(y + 1) * box + x + 2] += side;
                 }
             }
         }
 
-        public override bool Equals(object? obj) => obj is BlurFilter;
-        public override int GetHashCode() => 7;
+        public override bool Equals(object? obj) => obj is BlurFilter other && other._centre == _centre;
+        public override int GetHashCode() => _centre.GetHashCode();
     }
 
     [Theory]
@@ -304,39 +314,99 @@ public class ForwardModelTests
         double s2 = 0.6, v = 0.25;
         var blur = new BlurFilter();
         var forward = new ForwardModel(l, new IImageFilter[] { blur });
-        int box = forward.BoxSize, lags = forward.LagsPerAxis, lags2 = lags * lags, l2 = l * l;
         var minibatch = Enumerable.Range(0, p).ToArray();
         var e = EStep.Run(forward, model, rot, x, patches, minibatch, s2, new ShiftPrior(forward, v), new RotationPrior(k),
             new EStepOptions { Threads = 2, FftSize = fftSize, Precision = EStepPrecision.Double });
-        Assert.Equal(box, e.BoxSize);
+        Assert.Equal(forward.BoxSize, e.BoxSize);
+        Assert.True(e.Filtered);
+        Assert.Single(e.Groups);
 
-        // The filtered projections F B_ω x, B×B.
-        var filtered = new double[k][];
+        var expected = ExplicitEStep(model, rot, x, patches, minibatch, q => blur, forward, s2, v);
+        AssertMatches(expected, e);
+        // The M-step of a filtered model is not written yet: it refuses these statistics rather than misuse them.
+        Assert.Throws<NotSupportedException>(() => MStep.Build(model, rot, e));
+    }
+
+    /// <summary>
+    /// Two micrographs with different filters form two filter groups: each group's patches are scored against that group's
+    /// filtered projections; the merged result has every patch's log-likelihood in minibatch order, and each group's
+    /// statistics equal the explicit sums over that group's patches.
+    /// </summary>
+    [Fact]
+    public void EachFilterGroupIsScoredThroughItsOwnFilter()
+    {
+        int l = 5, n = 5, k = 3, p = 8;
+        var model = new RandomDenseModel(l, n, seed: 11);
+        var rot = EmData.Rotations(k, 12);
+        var (made, _) = EmData.Make(model, rot, EmData.RandomVector(n, 0.6, 3), p, sigma: 0.7, emptyFraction: 0.25, seed: 9);
+        // Patches 0, 2, 4, ... from micrograph 0, the others from micrograph 1.
+        var origins = Enumerable.Range(0, p).Select(q => new PatchOrigin(q % 2, q * l, 0)).ToArray();
+        var patches = new PatchSet(l, made.Data, origins, null, 0.49, new[] { "a", "b" });
+        var x = EmData.RandomVector(n, 0.5, 8);
+        double s2 = 0.6, v = 0.25;
+        var filters = new IImageFilter[] { new BlurFilter(0.5), new BlurFilter(0.2) };
+        var forward = new ForwardModel(l, filters);
+        Assert.Equal(2, forward.GroupCount);
+        var minibatch = new[] { 0, 1, 2, 3, 5, 6, 7 };
+        var e = EStep.Run(forward, model, rot, x, patches, minibatch, s2, new ShiftPrior(forward, v), new RotationPrior(k),
+            new EStepOptions { Threads = 2, Precision = EStepPrecision.Double });
+        Assert.Equal(minibatch, e.Patches);
+        Assert.Equal(2, e.Groups.Count);
+        Assert.Equal(new[] { 0, 2, 6 }, e.Groups[0].Patches);
+        Assert.Equal(new[] { 1, 3, 5, 7 }, e.Groups[1].Patches);
+        Assert.Equal(new[] { 0, 1 }, e.Groups.Select(group => group.FilterGroup).ToArray());
+
+        var all = ExplicitEStep(model, rot, x, patches, minibatch, q => filters[q % 2], forward, s2, v);
+        AssertMatches(all, e);
+        for (int group = 0; group < 2; group++)
+        {
+            var own = ExplicitEStep(model, rot, x, patches, e.Groups[group].Patches, q => filters[q % 2], forward, s2, v);
+            AssertMatches(own, e.Groups[group]);
+        }
+
+        Assert.Throws<NotSupportedException>(() => MStep.Build(model, rot, e));
+    }
+
+    private sealed record Explicit(double[] LogLikelihood, double EmptyPosterior, double[] ShiftWeight, double[] BackProjection, double[] PixelWeight);
+
+    /// <summary>The E-step by explicit sums: for every patch, rotation and lag the residual against crop_d(F B_ω x), then log-sum-exp and the posterior-weighted statistics.</summary>
+    private static Explicit ExplicitEStep(ILinearProjectionModel model, Rotation[] rot, double[] x, PatchSet patches, int[] minibatch,
+        Func<int, IImageFilter> filterOf, ForwardModel forward, double s2, double v)
+    {
+        int l = model.ImageSize, n = model.ParameterCount, k = rot.Length, l2 = l * l;
+        int box = forward.BoxSize, lags = forward.LagsPerAxis, lags2 = lags * lags;
+        var images = new double[k][];
         var matrix = new double[l2 * n];
         for (int w = 0; w < k; w++)
         {
             model.ProjectionMatrix(rot[w], matrix);
-            var image = new double[l2];
+            images[w] = new double[l2];
             for (int i = 0; i < l2; i++)
             {
                 for (int c = 0; c < n; c++)
                 {
-                    image[i] += matrix[i * n + c] * x[c];
+                    images[w][i] += matrix[i * n + c] * x[c];
                 }
             }
-
-            filtered[w] = new double[box * box];
-            blur.Apply(image, l, filtered[w]);
         }
 
         double logNorm = -0.5 * l2 * Math.Log(2 * Math.PI * s2), logLag = Math.Log((1 - v) / lags2), logRotation = -Math.Log(k);
         var weights = new double[k * lags2];
         var back = new double[k * box * box];
         var pixel = new double[k * box * box];
+        var logLikelihood = new double[minibatch.Length];
         double emptySum = 0;
-        for (int q = 0; q < p; q++)
+        for (int j = 0; j < minibatch.Length; j++)
         {
+            int q = minibatch[j];
             var patch = patches.Patch(q).ToArray();
+            var filtered = new double[k][];
+            for (int w = 0; w < k; w++)
+            {
+                filtered[w] = new double[box * box];
+                filterOf(q).Apply(images[w], l, filtered[w]);
+            }
+
             var terms = new double[1 + k * lags2];
             terms[0] = Math.Log(v) + logNorm - patch.Sum(a => a * a) / (2 * s2);
             for (int w = 0; w < k; w++)
@@ -351,8 +421,8 @@ public class ForwardModelTests
                             for (int xx = 0; xx < l; xx++)
                             {
                                 int u = y + dy, t = xx + dx;
-                                double model_ = u >= 0 && u < box && t >= 0 && t < box ? filtered[w][u * box + t] : 0;
-                                residual += (patch[y * l + xx] - model_) * (patch[y * l + xx] - model_);
+                                double predicted = u >= 0 && u < box && t >= 0 && t < box ? filtered[w][u * box + t] : 0;
+                                residual += (patch[y * l + xx] - predicted) * (patch[y * l + xx] - predicted);
                             }
                         }
 
@@ -363,7 +433,7 @@ public class ForwardModelTests
 
             double max = terms.Max();
             double ll = max + Math.Log(terms.Sum(t => Math.Exp(t - max)));
-            Assert.True(Math.Abs(ll - e.PatchLogLikelihood[q]) <= 1e-10 * Math.Abs(ll), $"LL q={q}: {ll:R} vs {e.PatchLogLikelihood[q]:R}");
+            logLikelihood[j] = ll;
             emptySum += Math.Exp(terms[0] - ll);
             for (int w = 0; w < k; w++)
             {
@@ -390,12 +460,22 @@ public class ForwardModelTests
             }
         }
 
-        Assert.Equal(emptySum / p, e.EmptyPosterior, 12);
-        AssertClose(weights, e.ShiftWeight, "W");
-        AssertClose(back, e.BackProjection, "b");
-        AssertClose(pixel, e.PixelWeight, "m");
-        // The M-step of a filtered model is not written yet: it refuses these statistics rather than misuse them.
-        Assert.Throws<NotSupportedException>(() => MStep.Build(model, rot, e));
+        return new Explicit(logLikelihood, emptySum / minibatch.Length, weights, back, pixel);
+    }
+
+    private static void AssertMatches(Explicit expected, EStepResult actual)
+    {
+        Assert.Equal(expected.LogLikelihood.Length, actual.PatchLogLikelihood.Length);
+        for (int j = 0; j < expected.LogLikelihood.Length; j++)
+        {
+            double ll = expected.LogLikelihood[j];
+            Assert.True(Math.Abs(ll - actual.PatchLogLikelihood[j]) <= 1e-10 * Math.Abs(ll), $"LL {j}: {ll:R} vs {actual.PatchLogLikelihood[j]:R}");
+        }
+
+        Assert.Equal(expected.EmptyPosterior, actual.EmptyPosterior, 12);
+        AssertClose(expected.ShiftWeight, actual.ShiftWeight, "W");
+        AssertClose(expected.BackProjection, actual.BackProjection, "b");
+        AssertClose(expected.PixelWeight, actual.PixelWeight, "m");
     }
 
     private static void AssertClose(double[] expected, double[] actual, string what)

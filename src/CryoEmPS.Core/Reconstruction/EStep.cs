@@ -45,8 +45,11 @@ public static class EStep
     }
 
     /// <summary>
-    /// The E-step through the forward model <paramref name="forward"/> (stage 1: the projections B(ω)x; stage 2: the filter
-    /// of the patches' filter group), with the priors as log-weights per lag and per rotation. Its inputs must be valid
+    /// The E-step through the forward model <paramref name="forward"/> (stage 1: the projections B(ω)x; stage 2: each filter
+    /// group's filter), with the priors as log-weights per lag and per rotation. The minibatch is split by filter group
+    /// (the group of each patch's micrograph); each group's patches are scored against that group's filtered projections,
+    /// and the result keeps each group's statistics in <see cref="EStepResult.Groups"/>. With one group (no filter, or the
+    /// same filter everywhere) that is one pass over the whole minibatch. Its inputs must be valid
     /// (<see cref="ApproxEmSettings.Validate"/> checks them once per run): patches of the model's size, x of the model's
     /// length, σ² &gt; 0, a non-empty minibatch in ascending order.
     /// </summary>
@@ -55,31 +58,67 @@ public static class EStep
         EStepOptions? options = null, CancellationToken token = default)
     {
         options ??= new EStepOptions();
-        if (forward.GroupCount != 1)
+        using var blas = OpenBlasThreads.Single();
+        var projections = ForwardModel.Project(model, rotations, x, options.Threads, token);
+        var groupPatches = GroupMinibatch(forward, patches, minibatch);
+        var filtered = new double[forward.GroupCount][];
+        for (int group = 0; group < forward.GroupCount; group++)
         {
-            // Several filter groups: each group's patches would be scored against that group's filtered projections, and the
-            // statistics b_ω, m_ω kept per (ω, group) for the M-step (see MStep). Not needed until filters differ (the CTF).
-            throw new NotSupportedException($"The E-step handles one filter group; this forward model has {forward.GroupCount}.");
+            filtered[group] = groupPatches[group].Length == 0 ? Array.Empty<double>() : forward.Filter(group, projections, rotations.Count);
         }
 
-        using var blas = OpenBlasThreads.Single();
-        var images = forward.Filter(0, ForwardModel.Project(model, rotations, x, options.Threads, token), rotations.Count);
         var precision = options.Precision == EStepPrecision.Auto
-            ? AutoPrecision(forward, images, rotations.Count, patches, minibatch, noiseVariance, options)
+            ? AutoPrecision(forward, filtered, rotations.Count, patches, minibatch, noiseVariance, options)
             : options.Precision;
-        return precision == EStepPrecision.Single
-            ? RunKernel<float>(forward, rotations.Count, images, patches, minibatch, noiseVariance,
-                shiftPrior, rotationPrior, options, token)
-            : RunKernel<double>(forward, rotations.Count, images, patches, minibatch, noiseVariance,
-                shiftPrior, rotationPrior, options, token);
+        var results = new List<EStepResult>();
+        for (int group = 0; group < forward.GroupCount; group++)
+        {
+            if (groupPatches[group].Length == 0)
+            {
+                continue;
+            }
+
+            var result = precision == EStepPrecision.Single
+                ? RunKernel<float>(forward, rotations.Count, filtered[group], patches, groupPatches[group], noiseVariance,
+                    shiftPrior, rotationPrior, options, token)
+                : RunKernel<double>(forward, rotations.Count, filtered[group], patches, groupPatches[group], noiseVariance,
+                    shiftPrior, rotationPrior, options, token);
+            result.FilterGroup = group;
+            result.Filtered = !forward.Filters[group].IsIdentity;
+            results.Add(result);
+        }
+
+        return results.Count == 1 ? results[0] : EStepResult.Merge(minibatch, results);
+    }
+
+    /// <summary>The minibatch split by filter group (the group of each patch's micrograph), each part ascending.</summary>
+    private static int[][] GroupMinibatch(ForwardModel forward, PatchSet patches, int[] minibatch)
+    {
+        if (forward.GroupCount == 1)
+        {
+            return new[] { minibatch };
+        }
+
+        var parts = new List<int>[forward.GroupCount];
+        for (int group = 0; group < parts.Length; group++)
+        {
+            parts[group] = new List<int>();
+        }
+
+        foreach (int q in minibatch)
+        {
+            parts[forward.GroupOf(patches.Origins[q].Micrograph)].Add(q);
+        }
+
+        return parts.Select(part => part.ToArray()).ToArray();
     }
 
     /// <summary>
-    /// <see cref="EStepPrecision.Auto"/>: single precision when <see cref="SingleErrorBound"/> for these patches and projections is at most
-    /// <see cref="AutoSingleBound"/>.
+    /// <see cref="EStepPrecision.Auto"/>: single precision when <see cref="SingleErrorBound"/> for these patches and the
+    /// filtered projections of every group is at most <see cref="AutoSingleBound"/>.
     /// </summary>
-    private static EStepPrecision AutoPrecision(ForwardModel forward, double[] images, int rotationCount, PatchSet patches, int[] minibatch,
-        double noiseVariance, EStepOptions options)
+    private static EStepPrecision AutoPrecision(ForwardModel forward, double[][] filtered, int rotationCount, PatchSet patches,
+        int[] minibatch, double noiseVariance, EStepOptions options)
     {
         int pixels = forward.BoxSize * forward.BoxSize;
         double maxPatch = 0, maxProjection = 0;
@@ -94,15 +133,18 @@ public static class EStep
             maxPatch = Math.Max(maxPatch, energy);
         }
 
-        for (int r = 0; r < rotationCount; r++)
+        foreach (var images in filtered)
         {
-            double energy = 0;
-            foreach (var a in images.AsSpan(r * pixels, pixels))
+            for (int r = 0; r < rotationCount && images.Length > 0; r++)
             {
-                energy += a * a;
-            }
+                double energy = 0;
+                foreach (var a in images.AsSpan(r * pixels, pixels))
+                {
+                    energy += a * a;
+                }
 
-            maxProjection = Math.Max(maxProjection, energy);
+                maxProjection = Math.Max(maxProjection, energy);
+            }
         }
 
         int fftSize = forward.FftSize(options.FftSize);

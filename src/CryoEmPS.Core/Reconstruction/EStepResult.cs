@@ -59,4 +59,73 @@ public sealed class EStepResult
     public double[] PhaseSeconds { get; internal init; } = new double[4];
     /// <summary>The arithmetic this E-step used (never Auto).</summary>
     public EStepPrecision Precision { get; internal init; } = EStepPrecision.Double;
+
+    /// <summary>The forward model's filter group of these statistics (0 with one group; −1 for a merge of several groups).</summary>
+    public int FilterGroup { get; internal set; }
+
+    /// <summary>True when some patch was scored through a filter other than the identity (the M-step then needs the filter).</summary>
+    public bool Filtered { get; internal set; }
+
+    /// <summary>
+    /// The statistics of each filter group, in group order, each over that group's patches. One group (no filter, or the same
+    /// filter everywhere): just this result. Several groups: this result holds the patch log-likelihoods in minibatch order,
+    /// the empty posterior over all patches, and b_ω, m_ω and W[s,ω] summed over the groups; the M-step of a filtered model
+    /// needs them per group (see MStep).
+    /// </summary>
+    public IReadOnlyList<EStepResult> Groups => _groups ?? new[] { this };
+
+    private IReadOnlyList<EStepResult>? _groups;
+
+    /// <summary>The E-step of a minibatch split over several filter groups: per-patch values back in minibatch order, sums over groups in group order.</summary>
+    internal static EStepResult Merge(int[] minibatch, IReadOnlyList<EStepResult> groups)
+    {
+        var first = groups[0];
+        var position = new Dictionary<int, int>(minibatch.Length);
+        for (int j = 0; j < minibatch.Length; j++)
+        {
+            position[minibatch[j]] = j;
+        }
+
+        var logLikelihood = new double[minibatch.Length];
+        double emptySum = 0;
+        long pairs = 0, skipped = 0;
+        var back = new double[first.BackProjection.Length];
+        var pixel = new double[first.PixelWeight.Length];
+        var shift = new double[first.ShiftWeight.Length];
+        var seconds = new double[first.PhaseSeconds.Length];
+        foreach (var group in groups)
+        {
+            for (int j = 0; j < group.Patches.Length; j++)
+            {
+                logLikelihood[position[group.Patches[j]]] = group.PatchLogLikelihood[j];
+            }
+
+            emptySum += group.EmptyPosterior * group.Patches.Length;
+            pairs += group.PairCount;
+            skipped += group.SkippedPairs;
+            Accumulate(back, group.BackProjection);
+            Accumulate(pixel, group.PixelWeight);
+            Accumulate(shift, group.ShiftWeight);
+            Accumulate(seconds, group.PhaseSeconds);
+        }
+
+        return new EStepResult(first.ImageSize, first.RotationCount, (int[])minibatch.Clone(), logLikelihood, emptySum / minibatch.Length,
+            back, pixel, shift, pairs, skipped)
+        {
+            BoxSize = first.BoxSize,
+            PhaseSeconds = seconds,
+            Precision = first.Precision,
+            FilterGroup = -1,
+            Filtered = groups.Any(group => group.Filtered),
+            _groups = groups.ToArray(),
+        };
+    }
+
+    private static void Accumulate(double[] sum, double[] values)
+    {
+        for (int i = 0; i < values.Length; i++)
+        {
+            sum[i] += values[i];
+        }
+    }
 }

@@ -20,11 +20,11 @@ namespace CryoEmPS.Core.Reconstruction;
 /// M_sᵀM_s = diag(mask_s) changes. For a patch of filter group g the operator is A_{s,ω,g} = M_s F_g B_ω, where F_g maps the
 /// L×L projection to a B×B box (B = L + 2·margin) and M_s crops the patch out of that box. Then
 /// A_{s,ω,g}ᵀA_{s,ω,g} = B_ωᵀ F_gᵀ diag(mask_s) F_g B_ω is no longer a diagonal mask in the projection's pixels, so:
-/// (1) the E-step must return b_{ω,g} and m_{ω,g} per (rotation, group), on the B×B box, not summed over groups;
+/// (1) the E-step already returns b_{ω,g} and m_{ω,g} per filter group on the B×B box (EStepResult.Groups, BoxSize);
 /// (2) C = Σ_ω Σ_g (F_g B_ω)ᵀ diag(m_{ω,g}) (F_g B_ω) and y = Σ_ω Σ_g (F_g B_ω)ᵀ b_{ω,g}: stack the filtered rows F_g B_ω
 /// (B²×n per rotation) instead of B_ω, or, for the factored model, filter G per group (F_g G is B²×r) and keep E_ω;
 /// (3) the cost grows with the number of groups, which is why micrographs are grouped by filter (defocus groups).
-/// Until then <see cref="ApproxEmSettings.Validate"/> refuses a filtered forward model.
+/// Until then <see cref="ApproxEmSettings.Validate"/> refuses a filtered forward model and Build refuses filtered statistics.
 /// </para>
 /// </summary>
 public static unsafe class MStep
@@ -43,11 +43,12 @@ public static unsafe class MStep
             throw new ArgumentException("The E-step statistics do not match the model and rotation set.");
         }
 
-        if (stats.BoxSize != stats.ImageSize)
+        if (stats.Filtered || stats.BoxSize != stats.ImageSize)
         {
-            throw new NotSupportedException($"The E-step statistics live on a {stats.BoxSize}² filtered box: " +
-                $"the M-step of a filtered forward model is not written yet (see the remarks on MStep).");
+            throw new NotSupportedException($"The E-step statistics come through an image filter ({stats.BoxSize}² box, " +
+                $"{stats.Groups.Count} filter group(s)): the M-step of a filtered forward model is not written yet (see the remarks on MStep).");
         }
+
         if (threads <= 0)
         {
             threads = Environment.ProcessorCount;
