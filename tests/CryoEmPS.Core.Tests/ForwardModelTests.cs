@@ -275,6 +275,30 @@ public class ForwardModelTests
     }
 
     [Fact]
+    public void PriorsAndFiltersRefuseBadInput()
+    {
+        var forward = new ForwardModel(5);
+        int lags2 = forward.LagsPerAxis * forward.LagsPerAxis;
+        Assert.Throws<ArgumentException>(() => new ShiftPrior(forward, 0.5, new double[lags2 - 1]));
+        Assert.Throws<ArgumentException>(() => new ShiftPrior(forward, 0.5, new double[lags2]));
+        var negative = Enumerable.Repeat(1.0, lags2).ToArray();
+        negative[3] = -1;
+        Assert.Throws<ArgumentOutOfRangeException>(() => new ShiftPrior(forward, 0.5, negative));
+        Assert.Throws<ArgumentOutOfRangeException>(() => new ShiftPrior(forward, double.NaN));
+        Assert.Throws<ArgumentOutOfRangeException>(() => new ShiftPrior(forward, 1.5));
+        Assert.Throws<ArgumentOutOfRangeException>(() => new RotationPrior(0));
+        Assert.Throws<ArgumentOutOfRangeException>(() => new RotationPrior(new[] { 1.0, double.PositiveInfinity }));
+        Assert.Throws<ArgumentOutOfRangeException>(() => new RotationPrior(new[] { 1.0, double.NaN }));
+        Assert.Throws<ArgumentException>(() => new RotationPrior(new[] { 0.0, 0.0 }));
+        Assert.Throws<ArgumentOutOfRangeException>(() => new ForwardModel(0));
+        Assert.Throws<ArgumentNullException>(() => new ForwardModel(5, new IImageFilter[] { null! }));
+        Assert.Throws<ArgumentOutOfRangeException>(() => new WhiteGaussianNoise(-1));
+        Assert.Throws<ArgumentOutOfRangeException>(() => new WhiteGaussianNoise(double.PositiveInfinity));
+        Assert.Equal(Math.Log(0.25), new RotationPrior(new[] { 1.0, 3.0 }).LogWeight(0), 15);
+        Assert.Equal(-Math.Log(7), new RotationPrior(7).LogWeight(3));
+    }
+
+    [Fact]
     public void UniformPriorsGiveTheSameBitsAsThePaperEStep()
     {
         int l = 6, n = 5, k = 3, p = 5;

@@ -24,21 +24,7 @@ public sealed class RotationPrior
     public RotationPrior(double[] weights)
         : this(weights.Length)
     {
-        double total = 0;
-        foreach (var w in weights)
-        {
-            if (!(w >= 0) || double.IsInfinity(w))
-            {
-                throw new ArgumentOutOfRangeException(nameof(weights), w, "Rotation weights must be 0 or more and finite.");
-            }
-
-            total += w;
-        }
-
-        if (!(total > 0))
-        {
-            throw new ArgumentException("At least one rotation weight must be positive.", nameof(weights));
-        }
+        double total = PriorWeights.CheckedTotal(weights, "Rotation", nameof(weights));
 
         _logWeights = weights.Select(w => Math.Log(w / total)).ToArray();
     }

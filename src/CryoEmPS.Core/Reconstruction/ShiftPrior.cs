@@ -44,21 +44,7 @@ public sealed class ShiftPrior
                 nameof(lagWeights));
         }
 
-        double total = 0;
-        foreach (var w in lagWeights)
-        {
-            if (!(w >= 0) || double.IsInfinity(w))
-            {
-                throw new ArgumentOutOfRangeException(nameof(lagWeights), w, "Lag weights must be 0 or more and finite.");
-            }
-
-            total += w;
-        }
-
-        if (!(total > 0))
-        {
-            throw new ArgumentException("At least one lag weight must be positive.", nameof(lagWeights));
-        }
+        double total = PriorWeights.CheckedTotal(lagWeights, "Lag", nameof(lagWeights));
 
         // log ρ_d − log ρ_uniform = log(w_d · lags / Σw); a lag of weight 0 gets −∞ (never chosen).
         _lagLogWeights = lagWeights.Select(w => Math.Log(w * lags / total)).ToArray();
