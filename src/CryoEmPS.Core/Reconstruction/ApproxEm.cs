@@ -22,129 +22,187 @@ public static class ApproxEm
         IProgress<ApproxEmProgress>? progress = null, CancellationToken token = default)
     {
         settings.Validate(patches, initialCoefficients);
-        var stages = settings.Stages;
-        var forward = settings.ForwardModel ?? new ForwardModel(patches.PatchSize);
-        var key = ApproxEmCheckpoint.KeyOf(patches, initialCoefficients, settings);
-        var history = new List<ApproxEmIteration>();
+        var run = new Driver(patches, initialCoefficients, settings, progress, token);
         int startStage = 0, startIteration = 0;
-        double[] x = (double[])initialCoefficients.Clone();
-        var shiftPrior = new ShiftPrior(forward, settings.EmptyProbability);
-        // The objective (LL per patch) of the last two E-steps of the stage: the stopping rule compares them.
-        double previousObjective = double.NegativeInfinity, objective = double.NaN;
-        int resumedRows = 0;
-
         if (settings.Resume && settings.CheckpointPath != null && File.Exists(settings.CheckpointPath))
         {
-            var checkpoint = ApproxEmCheckpoint.Read(settings.CheckpointPath);
-            checkpoint.Verify(key);
-            history.AddRange(checkpoint.History);
-            startStage = checkpoint.Stage;
-            startIteration = checkpoint.Iteration;
-            x = checkpoint.Coefficients;
-            shiftPrior = new ShiftPrior(forward, checkpoint.EmptyProbability);
-            previousObjective = checkpoint.PreviousObjective;
-            objective = checkpoint.Objective;
-            resumedRows = checkpoint.History.Length;
-            progress?.Report(new ApproxEmProgress
-            {
-                Stage = startStage + 1, StageCount = stages.Count, Iteration = startIteration, Phase = "resume",
-                Message = $"Resuming from checkpoint at stage {startStage + 1}, iteration {startIteration} ({resumedRows} history rows).",
-            });
+            (startStage, startIteration) = run.Resume(ApproxEmCheckpoint.Read(settings.CheckpointPath));
         }
 
         using var blas = OpenBlasThreads.Single();
-        var clock = new ProgressClock(stages, history.Count);
-
-        for (int stageIndex = startStage; stageIndex < stages.Count; stageIndex++)
+        for (int stageIndex = startStage; stageIndex < settings.Stages.Count; stageIndex++)
         {
-            var stage = stages[stageIndex];
+            run.RunStage(stageIndex, run.ResumedRows > 0 && stageIndex == startStage ? startIteration : null);
+        }
+
+        return new ApproxEmRun(run.X, run.ShiftPrior.EmptyProbability, run.History, settings.Stages.Count, run.ResumedRows > 0,
+            run.ResumedRows);
+    }
+
+    /// <summary>The state of one run of Algorithm 1: x_k, the priors, the last two objectives and the history, and its steps.</summary>
+    private sealed class Driver
+    {
+        private readonly PatchSet _patches;
+        private readonly ApproxEmSettings _settings;
+        private readonly ForwardModel _forward;
+        private readonly ApproxEmCheckpointKey _key;
+        private readonly IProgress<ApproxEmProgress>? _progress;
+        private readonly CancellationToken _token;
+        // The objective (LL per patch) of the last two E-steps of the stage: the stopping rule compares them.
+        private double _previousObjective = double.NegativeInfinity, _objective = double.NaN;
+
+        public Driver(PatchSet patches, double[] initialCoefficients, ApproxEmSettings settings, IProgress<ApproxEmProgress>? progress,
+            CancellationToken token)
+        {
+            _patches = patches;
+            _settings = settings;
+            _forward = settings.ForwardModel ?? new ForwardModel(patches.PatchSize);
+            _key = ApproxEmCheckpoint.KeyOf(patches, initialCoefficients, settings);
+            _progress = progress;
+            _token = token;
+            X = (double[])initialCoefficients.Clone();
+            ShiftPrior = new ShiftPrior(_forward, settings.EmptyProbability);
+            Clock = new ProgressClock(settings.Stages);
+        }
+
+        public double[] X { get; private set; }
+        public ShiftPrior ShiftPrior { get; private set; }
+        public List<ApproxEmIteration> History { get; } = new();
+        public int ResumedRows { get; private set; }
+        public ProgressClock Clock { get; }
+
+        /// <summary>Takes the state of a checkpoint of the same problem; returns the (stage, iteration) to continue from.</summary>
+        public (int Stage, int Iteration) Resume(ApproxEmCheckpoint checkpoint)
+        {
+            checkpoint.Verify(_key);
+            History.AddRange(checkpoint.History);
+            X = checkpoint.Coefficients;
+            ShiftPrior = new ShiftPrior(_forward, checkpoint.EmptyProbability);
+            _previousObjective = checkpoint.PreviousObjective;
+            _objective = checkpoint.Objective;
+            ResumedRows = checkpoint.History.Length;
+            Clock.EStepsDone(ResumedRows);
+            _progress?.Report(new ApproxEmProgress
+            {
+                Stage = checkpoint.Stage + 1, StageCount = _settings.Stages.Count, Iteration = checkpoint.Iteration, Phase = "resume",
+                Message = $"Resuming from checkpoint at stage {checkpoint.Stage + 1}, iteration {checkpoint.Iteration} ({ResumedRows} history rows).",
+            });
+            return (checkpoint.Stage, checkpoint.Iteration);
+        }
+
+        /// <summary>
+        /// One stage: the E-step of its starting volume (x lifted to the stage's ℓmax), then M-step + E-step while the stopping
+        /// rule allows. <paramref name="resumeIteration"/>: continue a checkpointed stage at that iteration instead.
+        /// </summary>
+        public void RunStage(int stageIndex, int? resumeIteration)
+        {
+            var stage = _settings.Stages[stageIndex];
             var rotationPrior = new RotationPrior(stage.Rotations.Count);
+            var stopwatch = Stopwatch.StartNew();
             int iteration;
             EStepResult statistics;
-            var stopwatch = Stopwatch.StartNew();
-            if (resumedRows > 0 && stageIndex == startStage)
+            if (resumeIteration is int resumeAt)
             {
-                iteration = startIteration;
-                if (!Continue(stage, iteration, previousObjective, objective))
+                iteration = resumeAt;
+                if (!Continue(stage, iteration, _previousObjective, _objective))
                 {
-                    clock.SkipRestOfStage(stage, iteration);
-                    continue;
+                    Clock.SkipRestOfStage(stage, iteration);
+                    return;
                 }
 
                 // The checkpoint holds x_k and ρ_k but not the E-step's statistics: recompute them (deterministic).
-                statistics = DoEStep(patches, settings, forward, stageIndex, iteration, x, shiftPrior, rotationPrior, progress, clock,
-                    token, "E-step (recomputed after resume)");
+                statistics = EStep(stageIndex, iteration, rotationPrior, "E-step (recomputed after resume)");
             }
             else
             {
-                if (stageIndex > 0)
-                {
-                    x = Lift(settings, stageIndex, x);
-                }
-
-                if (x.Length != stage.Model.ParameterCount)
-                {
-                    throw new ArgumentException(
-                        $"Stage {stageIndex + 1} expects {stage.Model.ParameterCount} coefficients; the lifted vector has {x.Length}.");
-                }
-
                 iteration = 0;
-                previousObjective = double.NegativeInfinity;
-                statistics = DoEStep(patches, settings, forward, stageIndex, 0, x, shiftPrior, rotationPrior, progress, clock,
-                    token, "E-step");
-                objective = statistics.LogLikelihoodPerPatch;
-                var row = Row(settings, stageIndex, 0, statistics, shiftPrior.EmptyProbability, stopwatch.Elapsed.TotalSeconds, x, 0);
-                history.Add(row);
-                clock.EStepDone();
-                Checkpoint(settings, key, stageIndex, 0, x, shiftPrior.EmptyProbability, previousObjective, objective, history);
-                Report(progress, stages, stageIndex, 0, "iteration", clock, row);
+                statistics = StartStage(stageIndex, rotationPrior, stopwatch);
             }
 
-            while (Continue(stage, iteration, previousObjective, objective))
+            while (Continue(stage, iteration, _previousObjective, _objective))
             {
                 stopwatch.Restart();
-                token.ThrowIfCancellationRequested();
-                progress?.Report(new ApproxEmProgress
-                {
-                    Stage = stageIndex + 1, StageCount = stages.Count, EllMax = stage.EllMax,
-                    Iteration = iteration + 1, MaxIterations = stage.MaxIterations,
-                    Phase = "M-step", Fraction = clock.Fraction, LastLogLikelihoodPerPatch = objective,
-                });
-                // M-step: x from the normal equations (eqs. 27–30), then the priors from the same posteriors (eq. 31).
-                var equations = MStep.Build(stage.Model, stage.Rotations.Rotations, statistics, settings.Threads, token);
-                var solution = MStep.Solve(equations);
-                double mStepSeconds = stopwatch.Elapsed.TotalSeconds;
-                if (solution.Regularized)
-                {
-                    progress?.Report(new ApproxEmProgress
-                    {
-                        Stage = stageIndex + 1, StageCount = stages.Count, Iteration = iteration + 1, Phase = "M-step",
-                        Message = $"Stage {stageIndex + 1} iteration {iteration + 1}: C was not positive definite " +
-                            $"(condition ≈ {solution.ConditionEstimate:g3}); added λI with λ = {solution.Regularization:g3}.",
-                    });
-                }
-
-                x = solution.Coefficients;
-                shiftPrior = shiftPrior.Updated(statistics, forward);
-                rotationPrior = rotationPrior.Updated(statistics);
-                iteration++;
-                statistics = DoEStep(patches, settings, forward, stageIndex, iteration, x, shiftPrior, rotationPrior, progress, clock,
-                    token, "E-step");
-                previousObjective = objective;
-                objective = statistics.LogLikelihoodPerPatch;
-                clock.IterationSeconds[stageIndex] = stopwatch.Elapsed.TotalSeconds;
-                var row = Row(settings, stageIndex, iteration, statistics, shiftPrior.EmptyProbability, stopwatch.Elapsed.TotalSeconds, x,
-                    solution.Regularization, mStepSeconds);
-                history.Add(row);
-                clock.EStepDone();
-                Checkpoint(settings, key, stageIndex, iteration, x, shiftPrior.EmptyProbability, previousObjective, objective, history);
-                Report(progress, stages, stageIndex, iteration, "iteration", clock, row);
+                statistics = Iterate(stageIndex, ++iteration, statistics, ref rotationPrior, stopwatch);
             }
 
-            clock.SkipRestOfStage(stage, iteration);
+            Clock.SkipRestOfStage(stage, iteration);
         }
 
-        return new ApproxEmRun(x, shiftPrior.EmptyProbability, history, stages.Count, resumedRows > 0, resumedRows);
+        /// <summary>Iteration 0 of a stage: x lifted to the stage's parameter space and its E-step (LL₀).</summary>
+        private EStepResult StartStage(int stageIndex, RotationPrior rotationPrior, Stopwatch stopwatch)
+        {
+            var stage = _settings.Stages[stageIndex];
+            if (stageIndex > 0)
+            {
+                X = Lift(_settings, stageIndex, X);
+            }
+
+            if (X.Length != stage.Model.ParameterCount)
+            {
+                throw new ArgumentException(
+                    $"Stage {stageIndex + 1} expects {stage.Model.ParameterCount} coefficients; the lifted vector has {X.Length}.");
+            }
+
+            _previousObjective = double.NegativeInfinity;
+            var statistics = EStep(stageIndex, 0, rotationPrior, "E-step");
+            _objective = statistics.LogLikelihoodPerPatch;
+            Record(stageIndex, 0, statistics, stopwatch.Elapsed.TotalSeconds, 0, 0);
+            return statistics;
+        }
+
+        /// <summary>
+        /// Iteration k ≥ 1: the M-step from the last E-step's statistics (x from the normal equations, eqs. 27–30; then the priors
+        /// from the same posteriors, eq. 31), and the E-step of the new x on minibatch J_k.
+        /// </summary>
+        private EStepResult Iterate(int stageIndex, int iteration, EStepResult statistics, ref RotationPrior rotationPrior,
+            Stopwatch stopwatch)
+        {
+            var stage = _settings.Stages[stageIndex];
+            _token.ThrowIfCancellationRequested();
+            _progress?.Report(new ApproxEmProgress
+            {
+                Stage = stageIndex + 1, StageCount = _settings.Stages.Count, EllMax = stage.EllMax,
+                Iteration = iteration, MaxIterations = stage.MaxIterations,
+                Phase = "M-step", Fraction = Clock.Fraction, LastLogLikelihoodPerPatch = _objective,
+            });
+            var equations = MStep.Build(stage.Model, stage.Rotations.Rotations, statistics, _settings.Threads, _token);
+            var solution = MStep.Solve(equations);
+            double mStepSeconds = stopwatch.Elapsed.TotalSeconds;
+            if (solution.Regularized)
+            {
+                _progress?.Report(new ApproxEmProgress
+                {
+                    Stage = stageIndex + 1, StageCount = _settings.Stages.Count, Iteration = iteration, Phase = "M-step",
+                    Message = $"Stage {stageIndex + 1} iteration {iteration}: C was not positive definite " +
+                        $"(condition ≈ {solution.ConditionEstimate:g3}); added λI with λ = {solution.Regularization:g3}.",
+                });
+            }
+
+            X = solution.Coefficients;
+            ShiftPrior = ShiftPrior.Updated(statistics, _forward);
+            rotationPrior = rotationPrior.Updated(statistics);
+            var next = EStep(stageIndex, iteration, rotationPrior, "E-step");
+            _previousObjective = _objective;
+            _objective = next.LogLikelihoodPerPatch;
+            Clock.IterationSeconds[stageIndex] = stopwatch.Elapsed.TotalSeconds;
+            Record(stageIndex, iteration, next, stopwatch.Elapsed.TotalSeconds, solution.Regularization, mStepSeconds);
+            return next;
+        }
+
+        private EStepResult EStep(int stageIndex, int iteration, RotationPrior rotationPrior, string phase)
+            => DoEStep(_patches, _settings, _forward, stageIndex, iteration, X, ShiftPrior, rotationPrior, _progress, Clock, _token, phase);
+
+        /// <summary>A history row for this E-step, the checkpoint, and the progress report.</summary>
+        private void Record(int stageIndex, int iteration, EStepResult statistics, double seconds, double regularization,
+            double mStepSeconds)
+        {
+            var row = Row(_settings, stageIndex, iteration, statistics, ShiftPrior.EmptyProbability, seconds, X, regularization,
+                mStepSeconds);
+            History.Add(row);
+            Clock.EStepDone();
+            Checkpoint(_settings, _key, stageIndex, iteration, X, ShiftPrior.EmptyProbability, _previousObjective, _objective, History);
+            Report(_progress, _settings.Stages, stageIndex, iteration, "iteration", Clock, row);
+        }
     }
 
     private static bool Continue(ApproxEmStage stage, int iteration, double previousObjective, double objective)
@@ -157,10 +215,9 @@ public static class ApproxEm
     /// </summary>
     private sealed class ProgressClock
     {
-        public ProgressClock(IReadOnlyList<ApproxEmStage> stages, int done)
+        public ProgressClock(IReadOnlyList<ApproxEmStage> stages)
         {
-            Total = stages.Sum(s => s.MaxIterations + 1);
-            Done = done;
+            Total = stages.Sum(stage => stage.MaxIterations + 1);
             IterationSeconds = new double[stages.Count];
         }
 
@@ -176,6 +233,9 @@ public static class ApproxEm
         public double Fraction => (double)Done / Total;
 
         public void EStepDone() => Done++;
+
+        /// <summary>E-steps done before (the history rows of a checkpoint).</summary>
+        public void EStepsDone(int count) => Done += count;
 
         /// <summary>A stage left at <paramref name="iteration"/>: its E-steps after that one will not run.</summary>
         public void SkipRestOfStage(ApproxEmStage stage, int iteration) => Done += stage.MaxIterations - iteration;

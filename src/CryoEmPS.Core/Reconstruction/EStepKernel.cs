@@ -139,6 +139,13 @@ internal sealed unsafe class EStepKernel<T, TV> : IDisposable
     /// <summary>FFTs of the zero-padded patches and of every rotation group's projections, and the box energies.</summary>
     private void Prepare()
     {
+        PreparePatches();
+        PrepareProjections();
+    }
+
+    /// <summary>The spectra of the zero-padded minibatch patches (W at a time through the lane FFT) and their energies ‖I‖².</summary>
+    private void PreparePatches()
+    {
         int count = _minibatch.Length, patchGroups = (count + W - 1) / W;
         _patchRe = new T[(long)count * CL];
         _patchIm = new T[(long)count * CL];
@@ -183,7 +190,14 @@ internal sealed unsafe class EStepKernel<T, TV> : IDisposable
                 }
             }
         }, ws => ws.Dispose(), _token);
+    }
 
+    /// <summary>
+    /// The spectra of every rotation group's (filtered) projections, placed at offset (L−1, L−1) in the M×M box, and their box
+    /// energies E[d] at every lag.
+    /// </summary>
+    private void PrepareProjections()
+    {
         var images = _images;
         int b2 = B * B;
         _rotRe = LaneFft2D<T, TV>.Alloc((long)G * CL);

@@ -170,135 +170,27 @@ public static class MicrographSimulator
         int m = method1 ? (int)Math.Ceiling((double)n * lFull / l - 1e-9) : n; // simulated micrograph size
         int requested = RequestedCount(o, l);
 
-        // Anchor range in delivered pixels. For Method 1 a delivered corner c maps to the full-size corner
-        // A(c) = round(floor(M/2) + (c + floor(L/2) − floor(N/2))·M/N − floor(L̃/2)); keep only c with A(c) inside.
-        int lo = 0, hi = n - l;
-        if (method1)
-        {
-            while (lo <= hi && FullCorner(lo, n, m, l, lFull) < 0)
-            {
-                lo++;
-            }
-            while (hi >= lo && FullCorner(hi, n, m, l, lFull) > m - lFull)
-            {
-                hi--;
-            }
-        }
-        long bound = ParticlePlacement.MaxCount(lo, hi, l, o.Spacing);
-        if (requested > bound)
-        {
-            progress?.Report(new(SimulationReportKind.Warning,
-                $"No {o.Spacing} placement of {l}×{l} projections in a {n}×{n} micrograph can hold {requested} particles " +
-                $"(γ = {(double)requested * l * l / ((double)n * n):0.###}); at most {bound} fit. Placing as many as fit."));
-        }
+        // Where the particles go, then their rotations (placement order, the same generator).
+        var random = new Random(SubSeed(o.Seed, 1));
+        var anchors = PlaceParticles(o, n, m, l, lFull, requested, random, progress, cancellationToken);
+        var (rotations, rotationIndex) = DrawRotations(o, anchors.Count, random);
 
-        var rng = new Random(SubSeed(o.Seed, 1));
-        var anchors = ParticlePlacement.Place(lo, hi, l, o.Spacing, requested, rng, cancellationToken);
-        int t = anchors.Count;
-        if (t < requested)
-        {
-            progress?.Report(new(SimulationReportKind.Warning,
-                $"Placed {t} of the {requested} particles asked for: the {n}×{n} micrograph jammed under {o.Spacing} spacing " +
-                $"(L = {l}). ParticleCount gives the real count."));
-        }
-        progress?.Report(new(SimulationReportKind.Verbose,
-            $"Placed {t} particles ({o.Spacing}, L = {l}, N = {n}{(method1 ? $", simulated at {m}×{m} with L̃ = {lFull}" : "")})."));
-
-        // Rotations, drawn in placement order from the same generator.
-        var rotations = new Rotation[t];
-        var rotIndex = new int[t];
-        for (int i = 0; i < t; i++)
-        {
-            if (o.Rotations != null)
-            {
-                rotIndex[i] = rng.Next(o.Rotations.Count);
-                rotations[i] = o.Rotations[rotIndex[i]];
-            }
-            else
-            {
-                rotIndex[i] = -1;
-                rotations[i] = UniformRotation.Draw(rng);
-            }
-        }
-
-        // Projections, in parallel, one buffer per distinct pose.
-        int l2 = lFull * lFull;
-        int[] slot = new int[t];
-        var distinct = new List<Rotation>();
-        if (o.Rotations != null)
-        {
-            var map = new Dictionary<int, int>();
-            for (int i = 0; i < t; i++)
-            {
-                if (!map.TryGetValue(rotIndex[i], out int distinctIndex))
-                {
-                    distinctIndex = distinct.Count;
-                    map[rotIndex[i]] = distinctIndex;
-                    distinct.Add(rotations[i]);
-                }
-                slot[i] = distinctIndex;
-            }
-        }
-        else
-        {
-            for (int i = 0; i < t; i++)
-            {
-                slot[i] = i;
-                distinct.Add(rotations[i]);
-            }
-        }
-        var projections = new double[(long)distinct.Count * l2];
-        int done = 0;
-        Parallel.For(0, distinct.Count, new ParallelOptions { CancellationToken = cancellationToken }, k =>
-        {
-            projector.Project(distinct[k], projections.AsSpan(k * l2, l2));
-            int projected = Interlocked.Increment(ref done);
-            if (progress != null && (projected & 63) == 0)
-            {
-                progress.Report(new(SimulationReportKind.Progress, $"Projecting {projected}/{distinct.Count}",
-                    (int)(80L * projected / distinct.Count)));
-            }
-        });
-
-        // Signal power over the projections placed (eq. 4).
-        double power = 0;
-        for (int i = 0; i < t; i++)
-        {
-            var projection = projections.AsSpan(slot[i] * l2, l2);
-            double energy = 0;
-            foreach (var v in projection)
-            {
-                energy += v * v;
-            }
-            power += energy;
-        }
-        power /= Math.Max(1, t);
-        if (!(power > 0) || double.IsInfinity(power))
-        {
-            throw new SimulationArgumentException("ZeroSignal",
-                $"The projections of '{projector.Name}' have no energy (mean ‖I‖² = {power}), so no noise level gives the requested SNR. " +
-                $"Check the volume (is it all zeros?).");
-        }
+        // Stage 1 of the forward model: the projections, one per distinct pose; σ² from their power (eq. 4).
+        var (projections, slot, distinctCount) = ProjectPoses(projector, rotations, rotationIndex, o.Rotations != null, progress,
+            cancellationToken);
+        double power = SignalPower(projector, projections, slot, lFull * lFull);
         double sigma2 = power / ((double)lFull * lFull * o.Snr);
 
-        // Stages 2–3 of the forward model: each projection through the micrograph's filter (the identity: one group, B = L),
-        // placed at its anchor in the clean image at the simulated size, summed in placement order.
-        // (The CTF issue gives the simulator a filter per micrograph; it will act on the whole clean micrograph, as the
-        // microscope does, so that neighbours interfere and signal leaves the particle's box.)
-        var forward = new ForwardModel(lFull);
-        var filtered = forward.Filter(0, projections, distinct.Count);
-        int box = forward.BoxSize, boxPixels = box * box;
+        // Stages 2–3: each projection through the micrograph's filter, placed at its anchor in the clean image.
         var clean = new double[(long)m * m];
-        var truths = new ParticleTruth[t];
-        for (int i = 0; i < t; i++)
+        var truths = new ParticleTruth[anchors.Count];
+        var forward = new ForwardModel(lFull);
+        PlaceProjections(forward, forward.Filter(0, projections, distinctCount), slot, anchors, method1, n, m, l, clean);
+        for (int i = 0; i < anchors.Count; i++)
         {
-            var (r, c) = anchors[i];
-            int fullRow = method1 ? FullCorner(r, n, m, l, lFull) : r;
-            int fullColumn = method1 ? FullCorner(c, n, m, l, lFull) : c;
-            ForwardModel.Place(filtered.AsSpan(slot[i] * boxPixels, boxPixels), box, clean, m, fullRow - forward.Margin,
-                fullColumn - forward.Margin);
-            truths[i] = new ParticleTruth(r, c, rotations[i], rotIndex[i]);
+            truths[i] = new ParticleTruth(anchors[i].Row, anchors[i].Column, rotations[i], rotationIndex[i]);
         }
+
         cancellationToken.ThrowIfCancellationRequested();
 
         // Stage 5: white noise from per-row-block generators, so the result does not depend on threads.
@@ -308,6 +200,7 @@ public static class MicrographSimulator
         realised /= clean.Length;
         progress?.Report(new(SimulationReportKind.Progress, "Adding noise", 90));
 
+        // Method 1: Fourier-downsample the M×M micrograph to N×N (the noise variance and pixel size follow).
         double[] data = noisy, cleanOut = clean;
         double noiseVariance = sigma2;
         double pixelSize = projector.PixelSize;
@@ -334,6 +227,172 @@ public static class MicrographSimulator
         };
         progress?.Report(new(SimulationReportKind.Progress, "Done", 100));
         return micrograph;
+    }
+
+    /// <summary>
+    /// The particles' corners in delivered pixels, by random sequential adsorption, with warnings when fewer fit than asked.
+    /// For Method 1 a delivered corner c maps to the full-size corner
+    /// A(c) = round(floor(M/2) + (c + floor(L/2) − floor(N/2))·M/N − floor(L̃/2)); only corners with A(c) inside are used.
+    /// </summary>
+    private static IReadOnlyList<(int Row, int Column)> PlaceParticles(MicrographSimulationOptions o, int n, int m, int l, int lFull,
+        int requested, Random random, IProgress<SimulationReport>? progress, CancellationToken cancellationToken)
+    {
+        bool method1 = o.DownsampleTo.HasValue;
+        int lo = 0, hi = n - l;
+        if (method1)
+        {
+            while (lo <= hi && FullCorner(lo, n, m, l, lFull) < 0)
+            {
+                lo++;
+            }
+
+            while (hi >= lo && FullCorner(hi, n, m, l, lFull) > m - lFull)
+            {
+                hi--;
+            }
+        }
+
+        long bound = ParticlePlacement.MaxCount(lo, hi, l, o.Spacing);
+        if (requested > bound)
+        {
+            progress?.Report(new(SimulationReportKind.Warning,
+                $"No {o.Spacing} placement of {l}×{l} projections in a {n}×{n} micrograph can hold {requested} particles " +
+                $"(γ = {(double)requested * l * l / ((double)n * n):0.###}); at most {bound} fit. Placing as many as fit."));
+        }
+
+        var anchors = ParticlePlacement.Place(lo, hi, l, o.Spacing, requested, random, cancellationToken);
+        int placed = anchors.Count;
+        if (placed < requested)
+        {
+            progress?.Report(new(SimulationReportKind.Warning,
+                $"Placed {placed} of the {requested} particles asked for: the {n}×{n} micrograph jammed under {o.Spacing} spacing " +
+                $"(L = {l}). ParticleCount gives the real count."));
+        }
+
+        progress?.Report(new(SimulationReportKind.Verbose,
+            $"Placed {placed} particles ({o.Spacing}, L = {l}, N = {n}{(method1 ? $", simulated at {m}×{m} with L̃ = {lFull}" : "")})."));
+        return anchors;
+    }
+
+    /// <summary>
+    /// One rotation per particle, in placement order: uniform over the option's rotation set (index kept), or Haar-uniform on
+    /// SO(3) (index −1).
+    /// </summary>
+    private static (Rotation[] Rotations, int[] Index) DrawRotations(MicrographSimulationOptions o, int count, Random random)
+    {
+        var rotations = new Rotation[count];
+        var index = new int[count];
+        for (int i = 0; i < count; i++)
+        {
+            if (o.Rotations != null)
+            {
+                index[i] = random.Next(o.Rotations.Count);
+                rotations[i] = o.Rotations[index[i]];
+            }
+            else
+            {
+                index[i] = -1;
+                rotations[i] = UniformRotation.Draw(random);
+            }
+        }
+
+        return (rotations, index);
+    }
+
+    /// <summary>
+    /// Stage 1: the projections of the distinct poses, in parallel into separate buffers, [pose, y, x]; slot[i] is particle i's
+    /// pose (rotations from a set share one projection per set member).
+    /// </summary>
+    private static (double[] Projections, int[] Slot, int DistinctCount) ProjectPoses(IProjector projector, Rotation[] rotations,
+        int[] rotationIndex, bool fromSet, IProgress<SimulationReport>? progress, CancellationToken cancellationToken)
+    {
+        int count = rotations.Length, l2 = projector.Size * projector.Size;
+        int[] slot = new int[count];
+        var distinct = new List<Rotation>();
+        if (fromSet)
+        {
+            var map = new Dictionary<int, int>();
+            for (int i = 0; i < count; i++)
+            {
+                if (!map.TryGetValue(rotationIndex[i], out int distinctIndex))
+                {
+                    distinctIndex = distinct.Count;
+                    map[rotationIndex[i]] = distinctIndex;
+                    distinct.Add(rotations[i]);
+                }
+
+                slot[i] = distinctIndex;
+            }
+        }
+        else
+        {
+            for (int i = 0; i < count; i++)
+            {
+                slot[i] = i;
+                distinct.Add(rotations[i]);
+            }
+        }
+
+        var projections = new double[(long)distinct.Count * l2];
+        int done = 0;
+        Parallel.For(0, distinct.Count, new ParallelOptions { CancellationToken = cancellationToken }, k =>
+        {
+            projector.Project(distinct[k], projections.AsSpan(k * l2, l2));
+            int projected = Interlocked.Increment(ref done);
+            if (progress != null && (projected & 63) == 0)
+            {
+                progress.Report(new(SimulationReportKind.Progress, $"Projecting {projected}/{distinct.Count}",
+                    (int)(80L * projected / distinct.Count)));
+            }
+        });
+        return (projections, slot, distinct.Count);
+    }
+
+    /// <summary>The mean ‖I_t‖² over the projections placed (eq. 4); throws ZeroSignal when it is not positive and finite.</summary>
+    private static double SignalPower(IProjector projector, double[] projections, int[] slot, int l2)
+    {
+        double power = 0;
+        for (int i = 0; i < slot.Length; i++)
+        {
+            var projection = projections.AsSpan(slot[i] * l2, l2);
+            double energy = 0;
+            foreach (var v in projection)
+            {
+                energy += v * v;
+            }
+
+            power += energy;
+        }
+
+        power /= Math.Max(1, slot.Length);
+        if (!(power > 0) || double.IsInfinity(power))
+        {
+            throw new SimulationArgumentException("ZeroSignal",
+                $"The projections of '{projector.Name}' have no energy (mean ‖I‖² = {power}), so no noise level gives the requested SNR. " +
+                $"Check the volume (is it all zeros?).");
+        }
+
+        return power;
+    }
+
+    /// <summary>
+    /// Stages 2–3: each particle's filtered projection (B×B, the identity today: B = L̃, one group) added at its anchor (the
+    /// full-size corner for Method 1) into the M×M clean image, in placement order. (The CTF issue gives the simulator a
+    /// filter per micrograph; it will act on the whole clean micrograph, as the microscope does, so that neighbours
+    /// interfere and signal leaves the particle's box.)
+    /// </summary>
+    private static void PlaceProjections(ForwardModel forward, double[] filtered, int[] slot, IReadOnlyList<(int Row, int Column)> anchors,
+        bool method1, int n, int m, int l, double[] clean)
+    {
+        int box = forward.BoxSize, boxPixels = box * box, lFull = forward.ImageSize;
+        for (int i = 0; i < anchors.Count; i++)
+        {
+            var (r, c) = anchors[i];
+            int fullRow = method1 ? FullCorner(r, n, m, l, lFull) : r;
+            int fullColumn = method1 ? FullCorner(c, n, m, l, lFull) : c;
+            ForwardModel.Place(filtered.AsSpan(slot[i] * boxPixels, boxPixels), box, clean, m, fullRow - forward.Margin,
+                fullColumn - forward.Margin);
+        }
     }
 
     /// <summary>Method 1: the full-size corner of the projection whose delivered corner is <paramref name="c"/>.</summary>
