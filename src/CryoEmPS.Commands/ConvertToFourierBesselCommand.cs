@@ -24,21 +24,35 @@ public sealed class ConvertToFourierBesselCommand : CryoEmCmdlet
     {
         RequireNative(fftw: false, blas: true);
         if (!Volume.IsCube)
+        {
             Fail(new NonCubicVolumeException(Volume), "FourierBesselNonCubicVolume", ErrorCategory.InvalidArgument, Volume);
+        }
         RequireFiniteVolume(Volume, "volume");
         int L = Volume.Size;
         if (L < 2)
-            Fail($"The volume is {L}³; the Fourier–Bessel basis needs a side L ≥ 2.", "FourierBesselVolumeTooSmall", ErrorCategory.InvalidArgument, Volume);
-        int ell = EllMax, max = FourierBesselBasis.MaxEll(L);
+        {
+            Fail($"The volume is {L}³; the Fourier–Bessel basis needs a side L ≥ 2.", "FourierBesselVolumeTooSmall",
+                ErrorCategory.InvalidArgument, Volume);
+        }
+        int ell = EllMax;
+        int max = FourierBesselBasis.MaxEll(L);
         if (ell > max)
         {
-            WriteWarning($"ℓmax = {ell} is above the largest ℓ with a radial function for L = {L} (S(ℓ) > 0 only up to ℓ = {max}); using ℓmax = {max}.");
+            WriteWarning($"ℓmax = {ell} is above the largest ℓ with a radial function for L = {L} " +
+                $"(S(ℓ) > 0 only up to ℓ = {max}); using ℓmax = {max}.");
             ell = max;
         }
-        WriteVerbose($"Least-squares Fourier–Bessel fit of {Volume} with ℓmax = {ell} ({FourierBesselBasis.Create(L, ell).Count} real parameters).");
+        WriteVerbose($"Least-squares Fourier–Bessel fit of {Volume} with ℓmax = {ell} " +
+            $"({FourierBesselBasis.Create(L, ell).Count} real parameters).");
         FourierBesselVolume? fourierBessel = null;
-        try { fourierBessel = FourierBesselTransform.Analyze(Volume, ell); }
-        catch (InvalidOperationException ex) { Fail(ex, "FourierBesselFitFailed", ErrorCategory.InvalidResult, Volume); }
+        try
+        {
+            fourierBessel = FourierBesselTransform.Analyze(Volume, ell);
+        }
+        catch (InvalidOperationException ex)
+        {
+            Fail(ex, "FourierBesselFitFailed", ErrorCategory.InvalidResult, Volume);
+        }
         WriteObject(fourierBessel);
     }
 }

@@ -30,7 +30,9 @@ public abstract class CryoEmCmdlet : PSCmdlet
         throw new UnreachableException();
     }
 
-    /// <summary>Throws a terminating error with a stable ErrorId and an ArgumentException of <paramref name="message"/> (never returns).</summary>
+    /// <summary>
+    /// Throws a terminating error with a stable ErrorId and an ArgumentException of <paramref name="message"/> (never returns).
+    /// </summary>
     [DoesNotReturn]
     protected internal void Fail(string message, string errorId, ErrorCategory category, object? target = null)
         => Fail(new ArgumentException(message), errorId, category, target);
@@ -43,18 +45,38 @@ public abstract class CryoEmCmdlet : PSCmdlet
         {
             if (literal)
             {
-                string p = SessionState.Path.GetUnresolvedProviderPathFromPSPath(path);
-                if (Directory.Exists(p)) Fail(new IOException($"'{p}' is a folder; give the path of a file in it."), errorPrefix + "PathIsFolder", ErrorCategory.InvalidArgument, path);
-                if (!File.Exists(p)) throw new FileNotFoundException($"The file '{p}' does not exist.", p);
-                file = p;
+                string providerPath = SessionState.Path.GetUnresolvedProviderPathFromPSPath(path);
+                if (Directory.Exists(providerPath))
+                {
+                    Fail(new IOException($"'{providerPath}' is a folder; give the path of a file in it."), errorPrefix + "PathIsFolder",
+                        ErrorCategory.InvalidArgument, path);
+                }
+                if (!File.Exists(providerPath))
+                {
+                    throw new FileNotFoundException($"The file '{providerPath}' does not exist.", providerPath);
+                }
+                file = providerPath;
             }
             else
             {
                 var resolved = GetResolvedProviderPathFromPSPath(path, out var provider);
-                if (provider.Name != "FileSystem") throw new ArgumentException($"'{path}' is not a file-system path.");
-                if (resolved.Count != 1) throw new ArgumentException($"'{path}' matches {resolved.Count} files; give exactly one.");
-                if (Directory.Exists(resolved[0])) Fail(new IOException($"'{resolved[0]}' is a folder; give the path of a file in it."), errorPrefix + "PathIsFolder", ErrorCategory.InvalidArgument, path);
-                if (!File.Exists(resolved[0])) throw new FileNotFoundException($"'{resolved[0]}' is not a file.", resolved[0]);
+                if (provider.Name != "FileSystem")
+                {
+                    throw new ArgumentException($"'{path}' is not a file-system path.");
+                }
+                if (resolved.Count != 1)
+                {
+                    throw new ArgumentException($"'{path}' matches {resolved.Count} files; give exactly one.");
+                }
+                if (Directory.Exists(resolved[0]))
+                {
+                    Fail(new IOException($"'{resolved[0]}' is a folder; give the path of a file in it."), errorPrefix + "PathIsFolder",
+                        ErrorCategory.InvalidArgument, path);
+                }
+                if (!File.Exists(resolved[0]))
+                {
+                    throw new FileNotFoundException($"'{resolved[0]}' is not a file.", resolved[0]);
+                }
                 file = resolved[0];
             }
         }
@@ -76,13 +98,19 @@ public abstract class CryoEmCmdlet : PSCmdlet
     /// <summary>Resolves an output path (need not exist; its folder must).</summary>
     protected string ResolveOutputFile(string path, string errorPrefix)
     {
-        string p = SessionState.Path.GetUnresolvedProviderPathFromPSPath(path);
-        string? dir = Path.GetDirectoryName(p);
-        if (string.IsNullOrEmpty(dir) || !Directory.Exists(dir))
-            Fail(new DirectoryNotFoundException($"The folder of '{p}' does not exist. Create it first."), errorPrefix + "FolderNotFound", ErrorCategory.ObjectNotFound, path);
-        if (Directory.Exists(p))
-            Fail(new IOException($"'{p}' is a folder; give a file name."), errorPrefix + "PathIsFolder", ErrorCategory.InvalidArgument, path);
-        return p;
+        string providerPath = SessionState.Path.GetUnresolvedProviderPathFromPSPath(path);
+        string? folder = Path.GetDirectoryName(providerPath);
+        if (string.IsNullOrEmpty(folder) || !Directory.Exists(folder))
+        {
+            Fail(new DirectoryNotFoundException($"The folder of '{providerPath}' does not exist. Create it first."),
+                errorPrefix + "FolderNotFound", ErrorCategory.ObjectNotFound, path);
+        }
+        if (Directory.Exists(providerPath))
+        {
+            Fail(new IOException($"'{providerPath}' is a folder; give a file name."), errorPrefix + "PathIsFolder",
+                ErrorCategory.InvalidArgument, path);
+        }
+        return providerPath;
     }
 
     /// <summary>
@@ -91,9 +119,14 @@ public abstract class CryoEmCmdlet : PSCmdlet
     /// </summary>
     protected bool WriteFileAtomically(string resolvedPath, bool force, string errorPrefix, string what, Action<Stream> write)
     {
-        if (!ShouldProcess(resolvedPath, what)) return false;
+        if (!ShouldProcess(resolvedPath, what))
+        {
+            return false;
+        }
         if (File.Exists(resolvedPath) && !force)
+        {
             Fail(new FileAlreadyExistsException(resolvedPath), errorPrefix + "AlreadyExists", ErrorCategory.ResourceExists, resolvedPath);
+        }
         try
         {
             AtomicFile.Write(resolvedPath, write, overwrite: force);
@@ -117,10 +150,17 @@ public abstract class CryoEmCmdlet : PSCmdlet
     protected void Progress(int activityId, string activity, string status, int percent, int secondsRemaining = -1, bool force = false)
     {
         var now = DateTime.UtcNow;
-        if (!force && (now - _lastProgress).TotalMilliseconds < 250) return;
+        if (!force && (now - _lastProgress).TotalMilliseconds < 250)
+        {
+            return;
+        }
         _lastProgress = now;
-        var rec = new ProgressRecord(activityId, activity, status) { PercentComplete = Math.Clamp(percent, 0, 100), SecondsRemaining = secondsRemaining };
-        WriteProgress(rec);
+        var record = new ProgressRecord(activityId, activity, status)
+        {
+            PercentComplete = Math.Clamp(percent, 0, 100),
+            SecondsRemaining = secondsRemaining,
+        };
+        WriteProgress(record);
     }
 
     protected void ProgressCompleted(int activityId, string activity)
@@ -131,8 +171,14 @@ public abstract class CryoEmCmdlet : PSCmdlet
     {
         try
         {
-            if (fftw) Fftw.EnsureLoaded();
-            if (blas) Blas.EnsureLoaded();
+            if (fftw)
+            {
+                Fftw.EnsureLoaded();
+            }
+            if (blas)
+            {
+                Blas.EnsureLoaded();
+            }
         }
         catch (NativeLibraryMissingException ex)
         {
@@ -151,12 +197,23 @@ public abstract class CryoEmCmdlet : PSCmdlet
         var progress = new QueueProgress<TReport>(queue);
         var task = Task.Run(() =>
         {
-            try { return work(progress, CancellationToken); }
-            finally { queue.CompleteAdding(); }
+            try
+            {
+                return work(progress, CancellationToken);
+            }
+            finally
+            {
+                queue.CompleteAdding();
+            }
         });
         foreach (var report in queue.GetConsumingEnumerable())
+        {
             onReport(report);
-        try { return task.GetAwaiter().GetResult(); }
+        }
+        try
+        {
+            return task.GetAwaiter().GetResult();
+        }
         catch (OperationCanceledException) when (CancellationToken.IsCancellationRequested)
         {
             throw new PipelineStoppedException();
@@ -167,14 +224,28 @@ public abstract class CryoEmCmdlet : PSCmdlet
     {
         private readonly System.Collections.Concurrent.BlockingCollection<T> _q;
         public QueueProgress(System.Collections.Concurrent.BlockingCollection<T> q) => _q = q;
-        public void Report(T value) { if (!_q.IsAddingCompleted) { try { _q.Add(value); } catch (InvalidOperationException) { } } }
+        public void Report(T value)
+        {
+            if (!_q.IsAddingCompleted)
+            {
+                try
+                {
+                    _q.Add(value);
+                }
+                catch (InvalidOperationException)
+                {
+                }
+            }
+        }
     }
 
     /// <summary>Stops with ErrorId <c>VolumeNotFinite</c> when a voxel of <paramref name="volume"/> is NaN or infinite.</summary>
     protected internal void RequireFiniteVolume(CryoEmPS.Core.Volumes.Volume volume, string role)
     {
         if (InputChecks.NonFiniteVoxel(volume, role) is string message)
+        {
             Fail(message, "VolumeNotFinite", ErrorCategory.InvalidData, volume);
+        }
     }
 
     /// <summary>Draws a seed when none was given, so every run can be repeated.</summary>

@@ -24,8 +24,11 @@ public sealed class ExportEmImageStackCommand : ExportFileCmdletBase
 
     protected override void EndProcessing()
     {
-        if (_input == null) return;
+        if (_input == null)
+        {
+            return;
+        }
         var input = _input;
-        WriteTarget("MrcFile", $"Write {input} as an MRC stack", s => MrcWriter.WriteImageStack(s, input), "MrcInvalidData");
+        WriteTarget("MrcFile", $"Write {input} as an MRC stack", stream => MrcWriter.WriteImageStack(stream, input), "MrcInvalidData");
     }
 }

@@ -34,27 +34,38 @@ public sealed class ExportEmPictureCommand : ExportFileCmdletBase
     protected override void ProcessRecord()
     {
         AcceptSingleInput(InputObject, "object", "PictureMultipleInputs");
-        _input = InputObject is PSObject p ? p.BaseObject : InputObject;
+        _input = InputObject is PSObject wrapped ? wrapped.BaseObject : InputObject;
     }
 
     protected override void EndProcessing()
     {
-        if (_input == null) return;
-        double lo = Percentile[0], hi = Percentile[1];
-        if (!(lo >= 0 && hi <= 100 && lo < hi))
-            Fail($"-Percentile needs two values with 0 ≤ low < high ≤ 100; got {lo} and {hi}.", "PictureInvalidPercentile", ErrorCategory.InvalidArgument, Percentile);
+        if (_input == null)
+        {
+            return;
+        }
+        double low = Percentile[0];
+        double high = Percentile[1];
+        if (!(low >= 0 && high <= 100 && low < high))
+        {
+            Fail($"-Percentile needs two values with 0 ≤ low < high ≤ 100; got {low} and {high}.", "PictureInvalidPercentile",
+                ErrorCategory.InvalidArgument, Percentile);
+        }
         PngPicture.Picture? picture = _input switch
         {
-            Micrograph micrograph => PngPicture.FromMicrograph(micrograph, 1024, lo, hi),
-            ImageStack stack => PngPicture.FromImageStack(stack, Math.Max(1, Zoom / 2), 64, lo, hi),
-            Volume volume => PngPicture.FromVolume(volume, Zoom, lo, hi),
-            FourierBesselVolume fourierBessel => PngPicture.FromVolume(fourierBessel.ToVolume(), Zoom, lo, hi),
-            ApproxEmResult result => PngPicture.FromVolume(result.Volume, Zoom, lo, hi),
+            Micrograph micrograph => PngPicture.FromMicrograph(micrograph, 1024, low, high),
+            ImageStack stack => PngPicture.FromImageStack(stack, Math.Max(1, Zoom / 2), 64, low, high),
+            Volume volume => PngPicture.FromVolume(volume, Zoom, low, high),
+            FourierBesselVolume fourierBessel => PngPicture.FromVolume(fourierBessel.ToVolume(), Zoom, low, high),
+            ApproxEmResult result => PngPicture.FromVolume(result.Volume, Zoom, low, high),
             _ => null,
         };
         if (picture == null)
-            Fail($"Export-EmPicture draws a Micrograph, ImageStack, Volume, FourierBesselVolume or ApproxEmResult, not {_input.GetType().Name}.",
+        {
+            Fail($"Export-EmPicture draws a Micrograph, ImageStack, Volume, FourierBesselVolume or ApproxEmResult, " +
+                $"not {_input.GetType().Name}.",
                 "PictureUnsupportedType", ErrorCategory.InvalidType, _input);
-        WriteTarget("PictureFile", $"Write a {picture.Width}x{picture.Height} PNG of {_input}", stream => PngPicture.Write(stream, picture), "PictureInvalidData");
+        }
+        WriteTarget("PictureFile", $"Write a {picture.Width}x{picture.Height} PNG of {_input}", stream => PngPicture.Write(stream, picture),
+            "PictureInvalidData");
     }
 }

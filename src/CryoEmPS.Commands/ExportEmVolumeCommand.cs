@@ -24,8 +24,11 @@ public sealed class ExportEmVolumeCommand : ExportFileCmdletBase
 
     protected override void EndProcessing()
     {
-        if (_input == null) return;
+        if (_input == null)
+        {
+            return;
+        }
         var input = _input;
-        WriteTarget("MrcFile", $"Write {input} as an MRC map", s => MrcWriter.WriteVolume(s, input), "MrcInvalidData");
+        WriteTarget("MrcFile", $"Write {input} as an MRC map", stream => MrcWriter.WriteVolume(stream, input), "MrcInvalidData");
     }
 }

@@ -18,19 +18,30 @@ public sealed class ExportMicrographCommand : ExportFileCmdletBase
     [ValidateNotNull]
     public Micrograph[] Micrograph { get; set; } = Array.Empty<Micrograph>();
 
-    protected override void ProcessRecord() => _all.AddRange(Micrograph.Where(m => m != null));
+    protected override void ProcessRecord() => _all.AddRange(Micrograph.Where(micrograph => micrograph != null));
 
     protected override void EndProcessing()
     {
-        if (_all.Count == 0) return;
+        if (_all.Count == 0)
+        {
+            return;
+        }
         var first = _all[0];
-        foreach (var m in _all)
-            if (m.SizeY != first.SizeY || m.SizeX != first.SizeX)
-                Fail($"Micrographs of different sizes ({first.SizeY}x{first.SizeX} and {m.SizeY}x{m.SizeX}) cannot share one MRC file. Export them to separate files.",
-                    "MicrographSizeMismatch", ErrorCategory.InvalidArgument, m);
+        foreach (var micrograph in _all)
+        {
+            if (micrograph.SizeY != first.SizeY || micrograph.SizeX != first.SizeX)
+            {
+                Fail($"Micrographs of different sizes ({first.SizeY}x{first.SizeX} and {micrograph.SizeY}x{micrograph.SizeX}) " +
+                    $"cannot share one MRC file. Export them to separate files.",
+                    "MicrographSizeMismatch", ErrorCategory.InvalidArgument, micrograph);
+            }
+        }
         if (_all.Count > MrcWriter.MaxMicrographLabels)
-            WriteWarning($"{_all.Count} micrographs: only the first {MrcWriter.MaxMicrographLabels} keep their noise variance and seed (an MRC header has 10 labels). Export them to separate files to keep all.");
+        {
+            WriteWarning($"{_all.Count} micrographs: only the first {MrcWriter.MaxMicrographLabels} keep their noise variance and seed " +
+                $"(an MRC header has 10 labels). Export them to separate files to keep all.");
+        }
         string what = _all.Count == 1 ? $"Write {first} as an MRC micrograph" : $"Write {_all.Count} micrographs as an MRC stack";
-        WriteTarget("MrcFile", what, s => MrcWriter.WriteMicrographs(s, _all), "MrcInvalidData");
+        WriteTarget("MrcFile", what, stream => MrcWriter.WriteMicrographs(stream, _all), "MrcInvalidData");
     }
 }

@@ -25,34 +25,51 @@ public sealed class ExportParticleCoordinateCommand : ExportFileCmdletBase
 
     protected override void ProcessRecord()
     {
-        foreach (var m in Micrograph)
+        foreach (var micrograph in Micrograph)
         {
-            if (m == null) continue;
-            if (m.Truth == null)
-                Fail(new ArgumentException($"The micrograph '{m.Name}' has no ground truth (only micrographs made by New-Micrograph have one), so it has no particle coordinates to export."),
-                    "MicrographHasNoTruth", ErrorCategory.InvalidData, m);
-            _all.Add(m);
+            if (micrograph == null)
+            {
+                continue;
+            }
+            if (micrograph.Truth == null)
+            {
+                Fail(new ArgumentException($"The micrograph '{micrograph.Name}' has no ground truth " +
+                    $"(only micrographs made by New-Micrograph have one), so it has no particle coordinates to export."),
+                    "MicrographHasNoTruth", ErrorCategory.InvalidData, micrograph);
+            }
+            _all.Add(micrograph);
         }
     }
 
     protected override void EndProcessing()
     {
-        if (_all.Count == 0) return;
+        if (_all.Count == 0)
+        {
+            return;
+        }
         if (MicrographName != null && MicrographName.Length != _all.Count)
-            Fail($"-MicrographName has {MicrographName.Length} names but {_all.Count} micrographs were given; give one name per micrograph.",
+        {
+            Fail($"-MicrographName has {MicrographName.Length} names but {_all.Count} micrographs were given; " +
+                $"give one name per micrograph.",
                 "MicrographNameCountMismatch", ErrorCategory.InvalidArgument, MicrographName);
+        }
         var items = new List<(Micrograph, string)>();
         for (int i = 0; i < _all.Count; i++)
         {
             string name = MicrographName?[i]
-                ?? (string.IsNullOrEmpty(_all[i].Name) ? (_all.Count == 1 ? "micrograph.mrc" : $"micrograph_{i + 1}.mrc") : _all[i].Name + ".mrc");
+                ?? (string.IsNullOrEmpty(_all[i].Name)
+                    ? (_all.Count == 1 ? "micrograph.mrc" : $"micrograph_{i + 1}.mrc")
+                    : _all[i].Name + ".mrc");
             items.Add((_all[i], name));
         }
-        int n = _all.Sum(m => m.ParticleCount);
-        WriteTarget("StarFile", $"Write {n} particle coordinates as a RELION STAR file", s =>
+        int particleCount = _all.Sum(micrograph => micrograph.ParticleCount);
+        WriteTarget("StarFile", $"Write {particleCount} particle coordinates as a RELION STAR file", stream =>
         {
-            using var w = new StreamWriter(s, new System.Text.UTF8Encoding(false), 1 << 16, leaveOpen: true) { NewLine = "\n" };
-            StarFile.WriteParticleCoordinates(w, items);
+            using var writer = new StreamWriter(stream, new System.Text.UTF8Encoding(false), 1 << 16, leaveOpen: true)
+            {
+                NewLine = "\n",
+            };
+            StarFile.WriteParticleCoordinates(writer, items);
         }, "MicrographHasNoTruth");
     }
 }

@@ -10,22 +10,34 @@ public sealed class RotationArrayTransformationAttribute : ArgumentTransformatio
 {
     public override object Transform(EngineIntrinsics engineIntrinsics, object inputData)
     {
-        object o = inputData is PSObject p ? p.BaseObject : inputData;
-        switch (o)
+        object unwrapped = inputData is PSObject wrapped ? wrapped.BaseObject : inputData;
+        switch (unwrapped)
         {
-            case RotationSet s: return s.Rotations;
-            case Rotation r: return new[] { r };
-            case System.Collections.IEnumerable e when o is not string:
+            case RotationSet set:
+                return set.Rotations;
+            case Rotation rotation:
+                return new[] { rotation };
+            case System.Collections.IEnumerable sequence when unwrapped is not string:
                 var list = new List<Rotation>();
-                foreach (var item in e)
+                foreach (var item in sequence)
                 {
-                    object b = item is PSObject pi ? pi.BaseObject : item;
-                    if (b is Rotation ri) list.Add(ri);
-                    else if (b is RotationSet si) list.AddRange(si.Rotations);
-                    else return inputData;
+                    object element = item is PSObject wrappedItem ? wrappedItem.BaseObject : item;
+                    if (element is Rotation itemRotation)
+                    {
+                        list.Add(itemRotation);
+                    }
+                    else if (element is RotationSet itemSet)
+                    {
+                        list.AddRange(itemSet.Rotations);
+                    }
+                    else
+                    {
+                        return inputData;
+                    }
                 }
                 return list.ToArray();
-            default: return inputData;
+            default:
+                return inputData;
         }
     }
 }
@@ -39,12 +51,14 @@ public sealed class GetEmProjectionCommand : CryoEmCmdlet
     private const string FourierBesselSet = "FourierBessel";
 
     /// <summary>A cubic volume.</summary>
-    [Parameter(Mandatory = true, Position = 0, ValueFromPipeline = true, ValueFromPipelineByPropertyName = true, ParameterSetName = VolumeSet)]
+    [Parameter(Mandatory = true, Position = 0, ValueFromPipeline = true, ValueFromPipelineByPropertyName = true,
+        ParameterSetName = VolumeSet)]
     [ValidateNotNull]
     public Volume Volume { get; set; } = null!;
 
     /// <summary>A Fourier–Bessel volume: projected exactly (I_R = G·D(R)·x, eqs. 9–16).</summary>
-    [Parameter(Mandatory = true, Position = 0, ValueFromPipeline = true, ValueFromPipelineByPropertyName = true, ParameterSetName = FourierBesselSet)]
+    [Parameter(Mandatory = true, Position = 0, ValueFromPipeline = true, ValueFromPipelineByPropertyName = true,
+        ParameterSetName = FourierBesselSet)]
     [ValidateNotNull]
     public FourierBesselVolume FourierBessel { get; set; } = null!;
 
@@ -57,16 +71,28 @@ public sealed class GetEmProjectionCommand : CryoEmCmdlet
     protected override void ProcessRecord()
     {
         var input = VolumeInput.ForProjection(this, ParameterSetName == FourierBesselSet ? FourierBessel : Volume, "VolumeNotCubic");
-        if (input.FourierBessel != null) WriteExactProjections(input);
-        else WriteVoxelProjections(input);
+        if (input.FourierBessel != null)
+        {
+            WriteExactProjections(input);
+        }
+        else
+        {
+            WriteVoxelProjections(input);
+        }
     }
 
     /// <summary>A Fourier–Bessel volume: all projections at once, exactly.</summary>
     private void WriteExactProjections(VolumeInput input)
     {
         ImageStack? stack = null;
-        try { stack = ((FourierBesselProjector)input.CreateProjector()).ProjectAll(Rotation); }
-        catch (ArgumentException ex) { Fail(ex, "InvalidRotation", ErrorCategory.InvalidArgument, Rotation); }
+        try
+        {
+            stack = ((FourierBesselProjector)input.CreateProjector()).ProjectAll(Rotation);
+        }
+        catch (ArgumentException ex)
+        {
+            Fail(ex, "InvalidRotation", ErrorCategory.InvalidArgument, Rotation);
+        }
         WriteVerbose($"{Rotation.Length} exact projections of {input.FourierBessel} (Fourier–Bessel, I = G·D(R)·x).");
         WriteObject(stack);
     }
@@ -88,6 +114,9 @@ public sealed class GetEmProjectionCommand : CryoEmCmdlet
             WriteVerbose($"{total} projections of {input.Voxels} (Fourier slice, Kaiser–Bessel NUFFT, N = 2L).");
             WriteObject(stack);
         }
-        finally { ProgressCompleted(1, activity); }
+        finally
+        {
+            ProgressCompleted(1, activity);
+        }
     }
 }

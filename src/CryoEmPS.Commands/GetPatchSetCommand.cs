@@ -25,36 +25,48 @@ public sealed class GetPatchSetCommand : CryoEmCmdlet
 
     protected override void ProcessRecord()
     {
-        foreach (var m in Micrograph)
-            if (m != null) _micrographs.Add(m);
+        foreach (var micrograph in Micrograph)
+        {
+            if (micrograph != null)
+            {
+                _micrographs.Add(micrograph);
+            }
+        }
     }
 
     protected override void EndProcessing()
     {
-        if (_micrographs.Count == 0) return;
-        int l = PatchSize;
+        if (_micrographs.Count == 0)
+        {
+            return;
+        }
+        int patchSize = PatchSize;
         if (!MyInvocation.BoundParameters.ContainsKey(nameof(PatchSize)))
         {
-            l = _micrographs[0].Truth?.ParticleSize ?? 0;
-            if (l <= 0)
-                Fail("The micrographs carry no particle size (no simulation truth), so the patch size is unknown. Give -PatchSize L, the side of a projection in pixels.",
+            patchSize = _micrographs[0].Truth?.ParticleSize ?? 0;
+            if (patchSize <= 0)
+            {
+                Fail("The micrographs carry no particle size (no simulation truth), so the patch size is unknown. " +
+                     "Give -PatchSize L, the side of a projection in pixels.",
                      "PatchSizeRequired", ErrorCategory.InvalidArgument, _micrographs[0]);
-            WriteVerbose($"Patch size {l} taken from the micrographs' truth.");
+            }
+            WriteVerbose($"Patch size {patchSize} taken from the micrographs' truth.");
         }
         PatchSet? set = null;
         try
         {
-            set = PatchExtractor.Extract(_micrographs, l, WriteWarning, CancellationToken);
+            set = PatchExtractor.Extract(_micrographs, patchSize, WriteWarning, CancellationToken);
         }
         catch (PatchSizeTooLargeException ex)
         {
-            Fail(ex, "PatchSizeTooLarge", ErrorCategory.InvalidArgument, l);
+            Fail(ex, "PatchSizeTooLarge", ErrorCategory.InvalidArgument, patchSize);
         }
         catch (OperationCanceledException) when (CancellationToken.IsCancellationRequested)
         {
             throw new PipelineStoppedException();
         }
-        WriteVerbose($"{set.Count} patches of {l}x{l} from {_micrographs.Count} micrograph(s); noise variance {set.NoiseVariance:g4}.");
+        WriteVerbose($"{set.Count} patches of {patchSize}x{patchSize} from {_micrographs.Count} micrograph(s); " +
+            $"noise variance {set.NoiseVariance:g4}.");
         WriteObject(set);
     }
 }

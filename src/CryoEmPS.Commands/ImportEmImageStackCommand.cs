@@ -11,8 +11,8 @@ public sealed class ImportEmImageStackCommand : ImportMrcCmdletBase
 {
     protected override void Import(string file)
     {
-        var s = ReadMrc(file, MrcReader.ReadImageStack);
-        WriteVerbose(s.ToString());
-        WriteObject(s);
+        var stack = ReadMrc(file, MrcReader.ReadImageStack);
+        WriteVerbose(stack.ToString());
+        WriteObject(stack);
     }
 }

@@ -11,8 +11,8 @@ public sealed class ImportEmVolumeCommand : ImportMrcCmdletBase
 {
     protected override void Import(string file)
     {
-        var v = ReadMrc(file, MrcReader.ReadVolume);
-        WriteVerbose($"{v}: voxel size {v.VoxelSize} Å, start ({v.StartX}, {v.StartY}, {v.StartZ}).");
-        WriteObject(v);
+        var volume = ReadMrc(file, MrcReader.ReadVolume);
+        WriteVerbose($"{volume}: voxel size {volume.VoxelSize} Å, start ({volume.StartX}, {volume.StartY}, {volume.StartZ}).");
+        WriteObject(volume);
     }
 }

@@ -37,22 +37,34 @@ public abstract class ImportMrcCmdletBase : CryoEmCmdlet
     {
         var files = new List<string>();
         bool literal = ParameterSetName == "LiteralPath";
-        foreach (var p in literal ? LiteralPath : Path)
+        foreach (var path in literal ? LiteralPath : Path)
         {
-            if (literal || !WildcardPattern.ContainsWildcardCharacters(p))
+            if (literal || !WildcardPattern.ContainsWildcardCharacters(path))
             {
-                files.Add(ResolveInputFile(p, literal, "Mrc"));
+                files.Add(ResolveInputFile(path, literal, "Mrc"));
                 continue;
             }
             System.Collections.ObjectModel.Collection<string>? resolved = null;
             ProviderInfo? provider = null;
-            try { resolved = GetResolvedProviderPathFromPSPath(p, out provider); }
-            catch (ItemNotFoundException ex) { Fail(new FileNotFoundException(ex.Message, p, ex), "MrcFileNotFound", ErrorCategory.ObjectNotFound, p); }
+            try
+            {
+                resolved = GetResolvedProviderPathFromPSPath(path, out provider);
+            }
+            catch (ItemNotFoundException ex)
+            {
+                Fail(new FileNotFoundException(ex.Message, path, ex), "MrcFileNotFound", ErrorCategory.ObjectNotFound, path);
+            }
             if (provider.Name != "FileSystem")
-                Fail($"'{p}' is not a file-system path. Give the path of an MRC file.", "MrcInvalidPath", ErrorCategory.InvalidArgument, p);
+            {
+                Fail($"'{path}' is not a file-system path. Give the path of an MRC file.", "MrcInvalidPath",
+                    ErrorCategory.InvalidArgument, path);
+            }
             var matches = resolved.Where(File.Exists).ToList();
             if (matches.Count == 0)
-                Fail(new FileNotFoundException($"No file matches '{p}'. Check the path and the wildcard.", p), "MrcFileNotFound", ErrorCategory.ObjectNotFound, p);
+            {
+                Fail(new FileNotFoundException($"No file matches '{path}'. Check the path and the wildcard.", path), "MrcFileNotFound",
+                    ErrorCategory.ObjectNotFound, path);
+            }
             files.AddRange(matches);
         }
         return files;
@@ -62,10 +74,22 @@ public abstract class ImportMrcCmdletBase : CryoEmCmdlet
     protected T ReadMrc<T>(string file, Func<string, T> read)
     {
         T? value = default;
-        try { value = read(file); }
-        catch (MrcFormatException ex) { Fail(ex, ex.ErrorId, ErrorCategory.InvalidData, file); }
-        catch (UnauthorizedAccessException ex) { Fail(ex, "MrcAccessDenied", ErrorCategory.PermissionDenied, file); }
-        catch (IOException ex) { Fail(ex, "MrcReadFailed", ErrorCategory.ReadError, file); }
+        try
+        {
+            value = read(file);
+        }
+        catch (MrcFormatException ex)
+        {
+            Fail(ex, ex.ErrorId, ErrorCategory.InvalidData, file);
+        }
+        catch (UnauthorizedAccessException ex)
+        {
+            Fail(ex, "MrcAccessDenied", ErrorCategory.PermissionDenied, file);
+        }
+        catch (IOException ex)
+        {
+            Fail(ex, "MrcReadFailed", ErrorCategory.ReadError, file);
+        }
         return value;
     }
 }
@@ -105,8 +129,11 @@ public abstract class ExportFileCmdletBase : CryoEmCmdlet
     protected void AcceptSingleInput(object input, string what, string errorId)
     {
         if (++_inputs > 1)
-            Fail($"More than one {what} was given for the single file '{TargetPath}'; nothing was written. Export each {what} to its own path (e.g. with ForEach-Object).",
+        {
+            Fail($"More than one {what} was given for the single file '{TargetPath}'; nothing was written. " +
+                $"Export each {what} to its own path (e.g. with ForEach-Object).",
                 errorId, ErrorCategory.InvalidArgument, input);
+        }
     }
 
     /// <summary>
@@ -117,8 +144,11 @@ public abstract class ExportFileCmdletBase : CryoEmCmdlet
     protected void WriteTarget(string prefix, string what, Action<Stream> write, string invalidDataErrorId)
     {
         if (ParameterSetName != "LiteralPath" && WildcardPattern.ContainsWildcardCharacters(Path))
-            Fail($"-Path '{Path}' contains wildcard characters (* ? [ ]), but an output file needs one exact name. Give the exact file name, or use -LiteralPath to create a file whose name contains these characters.",
-                 prefix + "PathHasWildcard", ErrorCategory.InvalidArgument, Path);
+        {
+            Fail($"-Path '{Path}' contains wildcard characters (* ? [ ]), but an output file needs one exact name. " +
+                $"Give the exact file name, or use -LiteralPath to create a file whose name contains these characters.",
+                prefix + "PathHasWildcard", ErrorCategory.InvalidArgument, Path);
+        }
         string resolved = ResolveOutputFile(TargetPath, prefix);
         bool written = false;
         try
@@ -133,7 +163,10 @@ public abstract class ExportFileCmdletBase : CryoEmCmdlet
         {
             WriteVerbose($"Wrote '{resolved}'.");
             // Through the provider, so the FileInfo carries PSPath etc. and shows like Get-Item's (mode, size).
-            if (PassThru) WriteObject(InvokeProvider.Item.Get(new[] { resolved }, true, true), true);
+            if (PassThru)
+            {
+                WriteObject(InvokeProvider.Item.Get(new[] { resolved }, true, true), true);
+            }
         }
     }
 }

@@ -19,13 +19,18 @@ public sealed class ImportMicrographCommand : ImportMrcCmdletBase
 
     protected override void Import(string file)
     {
-        var mics = ReadMrc(file, MrcReader.ReadMicrographs);
-        foreach (var m in mics)
+        var micrographs = ReadMrc(file, MrcReader.ReadMicrographs);
+        foreach (var micrograph in micrographs)
         {
-            if (NoiseVariance.HasValue) m.NoiseVariance = NoiseVariance.Value;
-            else if (double.IsNaN(m.NoiseVariance))
-                WriteVerbose($"'{m.Name}': the file does not record the noise variance; give -NoiseVariance for Invoke-ApproxEm.");
-            WriteObject(m);
+            if (NoiseVariance.HasValue)
+            {
+                micrograph.NoiseVariance = NoiseVariance.Value;
+            }
+            else if (double.IsNaN(micrograph.NoiseVariance))
+            {
+                WriteVerbose($"'{micrograph.Name}': the file does not record the noise variance; give -NoiseVariance for Invoke-ApproxEm.");
+            }
+            WriteObject(micrograph);
         }
     }
 }

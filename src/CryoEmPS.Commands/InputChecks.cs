@@ -11,13 +11,18 @@ internal static class InputChecks
     /// </summary>
     public static string? NonFiniteVoxel(Volume volume, string role)
     {
-        var d = volume.Data;
-        for (int i = 0; i < d.Length; i++)
+        var data = volume.Data;
+        for (int i = 0; i < data.Length; i++)
         {
-            if (double.IsFinite(d[i])) continue;
+            if (double.IsFinite(data[i]))
+            {
+                continue;
+            }
             int plane = volume.SizeY * volume.SizeX;
-            int z = i / plane, y = i % plane / volume.SizeX, x = i % volume.SizeX;
-            return $"The {role} '{volume.Name}' has the value {d[i]} at [z={z}, y={y}, x={x}]; every voxel must be a finite number. " +
+            int z = i / plane;
+            int y = i % plane / volume.SizeX;
+            int x = i % volume.SizeX;
+            return $"The {role} '{volume.Name}' has the value {data[i]} at [z={z}, y={y}, x={x}]; every voxel must be a finite number. " +
                    "Replace the NaN/infinite voxels first (for example set them to 0), or check how the map was made.";
         }
         return null;

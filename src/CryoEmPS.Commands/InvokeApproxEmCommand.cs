@@ -21,7 +21,10 @@ public sealed class InvokeApproxEmCommand : CryoEmCmdlet
     [ValidateNotNull]
     public PatchSet PatchSet { get; set; } = null!;
 
-    /// <summary>x₀: a Volume (expanded at the first stage's ℓmax), a FourierBesselVolume or a previous ApproxEmResult (see <see cref="VolumeInput.ForInitialVolume"/>).</summary>
+    /// <summary>
+    /// x₀: a Volume (expanded at the first stage's ℓmax), a FourierBesselVolume or a previous ApproxEmResult (see
+    /// <see cref="VolumeInput.ForInitialVolume"/>).
+    /// </summary>
     [Parameter(Position = 1)]
     [ValidateNotNull]
     public object? InitialVolume { get; set; }
@@ -89,14 +92,24 @@ public sealed class InvokeApproxEmCommand : CryoEmCmdlet
 
     protected override void EndProcessing()
     {
-        if (_sets.Count == 0) return;
+        if (_sets.Count == 0)
+        {
+            return;
+        }
         if (_sets.Count > 1)
-            Fail($"{_sets.Count} patch sets came down the pipeline; Invoke-ApproxEm reconstructs from one. Pipe several micrographs into one Get-PatchSet instead.", "MultiplePatchSets", ErrorCategory.InvalidArgument, _sets[1]);
+        {
+            Fail($"{_sets.Count} patch sets came down the pipeline; Invoke-ApproxEm reconstructs from one. " +
+                $"Pipe several micrographs into one Get-PatchSet instead.",
+                "MultiplePatchSets", ErrorCategory.InvalidArgument, _sets[1]);
+        }
         var patches = _sets[0];
         RequireNative(fftw: true, blas: true);
 
         var initial = InitialVolume == null ? null : VolumeInput.ForInitialVolume(this, InitialVolume);
-        if (Reference != null) RequireFiniteVolume(Reference, "reference");
+        if (Reference != null)
+        {
+            RequireFiniteVolume(Reference, "reference");
+        }
         string? checkpointPath = CheckpointPath == null ? null : ResolveCheckpoint();
         int seed = Seed ?? DrawSeed();
         var request = new ApproxEmRequest
@@ -121,39 +134,80 @@ public sealed class InvokeApproxEmCommand : CryoEmCmdlet
             Resume = Resume.IsPresent,
         };
         ApproxEmPlan? plan = null;
-        try { plan = request.Resolve(); }
-        catch (ApproxEmInputException ex) { Fail(ex, ex.ErrorId, ErrorCategory.InvalidArgument, patches); }
+        try
+        {
+            plan = request.Resolve();
+        }
+        catch (ApproxEmInputException ex)
+        {
+            Fail(ex, ex.ErrorId, ErrorCategory.InvalidArgument, patches);
+        }
 
-        if (plan.NoiseVarianceFromPatches) WriteVerbose($"σ² = {plan.NoiseVariance:g6} from the patch set.");
+        if (plan.NoiseVarianceFromPatches)
+        {
+            WriteVerbose($"σ² = {plan.NoiseVariance:g6} from the patch set.");
+        }
         if (initial == null && !(Resume && checkpointPath != null && File.Exists(checkpointPath)))
-            WriteWarning($"No -InitialVolume: starting from random coefficients (seed {seed}). As the paper reports, the EM usually does not converge to the right structure from a random start; give an initial guess (e.g. a predicted or low-pass filtered model) when you have one.");
+        {
+            WriteWarning($"No -InitialVolume: starting from random coefficients (seed {seed}). " +
+                $"As the paper reports, the EM usually does not converge to the right structure from a random start; " +
+                $"give an initial guess (e.g. a predicted or low-pass filtered model) when you have one.");
+        }
         if (checkpointPath != null && !Resume && File.Exists(checkpointPath))
         {
             // Without -Resume an existing checkpoint is replaced (a fresh start), but never a file that is not one.
-            try { ApproxEmCheckpoint.Read(checkpointPath); }
+            try
+            {
+                ApproxEmCheckpoint.Read(checkpointPath);
+            }
             catch (Exception ex) when (ex is InvalidDataException or IOException or UnauthorizedAccessException)
             {
-                Fail(new IOException($"'{checkpointPath}' exists and is not an EM checkpoint ({ex.Message}), so it is not overwritten. Give -CheckpointPath a new file name, or delete the file.", ex),
+                Fail(new IOException($"'{checkpointPath}' exists and is not an EM checkpoint ({ex.Message}), so it is not overwritten. " +
+                    $"Give -CheckpointPath a new file name, or delete the file.", ex),
                      "CheckpointPathNotCheckpoint", ErrorCategory.ResourceExists, checkpointPath);
             }
-            WriteWarning($"Replacing the existing checkpoint '{checkpointPath}' (no -Resume: the run starts afresh). Add -Resume to continue from it instead.");
+            WriteWarning($"Replacing the existing checkpoint '{checkpointPath}' (no -Resume: the run starts afresh). " +
+                $"Add -Resume to continue from it instead.");
         }
 
-        WriteVerbose($"Approximate EM: {patches.Count} patches of {patches.PatchSize}², σ² = {plan.NoiseVariance:g4}, v₀ = {plan.EmptyProbability}, seed {seed}, {plan.Threads} threads; stages ℓmax {string.Join("/", plan.EllMax)}, K {string.Join("/", plan.Rotations.Select(set => set.Count))}, S {string.Join("/", plan.StochasticFactor)}, iterations {string.Join("/", plan.MaxIterations)}.");
+        WriteVerbose($"Approximate EM: {patches.Count} patches of {patches.PatchSize}², σ² = {plan.NoiseVariance:g4}, " +
+            $"v₀ = {plan.EmptyProbability}, seed {seed}, {plan.Threads} threads; " +
+            $"stages ℓmax {string.Join("/", plan.EllMax)}, K {string.Join("/", plan.Rotations.Select(set => set.Count))}, " +
+            $"S {string.Join("/", plan.StochasticFactor)}, iterations {string.Join("/", plan.MaxIterations)}.");
         var registers = EStep.Registers;
-        WriteVerbose($"E-step: {Precision} precision on {registers.Bits}-bit registers, {registers.SingleLanes} rotations per register in single precision, {registers.DoubleLanes} in double.");
+        WriteVerbose($"E-step: {Precision} precision on {registers.Bits}-bit registers, " +
+            $"{registers.SingleLanes} rotations per register in single precision, {registers.DoubleLanes} in double.");
         ApproxEmResult? result = null;
         try
         {
-            result = RunPumped<ApproxEmProgress, ApproxEmResult>((progress, token) => ApproxEmReconstruction.Run(plan, progress, token), OnReport);
+            result = RunPumped<ApproxEmProgress, ApproxEmResult>(
+                (progress, token) => ApproxEmReconstruction.Run(plan, progress, token), OnReport);
         }
-        catch (CheckpointMismatchException ex) { Fail(ex, "CheckpointMismatch", ErrorCategory.InvalidData, checkpointPath); }
-        catch (InvalidDataException ex) { Fail(ex, "CheckpointUnreadable", ErrorCategory.InvalidData, checkpointPath); }
-        catch (IOException ex) when (checkpointPath != null) { Fail(ex, "CheckpointWriteFailed", ErrorCategory.WriteError, checkpointPath); }
-        catch (UnauthorizedAccessException ex) when (checkpointPath != null) { Fail(ex, "CheckpointAccessDenied", ErrorCategory.PermissionDenied, checkpointPath); }
-        finally { ProgressCompleted(ProgressId, Activity); }
+        catch (CheckpointMismatchException ex)
+        {
+            Fail(ex, "CheckpointMismatch", ErrorCategory.InvalidData, checkpointPath);
+        }
+        catch (InvalidDataException ex)
+        {
+            Fail(ex, "CheckpointUnreadable", ErrorCategory.InvalidData, checkpointPath);
+        }
+        catch (IOException ex) when (checkpointPath != null)
+        {
+            Fail(ex, "CheckpointWriteFailed", ErrorCategory.WriteError, checkpointPath);
+        }
+        catch (UnauthorizedAccessException ex) when (checkpointPath != null)
+        {
+            Fail(ex, "CheckpointAccessDenied", ErrorCategory.PermissionDenied, checkpointPath);
+        }
+        finally
+        {
+            ProgressCompleted(ProgressId, Activity);
+        }
         if (result.Regularization > 0)
-            WriteWarning($"{result.RegularizedIterations} M-step(s) found C not positive definite and added a Tikhonov term (largest λ = {result.Regularization:g3}); see History.Regularization.");
+        {
+            WriteWarning($"{result.RegularizedIterations} M-step(s) found C not positive definite and added a Tikhonov term " +
+                $"(largest λ = {result.Regularization:g3}); see History.Regularization.");
+        }
         WriteObject(result);
     }
 
@@ -163,24 +217,42 @@ public sealed class InvokeApproxEmCommand : CryoEmCmdlet
         string path = SessionState.Path.GetUnresolvedProviderPathFromPSPath(CheckpointPath);
         string? folder = Path.GetDirectoryName(path);
         if (string.IsNullOrEmpty(folder) || !Directory.Exists(folder))
-            Fail(new DirectoryNotFoundException($"The folder of the checkpoint '{path}' does not exist. Create it first."), "CheckpointFolderNotFound", ErrorCategory.ObjectNotFound, CheckpointPath);
+        {
+            Fail(new DirectoryNotFoundException($"The folder of the checkpoint '{path}' does not exist. Create it first."),
+                "CheckpointFolderNotFound", ErrorCategory.ObjectNotFound, CheckpointPath);
+        }
         if (Directory.Exists(path))
-            Fail(new IOException($"The checkpoint path '{path}' is a folder; give a file name, e.g. -CheckpointPath {System.IO.Path.Combine(CheckpointPath!, "em.ckpt")}."), "CheckpointPathIsFolder", ErrorCategory.InvalidArgument, CheckpointPath);
+        {
+            Fail(new IOException($"The checkpoint path '{path}' is a folder; give a file name, " +
+                $"e.g. -CheckpointPath {System.IO.Path.Combine(CheckpointPath!, "em.ckpt")}."),
+                "CheckpointPathIsFolder", ErrorCategory.InvalidArgument, CheckpointPath);
+        }
         return path;
     }
 
     private void OnReport(ApproxEmProgress report)
     {
-        if (report.Message != null) WriteVerbose(report.Message);
-        string logLikelihood = double.IsNaN(report.LastLogLikelihoodPerPatch) ? "" : $", LL/patch {report.LastLogLikelihoodPerPatch:0.####}";
-        string status = $"Stage {report.Stage}/{report.StageCount} (ℓmax {report.EllMax}), iteration {report.Iteration}/{report.MaxIterations}: {report.Phase}{logLikelihood}";
+        if (report.Message != null)
+        {
+            WriteVerbose(report.Message);
+        }
+        string logLikelihood = double.IsNaN(report.LastLogLikelihoodPerPatch)
+            ? ""
+            : $", LL/patch {report.LastLogLikelihoodPerPatch:0.####}";
+        string status = $"Stage {report.Stage}/{report.StageCount} (ℓmax {report.EllMax}), " +
+            $"iteration {report.Iteration}/{report.MaxIterations}: {report.Phase}{logLikelihood}";
         if (report.Completed != null)
         {
             var row = report.Completed;
             string fsc = double.IsNaN(row.FscShell) ? "" : $", FSC shell {row.FscShell:0.##}";
-            WriteVerbose($"Stage {row.Stage} (ℓmax {row.EllMax}, K {row.RotationCount}, S {row.StochasticFactor}) iteration {row.Iteration}: LL {row.LogLikelihood:0.###} ({row.LogLikelihoodPerPatch:0.####}/patch), v {row.EmptyProbability:0.####}, {row.Seconds:0.#} s{fsc}");
+            WriteVerbose($"Stage {row.Stage} (ℓmax {row.EllMax}, K {row.RotationCount}, S {row.StochasticFactor}) " +
+                $"iteration {row.Iteration}: LL {row.LogLikelihood:0.###} ({row.LogLikelihoodPerPatch:0.####}/patch), " +
+                $"v {row.EmptyProbability:0.####}, {row.Seconds:0.#} s{fsc}");
             Progress(ProgressId, Activity, status, (int)(100 * report.Fraction), report.SecondsRemaining, force: true);
         }
-        else Progress(ProgressId, Activity, status, (int)(100 * report.Fraction), report.SecondsRemaining);
+        else
+        {
+            Progress(ProgressId, Activity, status, (int)(100 * report.Fraction), report.SecondsRemaining);
+        }
     }
 }

@@ -25,16 +25,26 @@ public sealed class MeasureFscCommand : CryoEmCmdlet
     {
         RequireNative();
         if (!Reference.IsCube)
+        {
             Fail(new NonCubicVolumeException(Reference), "FscNonCubicVolume", ErrorCategory.InvalidArgument, Reference);
+        }
         if (!Volume.IsCube)
+        {
             Fail(new NonCubicVolumeException(Volume), "FscNonCubicVolume", ErrorCategory.InvalidArgument, Volume);
+        }
         RequireFiniteVolume(Reference, "reference");
         RequireFiniteVolume(Volume, "volume");
         if (Reference.Size != Volume.Size)
+        {
             Fail($"FSC needs volumes of the same size, but the reference is {Reference.Size}³ and the volume {Volume.Size}³. " +
                  "Resize one of them with Resize-EmVolume -Size first.", "FscSizeMismatch", ErrorCategory.InvalidArgument, Volume);
-        if (Reference.VoxelSize > 0 && Volume.VoxelSize > 0 && Math.Abs(Reference.VoxelSize - Volume.VoxelSize) > 1e-3 * Reference.VoxelSize)
-            WriteWarning($"The voxel sizes differ ({Reference.VoxelSize:0.###} Å and {Volume.VoxelSize:0.###} Å); Å values use the reference's.");
+        }
+        if (Reference.VoxelSize > 0 && Volume.VoxelSize > 0
+            && Math.Abs(Reference.VoxelSize - Volume.VoxelSize) > 1e-3 * Reference.VoxelSize)
+        {
+            WriteWarning($"The voxel sizes differ ({Reference.VoxelSize:0.###} Å and {Volume.VoxelSize:0.###} Å); " +
+                $"Å values use the reference's.");
+        }
         var result = Fsc.Compute(Reference, Volume, Threshold);
         WriteVerbose($"FSC over {result.Curve.Length} shells: crossing {Threshold} at shell {result.CrossingShell:0.##}.");
         WriteObject(result);

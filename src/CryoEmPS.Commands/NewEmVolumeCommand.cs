@@ -67,19 +67,44 @@ public sealed class NewEmVolumeCommand : CryoEmCmdlet
             return;
         }
         if (!(VoxelSize > 0))
-            Fail("-VoxelSize must be a positive number of Å for an atomic model (it sets the scale of the map). Give e.g. -VoxelSize 1.5.", "VoxelSizeRequired", ErrorCategory.InvalidArgument, VoxelSize);
-        string path = ParameterSetName == ModelSet ? ResolveInputFile(AtomicModel, false, "Pdb") : ResolveInputFile(LiteralPath, true, "Pdb");
+        {
+            Fail("-VoxelSize must be a positive number of Å for an atomic model (it sets the scale of the map). Give e.g. -VoxelSize 1.5.",
+                "VoxelSizeRequired", ErrorCategory.InvalidArgument, VoxelSize);
+        }
+        string path = ParameterSetName == ModelSet
+            ? ResolveInputFile(AtomicModel, false, "Pdb")
+            : ResolveInputFile(LiteralPath, true, "Pdb");
         double resolution = MyInvocation.BoundParameters.ContainsKey(nameof(Resolution)) ? Resolution : 3 * VoxelSize;
         AtomicModel? model = null;
-        try { model = Core.Volumes.AtomicModel.Load(path, ExcludeWater); }
-        catch (AtomicModelException ex) { Fail(new FormatException($"{path}: {ex.Message}", ex), ex.ErrorId, ErrorCategory.InvalidData, path); }
-        catch (IOException ex) { Fail(ex, "PdbReadFailed", ErrorCategory.ReadError, path); }
-        WriteVerbose($"{path}: {model.Atoms.Count} atoms ({model.SkippedRecords} records skipped), Σ Z = {model.TotalWeight:0.#}; σ = {Core.Volumes.AtomicModel.SigmaFactor * resolution:0.###} Å from resolution {resolution:0.###} Å; centre of mass at the grid origin.");
+        try
+        {
+            model = Core.Volumes.AtomicModel.Load(path, ExcludeWater);
+        }
+        catch (AtomicModelException ex)
+        {
+            Fail(new FormatException($"{path}: {ex.Message}", ex), ex.ErrorId, ErrorCategory.InvalidData, path);
+        }
+        catch (IOException ex)
+        {
+            Fail(ex, "PdbReadFailed", ErrorCategory.ReadError, path);
+        }
+        WriteVerbose($"{path}: {model.Atoms.Count} atoms ({model.SkippedRecords} records skipped), Σ Z = {model.TotalWeight:0.#}; " +
+            $"σ = {Core.Volumes.AtomicModel.SigmaFactor * resolution:0.###} Å from resolution {resolution:0.###} Å; " +
+            $"centre of mass at the grid origin.");
         Volume? volume = null;
         List<string>? warnings = null;
-        try { volume = model.ToVolume(Size, VoxelSize, resolution, out warnings, CancellationToken); }
-        catch (ArgumentOutOfRangeException ex) { Fail(ex, "InvalidResolution", ErrorCategory.InvalidArgument, resolution); }
-        foreach (var warning in warnings) WriteWarning(warning);
+        try
+        {
+            volume = model.ToVolume(Size, VoxelSize, resolution, out warnings, CancellationToken);
+        }
+        catch (ArgumentOutOfRangeException ex)
+        {
+            Fail(ex, "InvalidResolution", ErrorCategory.InvalidArgument, resolution);
+        }
+        foreach (var warning in warnings)
+        {
+            WriteWarning(warning);
+        }
         WriteObject(volume);
     }
 }

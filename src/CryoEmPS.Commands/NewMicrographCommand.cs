@@ -18,7 +18,10 @@ public sealed class NewMicrographCommand : CryoEmCmdlet
     private const int ProgressId = 31;
     private const string Activity = "New-Micrograph";
 
-    /// <summary>A cubic Volume (projected by the voxel Fourier-slice projector) or a FourierBesselVolume (projected exactly by the model of eqs. 9–16).</summary>
+    /// <summary>
+    /// A cubic Volume (projected by the voxel Fourier-slice projector) or a FourierBesselVolume (projected exactly by the model of
+    /// eqs. 9–16).
+    /// </summary>
     [Parameter(Mandatory = true, Position = 0, ValueFromPipeline = true, ValueFromPipelineByPropertyName = true)]
     [ValidateNotNull]
     public object Volume { get; set; } = null!;
@@ -75,15 +78,27 @@ public sealed class NewMicrographCommand : CryoEmCmdlet
             DownsampleTo = bound.ContainsKey(nameof(DownsampleTo)) ? DownsampleTo : null,
         };
         if (options.ParticleCount == null && options.Density == null)
-            Fail("Give the number of projections per micrograph, -ParticleCount T, or the density -Density γ (γ = T·L²/N²; the paper uses 0.4).",
+        {
+            Fail("Give the number of projections per micrograph, -ParticleCount T, " +
+                 "or the density -Density γ (γ = T·L²/N²; the paper uses 0.4).",
                  "ParticleCountMissing", ErrorCategory.InvalidArgument, null);
+        }
 
         // The options are checked against the volume size before the (costlier) projector is built.
-        try { MicrographSimulator.Validate(input.Size, options); }
-        catch (SimulationArgumentException ex) { Fail(ex, ex.ErrorId, ErrorCategory.InvalidArgument, input.Value); }
+        try
+        {
+            MicrographSimulator.Validate(input.Size, options);
+        }
+        catch (SimulationArgumentException ex)
+        {
+            Fail(ex, ex.ErrorId, ErrorCategory.InvalidArgument, input.Value);
+        }
 
         int seed = Seed ?? DrawSeed();
-        if (Seed == null) WriteVerbose($"Seed {seed} drawn; give -Seed {seed} to repeat this run.");
+        if (Seed == null)
+        {
+            WriteVerbose($"Seed {seed} drawn; give -Seed {seed} to repeat this run.");
+        }
         IProjector projector = input.CreateProjector();
         try
         {
@@ -100,8 +115,12 @@ public sealed class NewMicrographCommand : CryoEmCmdlet
                         {
                             switch (report.Kind)
                             {
-                                case SimulationReportKind.Warning: WriteWarning(Count > 1 ? $"Micrograph {index + 1}: {report.Message}" : report.Message); break;
-                                case SimulationReportKind.Verbose: WriteVerbose(report.Message); break;
+                                case SimulationReportKind.Warning:
+                                    WriteWarning(Count > 1 ? $"Micrograph {index + 1}: {report.Message}" : report.Message);
+                                    break;
+                                case SimulationReportKind.Verbose:
+                                    WriteVerbose(report.Message);
+                                    break;
                                 default:
                                     int percent = report.Percent < 0 ? 0 : (int)((index * 100L + report.Percent) / Count);
                                     Progress(ProgressId, Activity, $"Micrograph {index + 1} of {Count}: {report.Message}", percent);
@@ -109,9 +128,14 @@ public sealed class NewMicrographCommand : CryoEmCmdlet
                             }
                         });
                 }
-                catch (SimulationArgumentException ex) { Fail(ex, ex.ErrorId, ErrorCategory.InvalidArgument, input.Value); }
+                catch (SimulationArgumentException ex)
+                {
+                    Fail(ex, ex.ErrorId, ErrorCategory.InvalidArgument, input.Value);
+                }
                 if (string.IsNullOrEmpty(micrograph.Name) || Count > 1)
+                {
                     micrograph.Name = (string.IsNullOrEmpty(input.Name) ? "micrograph" : input.Name) + (Count > 1 ? $"_{i + 1}" : "");
+                }
                 WriteObject(micrograph);
             }
         }

@@ -36,9 +36,9 @@ public sealed class NewRotationSetCommand : CryoEmCmdlet
         switch (ParameterSetName)
         {
             case GridSet:
-                var g = RotationGrid.SuperFibonacci(Count);
-                WriteVerbose($"Super-Fibonacci grid: K = {g.Count} (asked {Count}).");
-                WriteObject(g);
+                var grid = RotationGrid.SuperFibonacci(Count);
+                WriteVerbose($"Super-Fibonacci grid: K = {grid.Count} (asked {Count}).");
+                WriteObject(grid);
                 break;
             case RandomSet:
                 int seed = MyInvocation.BoundParameters.ContainsKey(nameof(Seed)) ? Seed : DrawSeed();
@@ -48,16 +48,36 @@ public sealed class NewRotationSetCommand : CryoEmCmdlet
             default:
                 var rows = EulerAngle;
                 // One row given without the unary comma binds as three 1-element rows: accept a flat list of triples.
-                if (rows.All(r => r != null && r.Length == 1) && rows.Length % 3 == 0)
-                    rows = Enumerable.Range(0, rows.Length / 3).Select(i => new[] { rows[3 * i][0], rows[3 * i + 1][0], rows[3 * i + 2][0] }).ToArray();
-                var bad = Array.FindIndex(rows, r => r == null || r.Length != 3);
-                if (bad >= 0)
-                    Fail($"-EulerAngle row {bad} has {rows[bad]?.Length ?? 0} numbers; each row must be (rot, tilt, psi) in degrees, e.g. -EulerAngle @(0, 90, 0), @(45, 30, 10).", "EulerAngleBadRow", ErrorCategory.InvalidArgument, rows[bad]);
-                var m = new double[rows.Length, 3];
-                for (int i = 0; i < rows.Length; i++) for (int j = 0; j < 3; j++) m[i, j] = rows[i][j];
+                if (rows.All(row => row != null && row.Length == 1) && rows.Length % 3 == 0)
+                {
+                    rows = Enumerable.Range(0, rows.Length / 3)
+                        .Select(i => new[] { rows[3 * i][0], rows[3 * i + 1][0], rows[3 * i + 2][0] })
+                        .ToArray();
+                }
+                var badRow = Array.FindIndex(rows, row => row == null || row.Length != 3);
+                if (badRow >= 0)
+                {
+                    Fail($"-EulerAngle row {badRow} has {rows[badRow]?.Length ?? 0} numbers; " +
+                        $"each row must be (rot, tilt, psi) in degrees, e.g. -EulerAngle @(0, 90, 0), @(45, 30, 10).",
+                        "EulerAngleBadRow", ErrorCategory.InvalidArgument, rows[badRow]);
+                }
+                var angles = new double[rows.Length, 3];
+                for (int i = 0; i < rows.Length; i++)
+                {
+                    for (int j = 0; j < 3; j++)
+                    {
+                        angles[i, j] = rows[i][j];
+                    }
+                }
                 RotationSet? set = null;
-                try { set = RotationGrid.FromEulerAngles(m); }
-                catch (ArgumentException ex) { Fail(ex, "EulerAngleInvalid", ErrorCategory.InvalidArgument, EulerAngle); }
+                try
+                {
+                    set = RotationGrid.FromEulerAngles(angles);
+                }
+                catch (ArgumentException ex)
+                {
+                    Fail(ex, "EulerAngleInvalid", ErrorCategory.InvalidArgument, EulerAngle);
+                }
                 WriteObject(set);
                 break;
         }

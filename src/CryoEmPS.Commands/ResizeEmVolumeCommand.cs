@@ -20,12 +20,16 @@ public sealed class ResizeEmVolumeCommand : CryoEmCmdlet
     {
         RequireNative();
         if (!Volume.IsCube)
+        {
             Fail(new NonCubicVolumeException(Volume), "NonCubicVolume", ErrorCategory.InvalidArgument, Volume);
+        }
         RequireFiniteVolume(Volume, "volume");
-        int n = Volume.SizeX;
-        WriteVerbose(Size < n ? $"Fourier-cropping {n}³ to {Size}³ (mean preserved; voxel size × {n}/{Size})."
-                     : Size > n ? $"Zero-padding the spectrum of {n}³ to {Size}³ (mean preserved; voxel size × {n}/{Size})."
-                     : $"Size unchanged ({n}³){(n % 2 == 0 ? "; the Nyquist plane is zeroed" : "")}.");
+        int inputSize = Volume.SizeX;
+        WriteVerbose(Size < inputSize
+            ? $"Fourier-cropping {inputSize}³ to {Size}³ (mean preserved; voxel size × {inputSize}/{Size})."
+            : Size > inputSize
+                ? $"Zero-padding the spectrum of {inputSize}³ to {Size}³ (mean preserved; voxel size × {inputSize}/{Size})."
+                : $"Size unchanged ({inputSize}³){(inputSize % 2 == 0 ? "; the Nyquist plane is zeroed" : "")}.");
         WriteObject(FourierResize.Resize(Volume, Size, CancellationToken));
     }
 }

@@ -46,12 +46,20 @@ internal sealed class VolumeInput
     public static VolumeInput ForProjection(CryoEmCmdlet cmdlet, object bound, string nonCubicErrorId)
     {
         object input = Unwrap(bound);
-        if (input is FourierBesselVolume fourierBessel) return new VolumeInput(null, fourierBessel);
+        if (input is FourierBesselVolume fourierBessel)
+        {
+            return new VolumeInput(null, fourierBessel);
+        }
         var volume = input as Volume;
         if (volume == null)
-            cmdlet.Fail($"-Volume must be a Volume or a FourierBesselVolume, not {input.GetType().Name}.", "InvalidVolumeType", ErrorCategory.InvalidType, input);
+        {
+            cmdlet.Fail($"-Volume must be a Volume or a FourierBesselVolume, not {input.GetType().Name}.", "InvalidVolumeType",
+                ErrorCategory.InvalidType, input);
+        }
         if (!volume.IsCube)
+        {
             cmdlet.Fail(new NonCubicVolumeException(volume), nonCubicErrorId, ErrorCategory.InvalidArgument, volume);
+        }
         cmdlet.RequireFiniteVolume(volume, "volume");
         return new VolumeInput(volume, null);
     }
@@ -64,11 +72,20 @@ internal sealed class VolumeInput
     public static VolumeInput ForInitialVolume(CryoEmCmdlet cmdlet, object bound)
     {
         object input = Unwrap(bound);
-        if (input is FourierBesselVolume fourierBessel) return new VolumeInput(null, fourierBessel);
-        if (input is ApproxEmResult previous) return new VolumeInput(null, previous.FourierBesselVolume);
+        if (input is FourierBesselVolume fourierBessel)
+        {
+            return new VolumeInput(null, fourierBessel);
+        }
+        if (input is ApproxEmResult previous)
+        {
+            return new VolumeInput(null, previous.FourierBesselVolume);
+        }
         var volume = input as Volume;
         if (volume == null)
-            cmdlet.Fail($"-InitialVolume must be a Volume or a FourierBesselVolume; got {input.GetType().FullName}.", "InitialVolumeInvalidType", ErrorCategory.InvalidType, input);
+        {
+            cmdlet.Fail($"-InitialVolume must be a Volume or a FourierBesselVolume; got {input.GetType().FullName}.",
+                "InitialVolumeInvalidType", ErrorCategory.InvalidType, input);
+        }
         cmdlet.RequireFiniteVolume(volume, "initial volume");
         return new VolumeInput(volume, null);
     }

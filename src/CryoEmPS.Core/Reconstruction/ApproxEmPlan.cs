@@ -6,7 +6,8 @@ namespace CryoEmPS.Core.Reconstruction;
 
 /// <summary>
 /// A checked <see cref="ApproxEmRequest"/> with its defaults applied and one value per stage in every schedule list;
-/// only <see cref="ApproxEmRequest.Resolve"/> makes one, and <see cref="ApproxEmReconstruction.Run(ApproxEmPlan, IProgress{ApproxEmProgress}?, CancellationToken)"/> runs it.
+/// only <see cref="ApproxEmRequest.Resolve"/> makes one, and
+/// <see cref="ApproxEmReconstruction.Run(ApproxEmPlan, IProgress{ApproxEmProgress}?, CancellationToken)"/> runs it.
 /// </summary>
 public sealed class ApproxEmPlan
 {

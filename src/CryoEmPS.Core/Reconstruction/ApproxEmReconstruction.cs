@@ -14,10 +14,13 @@ namespace CryoEmPS.Core.Reconstruction;
 public static class ApproxEmReconstruction
 {
     /// <summary>Checks <paramref name="request"/> (<see cref="ApproxEmRequest.Resolve"/>) and runs it.</summary>
-    public static ApproxEmResult Run(ApproxEmRequest request, IProgress<ApproxEmProgress>? progress = null, CancellationToken token = default)
+    public static ApproxEmResult Run(ApproxEmRequest request, IProgress<ApproxEmProgress>? progress = null,
+        CancellationToken token = default)
         => Run(request.Resolve(), progress, token);
 
-    /// <summary>Runs a checked plan: one <see cref="ApproxEmStage"/> per stage for <see cref="ApproxEm.Run"/>, then the result echoing the plan.</summary>
+    /// <summary>
+    /// Runs a checked plan: one <see cref="ApproxEmStage"/> per stage for <see cref="ApproxEm.Run"/>, then the result echoing the plan.
+    /// </summary>
     public static ApproxEmResult Run(ApproxEmPlan plan, IProgress<ApproxEmProgress>? progress = null, CancellationToken token = default)
     {
         var (x0, source) = Initial(plan);
@@ -27,12 +30,14 @@ public static class ApproxEmReconstruction
         var stages = new ApproxEmStage[plan.StageCount];
         for (int i = 0; i < stages.Length; i++)
         {
-            stages[i] = new ApproxEmStage(FourierBesselModel.Get(size, plan.EllMax[i]), plan.Rotations[i], plan.StochasticFactor[i], plan.MaxIterations[i], plan.Tolerance[i], plan.EllMax[i]);
+            stages[i] = new ApproxEmStage(FourierBesselModel.Get(size, plan.EllMax[i]), plan.Rotations[i], plan.StochasticFactor[i],
+                plan.MaxIterations[i], plan.Tolerance[i], plan.EllMax[i]);
         }
         var settings = new ApproxEmSettings
         {
-            Stages = stages, NoiseVariance = plan.NoiseVariance, EmptyProbability = plan.EmptyProbability, Seed = plan.Seed, Threads = plan.Threads,
-            PosteriorCutoff = plan.PosteriorCutoff, Precision = plan.Precision, Reference = plan.Reference, CheckpointPath = plan.CheckpointPath, Resume = plan.Resume,
+            Stages = stages, NoiseVariance = plan.NoiseVariance, EmptyProbability = plan.EmptyProbability, Seed = plan.Seed,
+            Threads = plan.Threads, PosteriorCutoff = plan.PosteriorCutoff, Precision = plan.Precision, Reference = plan.Reference,
+            CheckpointPath = plan.CheckpointPath, Resume = plan.Resume,
             Lift = (stage, x) => new FourierBesselVolume(bases[stage - 1], x, voxelSize).WithEllMax(plan.EllMax[stage]).Coefficients,
             Synthesize = (stage, x) => new FourierBesselVolume(bases[stage], x, voxelSize).ToVolume(),
         };
@@ -43,18 +48,25 @@ public static class ApproxEmReconstruction
         volume.Name = "ApproxEm";
         return new ApproxEmResult
         {
-            Volume = volume, FourierBesselVolume = estimate, EmptyProbability = run.EmptyProbability, History = run.History.ToArray(), Seed = plan.Seed,
-            PatchCount = plan.Patches.Count, NoiseVariance = plan.NoiseVariance, InitialEmptyProbability = plan.EmptyProbability,
-            EllMaxSchedule = plan.EllMax.ToArray(), RotationCount = plan.Rotations.Select(set => set.Count).ToArray(), StochasticFactor = plan.StochasticFactor.ToArray(),
-            MaxIterations = plan.MaxIterations.ToArray(), Tolerance = plan.Tolerance.ToArray(), Threads = plan.Threads, PosteriorCutoff = plan.PosteriorCutoff,
-            Precision = plan.Precision, InitialVolumeSource = run.Resumed ? source + " (resumed from checkpoint)" : source, CheckpointPath = plan.CheckpointPath, Resumed = run.Resumed,
+            Volume = volume, FourierBesselVolume = estimate, EmptyProbability = run.EmptyProbability, History = run.History.ToArray(),
+            Seed = plan.Seed, PatchCount = plan.Patches.Count, NoiseVariance = plan.NoiseVariance,
+            InitialEmptyProbability = plan.EmptyProbability, EllMaxSchedule = plan.EllMax.ToArray(),
+            RotationCount = plan.Rotations.Select(set => set.Count).ToArray(), StochasticFactor = plan.StochasticFactor.ToArray(),
+            MaxIterations = plan.MaxIterations.ToArray(), Tolerance = plan.Tolerance.ToArray(), Threads = plan.Threads,
+            PosteriorCutoff = plan.PosteriorCutoff, Precision = plan.Precision,
+            InitialVolumeSource = run.Resumed ? source + " (resumed from checkpoint)" : source,
+            CheckpointPath = plan.CheckpointPath, Resumed = run.Resumed,
         };
     }
 
-    /// <summary>x₀ at the first stage's ℓmax and where it came from. Without an initial volume: Gaussian coefficients from the seed, scaled to the data's signal energy.</summary>
+    /// <summary>
+    /// x₀ at the first stage's ℓmax and where it came from. Without an initial volume: Gaussian coefficients from the seed, scaled
+    /// to the data's signal energy.
+    /// </summary>
     public static (FourierBesselVolume Initial, string Source) Initial(ApproxEmPlan plan)
     {
-        int size = plan.Patches.PatchSize, firstEllMax = plan.EllMax[0];
+        int size = plan.Patches.PatchSize;
+        int firstEllMax = plan.EllMax[0];
         double voxelSize = plan.InitialCoefficients?.VoxelSize ?? plan.InitialVolume?.VoxelSize ?? plan.Reference?.VoxelSize ?? 0;
         if (plan.InitialCoefficients != null)
         {
@@ -77,7 +89,8 @@ public static class ApproxEmReconstruction
         {
             energy += value * value;
         }
-        double signal = Math.Max(energy / plan.Patches.Count - size * size * plan.NoiseVariance, 1e-12) / Math.Max(1e-3, 1 - plan.EmptyProbability);
+        double signal = Math.Max(energy / plan.Patches.Count - size * size * plan.NoiseVariance, 1e-12)
+            / Math.Max(1e-3, 1 - plan.EmptyProbability);
         var model = FourierBesselModel.Get(size, firstEllMax);
         var matrix = new double[size * size * x.Length];
         model.ProjectionMatrix(Rotation.Identity, matrix);

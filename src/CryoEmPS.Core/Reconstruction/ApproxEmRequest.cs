@@ -35,7 +35,9 @@ public sealed class ApproxEmRequest
     public FourierBesselVolume? InitialCoefficients { get; init; }
     /// <summary>ℓmax of each stage, increasing; one entry per stage.</summary>
     public int[] EllMax { get; init; } = (int[])PaperEllMax.Clone();
-    /// <summary>K of each stage: a super-Fibonacci grid of that many rotations (one grid per distinct K). Not with <see cref="Rotations"/>.</summary>
+    /// <summary>
+    /// K of each stage: a super-Fibonacci grid of that many rotations (one grid per distinct K). Not with <see cref="Rotations"/>.
+    /// </summary>
     public int[]? RotationCount { get; init; }
     /// <summary>The rotation set Ω of each stage. Not with <see cref="RotationCount"/>.</summary>
     public RotationSet[]? Rotations { get; init; }
@@ -69,7 +71,8 @@ public sealed class ApproxEmRequest
         PatchSet patches = Patches ?? throw Invalid("PatchSetMissing", "No patch set was given.");
         if (patches.Count == 0)
         {
-            throw Invalid("EmptyPatchSet", "The patch set holds no patches. Make one with Get-PatchSet from micrographs whose side is at least the patch size.");
+            throw Invalid("EmptyPatchSet",
+                "The patch set holds no patches. Make one with Get-PatchSet from micrographs whose side is at least the patch size.");
         }
         int size = patches.PatchSize;
 
@@ -78,11 +81,15 @@ public sealed class ApproxEmRequest
         double noiseVariance = NoiseVariance ?? patches.NoiseVariance;
         if (noiseVarianceFromPatches && double.IsNaN(noiseVariance))
         {
-            throw Invalid("NoiseVarianceUnknown", "The noise variance σ² is unknown: the patch set does not carry one (its micrographs had none, or they disagreed). Give -NoiseVariance, the per-pixel variance of the micrograph noise.");
+            throw Invalid("NoiseVarianceUnknown",
+                "The noise variance σ² is unknown: the patch set does not carry one (its micrographs had none, or they disagreed). " +
+                "Give -NoiseVariance, the per-pixel variance of the micrograph noise.");
         }
         if (!(noiseVariance > 0) || double.IsInfinity(noiseVariance))
         {
-            throw Invalid("NoiseVarianceInvalid", $"The noise variance σ² must be positive and finite; got {noiseVariance}. Give -NoiseVariance, the per-pixel variance of the micrograph noise.");
+            throw Invalid("NoiseVarianceInvalid",
+                $"The noise variance σ² must be positive and finite; got {noiseVariance}. " +
+                $"Give -NoiseVariance, the per-pixel variance of the micrograph noise.");
         }
 
         // The schedule: one value per stage of -EllMax, from one value for all stages or the defaults.
@@ -107,19 +114,23 @@ public sealed class ApproxEmRequest
         {
             if (EllMax[i] < 0 || EllMax[i] > maxEll)
             {
-                throw Invalid("EllMaxOutOfRange", $"ℓmax = {EllMax[i]} (stage {i + 1}) is outside 0..{maxEll}, the range the Fourier–Bessel basis has for L = {size}.");
+                throw Invalid("EllMaxOutOfRange",
+                    $"ℓmax = {EllMax[i]} (stage {i + 1}) is outside 0..{maxEll}, the range the Fourier–Bessel basis has for L = {size}.");
             }
             if (i > 0 && EllMax[i] <= EllMax[i - 1])
             {
-                throw Invalid("EllMaxNotIncreasing", $"-EllMax must increase from stage to stage (frequency marching); got {string.Join(", ", EllMax)}.");
+                throw Invalid("EllMaxNotIncreasing",
+                    $"-EllMax must increase from stage to stage (frequency marching); got {string.Join(", ", EllMax)}.");
             }
             if (!(stochasticFactor[i] > 0 && stochasticFactor[i] <= 1))
             {
-                throw Invalid("StochasticFactorOutOfRange", $"The stochastic factor S must satisfy 0 < S ≤ 1; stage {i + 1} has {stochasticFactor[i]}.");
+                throw Invalid("StochasticFactorOutOfRange",
+                    $"The stochastic factor S must satisfy 0 < S ≤ 1; stage {i + 1} has {stochasticFactor[i]}.");
             }
             if ((int)Math.Floor(stochasticFactor[i] * patches.Count) < 1)
             {
-                throw Invalid("StochasticFactorTooSmall", $"⌊S·P⌋ = ⌊{stochasticFactor[i]}·{patches.Count}⌋ = 0 patches in stage {i + 1}: raise -StochasticFactor.");
+                throw Invalid("StochasticFactorTooSmall",
+                    $"⌊S·P⌋ = ⌊{stochasticFactor[i]}·{patches.Count}⌋ = 0 patches in stage {i + 1}: raise -StochasticFactor.");
             }
             if (maxIterations[i] < 0)
             {
@@ -144,15 +155,19 @@ public sealed class ApproxEmRequest
         // The volumes: L³ like the patches.
         if (InitialVolume != null && (!InitialVolume.IsCube || InitialVolume.SizeX != size))
         {
-            throw Invalid("InitialVolumeSizeMismatch", $"The initial volume is {InitialVolume.SizeZ}×{InitialVolume.SizeY}×{InitialVolume.SizeX} but the patches are {size}×{size}: the volume must be an {size}³ cube (resize it with Resize-EmVolume).");
+            throw Invalid("InitialVolumeSizeMismatch",
+                $"The initial volume is {InitialVolume.SizeZ}×{InitialVolume.SizeY}×{InitialVolume.SizeX} " +
+                $"but the patches are {size}×{size}: the volume must be an {size}³ cube (resize it with Resize-EmVolume).");
         }
         if (InitialCoefficients != null && InitialCoefficients.Size != size)
         {
-            throw Invalid("InitialVolumeSizeMismatch", $"The initial Fourier–Bessel volume has L = {InitialCoefficients.Size} but the patches are {size}×{size}.");
+            throw Invalid("InitialVolumeSizeMismatch",
+                $"The initial Fourier–Bessel volume has L = {InitialCoefficients.Size} but the patches are {size}×{size}.");
         }
         if (Reference != null && (!Reference.IsCube || Reference.SizeX != size))
         {
-            throw Invalid("ReferenceSizeMismatch", $"The reference is {Reference.SizeZ}×{Reference.SizeY}×{Reference.SizeX}; it must be an {size}³ cube like the patches.");
+            throw Invalid("ReferenceSizeMismatch",
+                $"The reference is {Reference.SizeZ}×{Reference.SizeY}×{Reference.SizeX}; it must be an {size}³ cube like the patches.");
         }
 
         // The checkpoint.
@@ -166,10 +181,13 @@ public sealed class ApproxEmRequest
         RotationSet[] rotations = givenRotations ?? rotationCount
             .Select(count => grids.TryGetValue(count, out var grid) ? grid : grids[count] = RotationGrid.SuperFibonacci(count))
             .ToArray();
-        return new ApproxEmPlan(this, patches, (int[])EllMax.Clone(), rotations, stochasticFactor, maxIterations, tolerance, noiseVariance, noiseVarianceFromPatches);
+        return new ApproxEmPlan(this, patches, (int[])EllMax.Clone(), rotations, stochasticFactor, maxIterations, tolerance, noiseVariance,
+            noiseVarianceFromPatches);
     }
 
-    /// <summary>The default of a per-stage value: the paper's stage by stage with its three stages, else its first stage's for every stage.</summary>
+    /// <summary>
+    /// The default of a per-stage value: the paper's stage by stage with its three stages, else its first stage's for every stage.
+    /// </summary>
     private static T[] PaperDefault<T>(T[] paper, int stages)
         => stages == paper.Length ? paper : Enumerable.Repeat(paper[0], stages).ToArray();
 
@@ -184,7 +202,9 @@ public sealed class ApproxEmRequest
         {
             return Enumerable.Repeat(values[0], stages).ToArray();
         }
-        throw Invalid("ScheduleLengthMismatch", $"-{parameter} has {values.Length} values but -EllMax has {stages} stages. Give one value per stage, or a single value for every stage.");
+        throw Invalid("ScheduleLengthMismatch",
+            $"-{parameter} has {values.Length} values but -EllMax has {stages} stages. " +
+            $"Give one value per stage, or a single value for every stage.");
     }
 
     private static ApproxEmInputException Invalid(string errorId, string message) => new(errorId, message);

@@ -29,19 +29,20 @@ public sealed class ApproxEmResult
     /// <summary>Where x₀ came from: "Volume", "FourierBesselVolume", "Random" or "Checkpoint".</summary>
     public required string InitialVolumeSource { get; init; }
     /// <summary>The largest Tikhonov λ any M-step had to add (0: C was always positive definite).</summary>
-    public double Regularization => History.Length == 0 ? 0 : History.Max(h => h.Regularization);
-    public int RegularizedIterations => History.Count(h => h.Regularization > 0);
+    public double Regularization => History.Length == 0 ? 0 : History.Max(row => row.Regularization);
+    public int RegularizedIterations => History.Count(row => row.Regularization > 0);
     public string? CheckpointPath { get; init; }
     public bool Resumed { get; init; }
     public double FinalLogLikelihoodPerPatch => History.Length == 0 ? double.NaN : History[^1].LogLikelihoodPerPatch;
     /// <summary>FSC(0.5) crossing shell of the first and last rows (NaN without -Reference).</summary>
     public double InitialFscShell => History.Length == 0 ? double.NaN : History[0].FscShell;
     public double FinalFscShell => History.Length == 0 ? double.NaN : History[^1].FscShell;
-    public int Iterations => History.Count(h => h.Iteration > 0);
+    public int Iterations => History.Count(row => row.Iteration > 0);
 
     public override string ToString()
     {
         string fsc = double.IsNaN(FinalFscShell) ? "" : $", FSC shell {InitialFscShell:0.##} → {FinalFscShell:0.##}";
-        return $"ApproxEmResult L = {Size}, ℓmax = {EllMax}, {Iterations} iterations, LL/patch {FinalLogLikelihoodPerPatch:0.###}, v = {EmptyProbability:0.###}{fsc}";
+        return $"ApproxEmResult L = {Size}, ℓmax = {EllMax}, {Iterations} iterations, " +
+            $"LL/patch {FinalLogLikelihoodPerPatch:0.###}, v = {EmptyProbability:0.###}{fsc}";
     }
 }
