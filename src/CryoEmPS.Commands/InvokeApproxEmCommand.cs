@@ -96,76 +96,40 @@ public sealed class InvokeApproxEmCommand : CryoEmCmdlet
         {
             return;
         }
+
         if (_sets.Count > 1)
         {
             Fail($"{_sets.Count} patch sets came down the pipeline; Invoke-ApproxEm reconstructs from one. " +
                 $"Pipe several micrographs into one Get-PatchSet instead.",
                 "MultiplePatchSets", ErrorCategory.InvalidArgument, _sets[1]);
         }
+
         var patches = _sets[0];
         RequireNative(fftw: true, blas: true);
-
         var initial = InitialVolume == null ? null : VolumeInput.ForInitialVolume(this, InitialVolume);
         if (Reference != null)
         {
             RequireFiniteVolume(Reference, "reference");
         }
+
         string? checkpointPath = CheckpointPath == null ? null : ResolveCheckpoint();
         int seed = Seed ?? DrawSeed();
-        var request = new ApproxEmRequest
-        {
-            Patches = patches,
-            InitialVolume = initial?.Voxels,
-            InitialCoefficients = initial?.FourierBessel,
-            EllMax = EllMax,
-            RotationCount = RotationCount,
-            Rotations = RotationSet,
-            StochasticFactor = StochasticFactor,
-            MaxIterations = MaxIterations,
-            Tolerance = Tolerance,
-            NoiseVariance = MyInvocation.BoundParameters.ContainsKey(nameof(NoiseVariance)) ? NoiseVariance : null,
-            EmptyProbability = EmptyProbability,
-            Seed = seed,
-            Threads = ThrottleLimit,
-            PosteriorCutoff = PosteriorCutoff,
-            Precision = Precision,
-            Reference = Reference,
-            CheckpointPath = checkpointPath,
-            Resume = Resume.IsPresent,
-        };
-        ApproxEmPlan? plan = null;
-        try
-        {
-            plan = request.Resolve();
-        }
-        catch (ApproxEmInputException ex)
-        {
-            Fail(ex, ex.ErrorId, ErrorCategory.InvalidArgument, patches);
-        }
-
+        var plan = Resolve(Request(patches, initial, checkpointPath, seed));
         if (plan.NoiseVarianceFromPatches)
         {
             WriteVerbose($"σ² = {plan.NoiseVariance:g6} from the patch set.");
         }
+
         if (initial == null && !(Resume && checkpointPath != null && File.Exists(checkpointPath)))
         {
             WriteWarning($"No -InitialVolume: starting from random coefficients (seed {seed}). " +
                 $"As the paper reports, the EM usually does not converge to the right structure from a random start; " +
                 $"give an initial guess (e.g. a predicted or low-pass filtered model) when you have one.");
         }
+
         if (checkpointPath != null && !Resume && File.Exists(checkpointPath))
         {
-            // Without -Resume an existing checkpoint is replaced (a fresh start), but never a file that is not one.
-            try
-            {
-                ApproxEmCheckpoint.Read(checkpointPath);
-            }
-            catch (Exception ex) when (ex is InvalidDataException or IOException or UnauthorizedAccessException)
-            {
-                Fail(new IOException($"'{checkpointPath}' exists and is not an EM checkpoint ({ex.Message}), so it is not overwritten. " +
-                    $"Give -CheckpointPath a new file name, or delete the file.", ex),
-                     "CheckpointPathNotCheckpoint", ErrorCategory.ResourceExists, checkpointPath);
-            }
+            RefuseToReplaceANonCheckpoint(checkpointPath);
             WriteWarning($"Replacing the existing checkpoint '{checkpointPath}' (no -Resume: the run starts afresh). " +
                 $"Add -Resume to continue from it instead.");
         }
@@ -177,6 +141,73 @@ public sealed class InvokeApproxEmCommand : CryoEmCmdlet
         var registers = EStep.Registers;
         WriteVerbose($"E-step: {Precision} precision on {registers.Bits}-bit registers, " +
             $"{registers.SingleLanes} rotations per register in single precision, {registers.DoubleLanes} in double.");
+        var result = Run(plan, checkpointPath);
+        if (result.Regularization > 0)
+        {
+            WriteWarning($"{result.RegularizedIterations} M-step(s) found C not positive definite and added a Tikhonov term " +
+                $"(largest λ = {result.Regularization:g3}); see History.Regularization.");
+        }
+
+        WriteObject(result);
+    }
+
+    /// <summary>The request as bound: the schedule parameters go as given (null = the paper's defaults, applied by Core).</summary>
+    private ApproxEmRequest Request(PatchSet patches, VolumeInput? initial, string? checkpointPath, int seed) => new()
+    {
+        Patches = patches,
+        InitialVolume = initial?.Voxels,
+        InitialCoefficients = initial?.FourierBessel,
+        EllMax = EllMax,
+        RotationCount = RotationCount,
+        Rotations = RotationSet,
+        StochasticFactor = StochasticFactor,
+        MaxIterations = MaxIterations,
+        Tolerance = Tolerance,
+        NoiseVariance = MyInvocation.BoundParameters.ContainsKey(nameof(NoiseVariance)) ? NoiseVariance : null,
+        EmptyProbability = EmptyProbability,
+        Seed = seed,
+        Threads = ThrottleLimit,
+        PosteriorCutoff = PosteriorCutoff,
+        Precision = Precision,
+        Reference = Reference,
+        CheckpointPath = checkpointPath,
+        Resume = Resume.IsPresent,
+    };
+
+    /// <summary>Core's one check of the request, its ErrorId reported as a terminating error.</summary>
+    private ApproxEmPlan Resolve(ApproxEmRequest request)
+    {
+        ApproxEmPlan? plan = null;
+        try
+        {
+            plan = request.Resolve();
+        }
+        catch (ApproxEmInputException ex)
+        {
+            Fail(ex, ex.ErrorId, ErrorCategory.InvalidArgument, request.Patches);
+        }
+
+        return plan;
+    }
+
+    /// <summary>Without -Resume an existing checkpoint is replaced (a fresh start), but never a file that is not one.</summary>
+    private void RefuseToReplaceANonCheckpoint(string checkpointPath)
+    {
+        try
+        {
+            ApproxEmCheckpoint.Read(checkpointPath);
+        }
+        catch (Exception ex) when (ex is InvalidDataException or IOException or UnauthorizedAccessException)
+        {
+            Fail(new IOException($"'{checkpointPath}' exists and is not an EM checkpoint ({ex.Message}), so it is not overwritten. " +
+                $"Give -CheckpointPath a new file name, or delete the file.", ex),
+                 "CheckpointPathNotCheckpoint", ErrorCategory.ResourceExists, checkpointPath);
+        }
+    }
+
+    /// <summary>Runs the plan on a worker thread with progress pumped here; checkpoint failures become their ErrorIds.</summary>
+    private ApproxEmResult Run(ApproxEmPlan plan, string? checkpointPath)
+    {
         ApproxEmResult? result = null;
         try
         {
@@ -203,12 +234,8 @@ public sealed class InvokeApproxEmCommand : CryoEmCmdlet
         {
             ProgressCompleted(ProgressId, Activity);
         }
-        if (result.Regularization > 0)
-        {
-            WriteWarning($"{result.RegularizedIterations} M-step(s) found C not positive definite and added a Tikhonov term " +
-                $"(largest λ = {result.Regularization:g3}); see History.Regularization.");
-        }
-        WriteObject(result);
+
+        return result;
     }
 
     /// <summary>The provider path of -CheckpointPath; its folder must exist and it must not be a folder.</summary>

@@ -67,110 +67,24 @@ public sealed class ApproxEmRequest
     /// </summary>
     public ApproxEmPlan Resolve()
     {
-        // The data.
+        // The data, then σ² (given, or the patch set's), then the schedule, then the volumes and the checkpoint.
         PatchSet patches = Patches ?? throw Invalid("PatchSetMissing", "No patch set was given.");
         if (patches.Count == 0)
         {
             throw Invalid("EmptyPatchSet",
                 "The patch set holds no patches. Make one with Get-PatchSet from micrographs whose side is at least the patch size.");
         }
+
         int size = patches.PatchSize;
-
-        // σ²: given, or the patch set's.
         bool noiseVarianceFromPatches = NoiseVariance == null;
-        double noiseVariance = NoiseVariance ?? patches.NoiseVariance;
-        if (noiseVarianceFromPatches && double.IsNaN(noiseVariance))
-        {
-            throw Invalid("NoiseVarianceUnknown",
-                "The noise variance σ² is unknown: the patch set does not carry one (its micrographs had none, or they disagreed). " +
-                "Give -NoiseVariance, the per-pixel variance of the micrograph noise.");
-        }
-        if (!(noiseVariance > 0) || double.IsInfinity(noiseVariance))
-        {
-            throw Invalid("NoiseVarianceInvalid",
-                $"The noise variance σ² must be positive and finite; got {noiseVariance}. " +
-                $"Give -NoiseVariance, the per-pixel variance of the micrograph noise.");
-        }
-
-        // The schedule: one value per stage of -EllMax, from one value for all stages or the defaults.
-        if (EllMax == null || EllMax.Length == 0)
-        {
-            throw Invalid("ScheduleEmpty", "-EllMax needs at least one stage.");
-        }
-        int stages = EllMax.Length;
-        if (RotationCount != null && Rotations != null)
-        {
-            throw Invalid("RotationScheduleConflict", "Give -RotationCount or -RotationSet, not both.");
-        }
-        RotationSet[]? givenRotations = Rotations == null ? null : PerStage(Rotations, stages, "RotationSet");
-        int[] rotationCount = givenRotations != null
-            ? givenRotations.Select(set => set?.Count ?? 0).ToArray()
-            : PerStage(RotationCount ?? PaperDefault(PaperRotationCount, stages), stages, "RotationCount");
-        double[] stochasticFactor = PerStage(StochasticFactor ?? PaperDefault(PaperStochasticFactor, stages), stages, "StochasticFactor");
-        int[] maxIterations = PerStage(MaxIterations ?? PaperDefault(PaperMaxIterations, stages), stages, "MaxIterations");
-        double[] tolerance = PerStage(Tolerance ?? new[] { DefaultTolerance }, stages, "Tolerance");
-        int maxEll = FourierBesselBasis.MaxEll(size);
-        for (int i = 0; i < stages; i++)
-        {
-            if (EllMax[i] < 0 || EllMax[i] > maxEll)
-            {
-                throw Invalid("EllMaxOutOfRange",
-                    $"ℓmax = {EllMax[i]} (stage {i + 1}) is outside 0..{maxEll}, the range the Fourier–Bessel basis has for L = {size}.");
-            }
-            if (i > 0 && EllMax[i] <= EllMax[i - 1])
-            {
-                throw Invalid("EllMaxNotIncreasing",
-                    $"-EllMax must increase from stage to stage (frequency marching); got {string.Join(", ", EllMax)}.");
-            }
-            if (!(stochasticFactor[i] > 0 && stochasticFactor[i] <= 1))
-            {
-                throw Invalid("StochasticFactorOutOfRange",
-                    $"The stochastic factor S must satisfy 0 < S ≤ 1; stage {i + 1} has {stochasticFactor[i]}.");
-            }
-            if ((int)Math.Floor(stochasticFactor[i] * patches.Count) < 1)
-            {
-                throw Invalid("StochasticFactorTooSmall",
-                    $"⌊S·P⌋ = ⌊{stochasticFactor[i]}·{patches.Count}⌋ = 0 patches in stage {i + 1}: raise -StochasticFactor.");
-            }
-            if (maxIterations[i] < 0)
-            {
-                throw Invalid("MaxIterationsOutOfRange", "-MaxIterations must be 0 or more.");
-            }
-            if (double.IsNaN(tolerance[i]))
-            {
-                throw Invalid("ToleranceInvalid", "-Tolerance must be a number.");
-            }
-            if (rotationCount[i] < 1)
-            {
-                throw Invalid("RotationSetEmpty", $"Stage {i + 1} has no rotations.");
-            }
-        }
-
-        // v₀.
+        double noiseVariance = ResolveNoiseVariance(patches);
+        var schedule = ResolveSchedule(patches);
         if (!(EmptyProbability >= 0 && EmptyProbability < 1))
         {
             throw Invalid("EmptyProbabilityOutOfRange", $"-EmptyProbability v₀ must lie in [0, 1); got {EmptyProbability}.");
         }
 
-        // The volumes: L³ like the patches.
-        if (InitialVolume != null && (!InitialVolume.IsCube || InitialVolume.SizeX != size))
-        {
-            throw Invalid("InitialVolumeSizeMismatch",
-                $"The initial volume is {InitialVolume.SizeZ}×{InitialVolume.SizeY}×{InitialVolume.SizeX} " +
-                $"but the patches are {size}×{size}: the volume must be an {size}³ cube (resize it with Resize-EmVolume).");
-        }
-        if (InitialCoefficients != null && InitialCoefficients.Size != size)
-        {
-            throw Invalid("InitialVolumeSizeMismatch",
-                $"The initial Fourier–Bessel volume has L = {InitialCoefficients.Size} but the patches are {size}×{size}.");
-        }
-        if (Reference != null && (!Reference.IsCube || Reference.SizeX != size))
-        {
-            throw Invalid("ReferenceSizeMismatch",
-                $"The reference is {Reference.SizeZ}×{Reference.SizeY}×{Reference.SizeX}; it must be an {size}³ cube like the patches.");
-        }
-
-        // The checkpoint.
+        CheckVolumes(size);
         if (Resume && string.IsNullOrEmpty(CheckpointPath))
         {
             throw Invalid("ResumeWithoutCheckpoint", "-Resume needs -CheckpointPath, the checkpoint file to continue from.");
@@ -178,11 +92,136 @@ public sealed class ApproxEmRequest
 
         // Rotation sets from counts: a super-Fibonacci grid, made once per distinct count.
         var grids = new Dictionary<int, RotationSet>();
-        RotationSet[] rotations = givenRotations ?? rotationCount
+        RotationSet[] rotations = schedule.GivenRotations ?? schedule.RotationCount
             .Select(count => grids.TryGetValue(count, out var grid) ? grid : grids[count] = RotationGrid.SuperFibonacci(count))
             .ToArray();
-        return new ApproxEmPlan(this, patches, (int[])EllMax.Clone(), rotations, stochasticFactor, maxIterations, tolerance, noiseVariance,
-            noiseVarianceFromPatches);
+        return new ApproxEmPlan(this, patches, (int[])EllMax.Clone(), rotations, schedule.StochasticFactor, schedule.MaxIterations,
+            schedule.Tolerance, noiseVariance, noiseVarianceFromPatches);
+    }
+
+    /// <summary>The expanded schedule: one value per stage of every list.</summary>
+    private sealed record Schedule(RotationSet[]? GivenRotations, int[] RotationCount, double[] StochasticFactor, int[] MaxIterations,
+        double[] Tolerance);
+
+    /// <summary>σ²: <see cref="NoiseVariance"/> when given, else the patch set's; positive and finite.</summary>
+    private double ResolveNoiseVariance(PatchSet patches)
+    {
+        double noiseVariance = NoiseVariance ?? patches.NoiseVariance;
+        if (NoiseVariance == null && double.IsNaN(noiseVariance))
+        {
+            throw Invalid("NoiseVarianceUnknown",
+                "The noise variance σ² is unknown: the patch set does not carry one (its micrographs had none, or they disagreed). " +
+                "Give -NoiseVariance, the per-pixel variance of the micrograph noise.");
+        }
+
+        if (!(noiseVariance > 0) || double.IsInfinity(noiseVariance))
+        {
+            throw Invalid("NoiseVarianceInvalid",
+                $"The noise variance σ² must be positive and finite; got {noiseVariance}. " +
+                $"Give -NoiseVariance, the per-pixel variance of the micrograph noise.");
+        }
+
+        return noiseVariance;
+    }
+
+    /// <summary>
+    /// Every per-stage list expanded to one value per stage of <see cref="EllMax"/> (or its default), and each stage checked.
+    /// </summary>
+    private Schedule ResolveSchedule(PatchSet patches)
+    {
+        if (EllMax == null || EllMax.Length == 0)
+        {
+            throw Invalid("ScheduleEmpty", "-EllMax needs at least one stage.");
+        }
+
+        int stages = EllMax.Length;
+        if (RotationCount != null && Rotations != null)
+        {
+            throw Invalid("RotationScheduleConflict", "Give -RotationCount or -RotationSet, not both.");
+        }
+
+        RotationSet[]? givenRotations = Rotations == null ? null : PerStage(Rotations, stages, "RotationSet");
+        int[] rotationCount = givenRotations != null
+            ? givenRotations.Select(set => set?.Count ?? 0).ToArray()
+            : PerStage(RotationCount ?? PaperDefault(PaperRotationCount, stages), stages, "RotationCount");
+        var schedule = new Schedule(givenRotations, rotationCount,
+            PerStage(StochasticFactor ?? PaperDefault(PaperStochasticFactor, stages), stages, "StochasticFactor"),
+            PerStage(MaxIterations ?? PaperDefault(PaperMaxIterations, stages), stages, "MaxIterations"),
+            PerStage(Tolerance ?? new[] { DefaultTolerance }, stages, "Tolerance"));
+        for (int i = 0; i < stages; i++)
+        {
+            CheckStage(i, schedule, patches);
+        }
+
+        return schedule;
+    }
+
+    /// <summary>The checks of stage <paramref name="i"/>: ℓmax in the basis's range and increasing, S, N_it, ε and K.</summary>
+    private void CheckStage(int i, Schedule schedule, PatchSet patches)
+    {
+        int size = patches.PatchSize, maxEll = FourierBesselBasis.MaxEll(size);
+        double stochasticFactor = schedule.StochasticFactor[i];
+        if (EllMax[i] < 0 || EllMax[i] > maxEll)
+        {
+            throw Invalid("EllMaxOutOfRange",
+                $"ℓmax = {EllMax[i]} (stage {i + 1}) is outside 0..{maxEll}, the range the Fourier–Bessel basis has for L = {size}.");
+        }
+
+        if (i > 0 && EllMax[i] <= EllMax[i - 1])
+        {
+            throw Invalid("EllMaxNotIncreasing",
+                $"-EllMax must increase from stage to stage (frequency marching); got {string.Join(", ", EllMax)}.");
+        }
+
+        if (!(stochasticFactor > 0 && stochasticFactor <= 1))
+        {
+            throw Invalid("StochasticFactorOutOfRange",
+                $"The stochastic factor S must satisfy 0 < S ≤ 1; stage {i + 1} has {stochasticFactor}.");
+        }
+
+        if ((int)Math.Floor(stochasticFactor * patches.Count) < 1)
+        {
+            throw Invalid("StochasticFactorTooSmall",
+                $"⌊S·P⌋ = ⌊{stochasticFactor}·{patches.Count}⌋ = 0 patches in stage {i + 1}: raise -StochasticFactor.");
+        }
+
+        if (schedule.MaxIterations[i] < 0)
+        {
+            throw Invalid("MaxIterationsOutOfRange", "-MaxIterations must be 0 or more.");
+        }
+
+        if (double.IsNaN(schedule.Tolerance[i]))
+        {
+            throw Invalid("ToleranceInvalid", "-Tolerance must be a number.");
+        }
+
+        if (schedule.RotationCount[i] < 1)
+        {
+            throw Invalid("RotationSetEmpty", $"Stage {i + 1} has no rotations.");
+        }
+    }
+
+    /// <summary>The initial volume (either form) and the reference must be L³ like the patches.</summary>
+    private void CheckVolumes(int size)
+    {
+        if (InitialVolume != null && (!InitialVolume.IsCube || InitialVolume.SizeX != size))
+        {
+            throw Invalid("InitialVolumeSizeMismatch",
+                $"The initial volume is {InitialVolume.SizeZ}×{InitialVolume.SizeY}×{InitialVolume.SizeX} " +
+                $"but the patches are {size}×{size}: the volume must be an {size}³ cube (resize it with Resize-EmVolume).");
+        }
+
+        if (InitialCoefficients != null && InitialCoefficients.Size != size)
+        {
+            throw Invalid("InitialVolumeSizeMismatch",
+                $"The initial Fourier–Bessel volume has L = {InitialCoefficients.Size} but the patches are {size}×{size}.");
+        }
+
+        if (Reference != null && (!Reference.IsCube || Reference.SizeX != size))
+        {
+            throw Invalid("ReferenceSizeMismatch",
+                $"The reference is {Reference.SizeZ}×{Reference.SizeY}×{Reference.SizeX}; it must be an {size}³ cube like the patches.");
+        }
     }
 
     /// <summary>
