@@ -29,6 +29,31 @@ public static class PatchOperator
         }
     }
 
+    /// <summary>
+    /// The pixels of eq. (19) that carry signal: (patch index y·L + x, projection index yy·L + xx) with
+    /// yy = (y + s_y) mod 2L &lt; L and xx = (x + s_x) mod 2L &lt; L, in patch order. Every other patch pixel is 0.
+    /// </summary>
+    private static IEnumerable<(int Patch, int Image)> Correspondence(int L, int sx, int sy)
+    {
+        for (int y = 0; y < L; y++)
+        {
+            int yy = (y + sy) % (2 * L);
+            if (yy >= L)
+            {
+                continue;
+            }
+
+            for (int x = 0; x < L; x++)
+            {
+                int xx = (x + sx) % (2 * L);
+                if (xx < L)
+                {
+                    yield return (y * L + x, yy * L + xx);
+                }
+            }
+        }
+    }
+
     /// <summary>patch = C T_s Z image (both L×L, [y, x]).</summary>
     public static void Apply(ReadOnlySpan<double> image, int size, int sx, int sy, Span<double> patch)
     {
@@ -38,14 +63,11 @@ public static class PatchOperator
         {
             throw new ArgumentException($"Image and patch must have {L * L} pixels.");
         }
-        for (int y = 0; y < L; y++)
+
+        patch.Clear();
+        foreach (var (patchIndex, imageIndex) in Correspondence(L, sx, sy))
         {
-            int yy = (y + sy) % (2 * L);
-            for (int x = 0; x < L; x++)
-            {
-                int xx = (x + sx) % (2 * L);
-                patch[y * L + x] = yy < L && xx < L ? image[yy * L + xx] : 0;
-            }
+            patch[patchIndex] = image[imageIndex];
         }
     }
 
@@ -58,22 +80,11 @@ public static class PatchOperator
         {
             throw new ArgumentException($"Image and patch must have {L * L} pixels.");
         }
+
         image.Clear();
-        for (int y = 0; y < L; y++)
+        foreach (var (patchIndex, imageIndex) in Correspondence(L, sx, sy))
         {
-            int yy = (y + sy) % (2 * L);
-            if (yy >= L)
-            {
-                continue;
-            }
-            for (int x = 0; x < L; x++)
-            {
-                int xx = (x + sx) % (2 * L);
-                if (xx < L)
-                {
-                    image[yy * L + xx] += patch[y * L + x];
-                }
-            }
+            image[imageIndex] += patch[patchIndex];
         }
     }
 
@@ -133,23 +144,11 @@ public static class PatchOperator
         var B = new double[L * L * n];
         model.ProjectionMatrix(r, B);
         var A = new double[L * L * n];
-        for (int y = 0; y < L; y++)
+        foreach (var (patchIndex, imageIndex) in Correspondence(L, sx, sy))
         {
-            int yy = (y + sy) % (2 * L);
-            if (yy >= L)
-            {
-                continue;
-            }
-            for (int x = 0; x < L; x++)
-            {
-                int xx = (x + sx) % (2 * L);
-                if (xx >= L)
-                {
-                    continue;
-                }
-                Array.Copy(B, (yy * L + xx) * n, A, (y * L + x) * n, n);
-            }
+            Array.Copy(B, imageIndex * n, A, patchIndex * n, n);
         }
+
         return A;
     }
 }
