@@ -121,7 +121,7 @@ public sealed class ForwardModel
 
     /// <summary>
     /// The smallest even M ≥ <paramref name="minimum"/> whose prime factors are 2, 3 and 5 (the lane FFT has radix-2, 3, 4, 5
-    /// and 9 passes; L = 17 gives 36, much faster than 34). Any M ≥ the minimum gives the same correlations.
+    /// and 9 passes; L = 17 gives 36 rather than 34: see benchmarks/README.md). Any M ≥ the minimum gives the same correlations.
     /// </summary>
     public static int FastFftSize(int minimum)
     {

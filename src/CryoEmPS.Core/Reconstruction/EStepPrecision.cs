@@ -13,7 +13,7 @@ public enum EStepPrecision
     Double,
     /// <summary>
     /// The per-(patch, rotation) work — correlation and back-projection FFTs, lag log-likelihoods, their exponentials and
-    /// the statistics' accumulators — in single precision (twice the lanes per register: about 2× faster); patch
+    /// the statistics' accumulators — in single precision (twice the lanes per register; timings in benchmarks/README.md); patch
     /// energies, log-normalisers and per-patch log-likelihoods stay in double. The error of a lag log-likelihood is
     /// about 1e-7 × ‖I‖‖p‖/σ² (≈ 1e-5 at SNR 1 and L = 17): see <see cref="EStep.SingleErrorBound"/>. The M-step that
     /// follows forms its per-rotation Gram matrices Gᵀdiag(m_ω)G in single precision too (ssyrk, ~1e-7 relative) and
