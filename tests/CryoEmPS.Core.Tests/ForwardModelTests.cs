@@ -264,6 +264,11 @@ public class ForwardModelTests
             Assert.True(Math.Abs(expectedWeights[i] - e.ShiftWeight[i]) <= 1e-10, $"W[{i}]: {expectedWeights[i]:R} vs {e.ShiftWeight[i]:R}");
         }
 
+        // The prior's M-step: v from the posteriors, the relative lag weights kept as they are.
+        var next = shiftPrior.Updated(e);
+        Assert.Equal(e.EmptyPosterior, next.EmptyProbability);
+        Assert.Equal(shiftPrior.LagLogWeights, next.LagLogWeights);
+
         // Lags of weight 0 never receive posterior mass.
         for (int w = 0; w < k; w++)
         {
@@ -315,7 +320,7 @@ public class ForwardModelTests
         Assert.Equal(paper.BackProjection, explicitPriors.BackProjection);
         Assert.Equal(paper.PixelWeight, explicitPriors.PixelWeight);
         Assert.Equal(paper.EmptyPosterior, explicitPriors.EmptyPosterior);
-        var updated = new ShiftPrior(forward, 0.3).Updated(paper, forward);
+        var updated = new ShiftPrior(forward, 0.3).Updated(paper);
         Assert.Equal(paper.EmptyPosterior, updated.EmptyProbability);
         Assert.Equal(ShiftPrior.LagProbability(l, 0.3), new ShiftPrior(forward, 0.3).LagWeight);
     }

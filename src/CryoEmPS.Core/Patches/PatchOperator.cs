@@ -29,6 +29,16 @@ public static class PatchOperator
         }
     }
 
+    /// <summary>The shift check, then both L×L images' lengths.</summary>
+    private static void Check(int L, int sx, int sy, int imageLength, int patchLength)
+    {
+        Check(L, sx, sy);
+        if (imageLength != L * L || patchLength != L * L)
+        {
+            throw new ArgumentException($"Image and patch must have {L * L} pixels.");
+        }
+    }
+
     /// <summary>
     /// The pixels of eq. (19) that carry signal: (patch index y·L + x, projection index yy·L + xx) with
     /// yy = (y + s_y) mod 2L &lt; L and xx = (x + s_x) mod 2L &lt; L, in patch order. Every other patch pixel is 0.
@@ -58,11 +68,7 @@ public static class PatchOperator
     public static void Apply(ReadOnlySpan<double> image, int size, int sx, int sy, Span<double> patch)
     {
         int L = size;
-        Check(L, sx, sy);
-        if (image.Length != L * L || patch.Length != L * L)
-        {
-            throw new ArgumentException($"Image and patch must have {L * L} pixels.");
-        }
+        Check(L, sx, sy, image.Length, patch.Length);
 
         patch.Clear();
         foreach (var (patchIndex, imageIndex) in Correspondence(L, sx, sy))
@@ -75,11 +81,7 @@ public static class PatchOperator
     public static void Adjoint(ReadOnlySpan<double> patch, int size, int sx, int sy, Span<double> image)
     {
         int L = size;
-        Check(L, sx, sy);
-        if (image.Length != L * L || patch.Length != L * L)
-        {
-            throw new ArgumentException($"Image and patch must have {L * L} pixels.");
-        }
+        Check(L, sx, sy, image.Length, patch.Length);
 
         image.Clear();
         foreach (var (patchIndex, imageIndex) in Correspondence(L, sx, sy))

@@ -57,7 +57,7 @@ public static class ApproxEm
             _patches = patches;
             _settings = settings;
             _forward = settings.ForwardModel ?? new ForwardModel(patches.PatchSize);
-            _key = ApproxEmCheckpoint.KeyOf(patches, initialCoefficients, settings);
+            _key = ApproxEmCheckpoint.KeyOf(patches, initialCoefficients, settings, _forward);
             _progress = progress;
             _token = token;
             X = (double[])initialCoefficients.Clone();
@@ -179,7 +179,7 @@ public static class ApproxEm
             }
 
             X = solution.Coefficients;
-            ShiftPrior = ShiftPrior.Updated(statistics, _forward);
+            ShiftPrior = ShiftPrior.Updated(statistics);
             rotationPrior = rotationPrior.Updated(statistics);
             var next = EStep(stageIndex, iteration, rotationPrior, "E-step");
             _previousObjective = _objective;

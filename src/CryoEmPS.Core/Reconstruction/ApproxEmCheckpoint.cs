@@ -1,6 +1,7 @@
 using System.Text;
 using CryoEmPS.Core.IO;
 using CryoEmPS.Core.Patches;
+using CryoEmPS.Core.Projection;
 
 namespace CryoEmPS.Core.Reconstruction;
 
@@ -38,7 +39,8 @@ public sealed class ApproxEmCheckpoint
     public double Objective { get; }
     public ApproxEmIteration[] History { get; }
 
-    public static ApproxEmCheckpointKey KeyOf(PatchSet patches, double[] x0, ApproxEmSettings s)
+    /// <summary>The key of a run: its patches, x₀, settings and the correlation FFT side its forward model gives the E-step.</summary>
+    public static ApproxEmCheckpointKey KeyOf(PatchSet patches, double[] x0, ApproxEmSettings s, ForwardModel forward)
     {
         var schedule = new StringBuilder();
         foreach (var stage in s.Stages)
@@ -48,7 +50,7 @@ public sealed class ApproxEmCheckpoint
         }
         schedule.Append($" precision={s.Precision}");
         return new ApproxEmCheckpointKey(patches.Fingerprint(), patches.Count, patches.PatchSize, s.Seed, s.NoiseVariance,
-            s.EmptyProbability, s.PosteriorCutoff, s.FftSize > 0 ? s.FftSize : ShiftPrior.FastFftSize(patches.PatchSize), Hash(x0),
+            s.EmptyProbability, s.PosteriorCutoff, forward.FftSize(s.FftSize), Hash(x0),
             schedule.ToString());
     }
 

@@ -10,17 +10,18 @@ namespace CryoEmPS.Core.Reconstruction;
 /// <summary>
 /// The E-step of the approximate EM (eqs. 23–25, 31) done with FFTs.
 /// For a patch I and a projection p = B(ω)x, ‖I − A_{s,ω}x‖² = ‖I‖² − 2⟨I, A_{s,ω}x⟩ + ‖A_{s,ω}x‖²: the cross
-/// terms for every shift are one linear cross-correlation of I with p (one inverse FFT of size M ≥ 2L−1 per
-/// pair), and ‖A_{s,ω}x‖² is the energy of p inside the L×L box that lands in the patch (direct box sums, once
-/// per rotation). Posteriors are normalised per patch with log-sum-exp.
+/// terms for every shift are one linear cross-correlation of I with p (one inverse FFT of size M ≥ B + L − 1 per
+/// pair, B = L without a filter), and ‖A_{s,ω}x‖² is the energy of p inside the L×L window that lands in the patch
+/// (direct box sums, once per rotation). Posteriors are normalised per patch with log-sum-exp.
 /// <para>
 /// Rotations are processed W at a time, one per SIMD lane (W = 4 doubles or 8 floats in a 256-bit register, 8 or 16 with
 /// AVX-512: <see cref="ILanes{TSelf, T}"/>), so
 /// every transform and element-wise step is plain vertical SIMD arithmetic (<see cref="LaneFft2D{T, TV}"/>); a lane does
 /// exactly the scalar arithmetic of its rotation, so nothing depends on W.
-/// Two passes: (A) per patch, over all rotations, the lag log-likelihoods, their exponentials (kept) and the
-/// log-normaliser; (B) per rotation group, over the minibatch in patch order, the weights and the statistics b_ω, m_ω,
-/// W[s,ω]. Each output is summed in one fixed order, so results are identical for any thread count.
+/// Two passes (in <see cref="EStepKernel{T, TV}"/>): the likelihood pass, per patch over all rotations, the lag
+/// log-likelihoods, their exponentials (kept) and the log-normaliser; the statistics pass, per rotation group over the
+/// minibatch in patch order, the weights and the statistics b_ω, m_ω, W[s,ω]. Each output is summed in one fixed order, so
+/// results are identical for any thread count.
 /// </para>
 /// </summary>
 public static class EStep

@@ -20,14 +20,8 @@ public sealed class ShiftPrior
 {
     /// <summary>The uniform prior of eq. (32) over the lags of <paramref name="forward"/> with empty-patch probability v.</summary>
     public ShiftPrior(ForwardModel forward, double emptyProbability)
+        : this(forward.LagsPerAxis, emptyProbability, null)
     {
-        if (!(emptyProbability >= 0 && emptyProbability <= 1))
-        {
-            throw new ArgumentOutOfRangeException(nameof(emptyProbability), emptyProbability, "v must lie in [0, 1].");
-        }
-
-        LagsPerAxis = forward.LagsPerAxis;
-        EmptyProbability = emptyProbability;
     }
 
     /// <summary>
@@ -35,7 +29,7 @@ public sealed class ShiftPrior
     /// not all 0): ρ_d = (1 − v)·w_d / Σw. For example a prior that favours centred particles.
     /// </summary>
     public ShiftPrior(ForwardModel forward, double emptyProbability, double[] lagWeights)
-        : this(forward, emptyProbability)
+        : this(forward.LagsPerAxis, emptyProbability, null)
     {
         int lags = LagsPerAxis * LagsPerAxis;
         if (lagWeights.Length != lags)
@@ -48,6 +42,22 @@ public sealed class ShiftPrior
 
         // log ρ_d − log ρ_uniform = log(w_d · lags / Σw); a lag of weight 0 gets −∞ (never chosen).
         _lagLogWeights = lagWeights.Select(w => Math.Log(w * lags / total)).ToArray();
+    }
+
+    /// <summary>
+    /// The prior over <paramref name="lagsPerAxis"/>² lag pairs with relative log-weights <paramref name="lagLogWeights"/>
+    /// (null: uniform).
+    /// </summary>
+    private ShiftPrior(int lagsPerAxis, double emptyProbability, double[]? lagLogWeights)
+    {
+        if (!(emptyProbability >= 0 && emptyProbability <= 1))
+        {
+            throw new ArgumentOutOfRangeException(nameof(emptyProbability), emptyProbability, "v must lie in [0, 1].");
+        }
+
+        LagsPerAxis = lagsPerAxis;
+        EmptyProbability = emptyProbability;
+        _lagLogWeights = lagLogWeights;
     }
 
     private readonly double[]? _lagLogWeights;
@@ -77,10 +87,7 @@ public sealed class ShiftPrior
     /// The M-step of the prior (eq. 31 with posteriors): v becomes the mean posterior probability that a patch is empty; the
     /// relative lag weights, if any, are kept.
     /// </summary>
-    public ShiftPrior Updated(EStepResult statistics, ForwardModel forward)
-        => _lagLogWeights == null
-            ? new ShiftPrior(forward, statistics.EmptyPosterior)
-            : new ShiftPrior(forward, statistics.EmptyPosterior, _lagLogWeights.Select(Math.Exp).ToArray());
+    public ShiftPrior Updated(EStepResult statistics) => new(LagsPerAxis, statistics.EmptyPosterior, _lagLogWeights);
 
     /// <summary>Number of lags per axis, 2L−1.</summary>
     public static int LagsPerAxisOf(int l) => 2 * l - 1;
