@@ -86,6 +86,31 @@ public sealed class InvokeApproxEmCommand : CryoEmCmdlet
     [Parameter]
     public EStepPrecision Precision { get; set; } = EStepPrecision.Auto;
 
+    /// <summary>Which statistics each M-step solves with: Incremental (all blocks; default) or Minibatch (the paper's).</summary>
+    [Parameter]
+    public MStepMode MStep { get; set; } = MStepMode.Incremental;
+
+    /// <summary>The prior on the coefficients: None (maximum likelihood, the paper's) or Gaussian (MAP, RELION's).</summary>
+    [Parameter]
+    public ApproxEmPrior Prior { get; set; } = ApproxEmRequest.DefaultPrior;
+
+    /// <summary>T, RELION's tau2_fudge: τ² = T·(signal power); larger T = weaker prior.</summary>
+    [Parameter]
+    public double Tau2Fudge { get; set; } = ApproxEmRequest.DefaultTau2Fudge;
+
+    /// <summary>Re-estimate σ² in every M-step even when -NoiseVariance is given (it always is when not).</summary>
+    [Parameter]
+    public SwitchParameter EstimateNoiseVariance { get; set; }
+
+    /// <summary>Reconstruct two gold-standard halves and record their FSC (the resolution without the truth) every iteration.</summary>
+    [Parameter]
+    public SwitchParameter HalfSet { get; set; }
+
+    /// <summary>With -HalfSet: end a stage when the half-map resolution has not improved for this many iterations (0: never).</summary>
+    [Parameter]
+    [ValidateRange(0, int.MaxValue)]
+    public int HalfMapPatience { get; set; }
+
     private readonly List<PatchSet> _sets = new();
 
     protected override void ProcessRecord() => _sets.Add(PatchSet);
@@ -115,9 +140,14 @@ public sealed class InvokeApproxEmCommand : CryoEmCmdlet
         string? checkpointPath = CheckpointPath == null ? null : ResolveCheckpoint();
         int seed = Seed ?? DrawSeed();
         var plan = Resolve(Request(patches, initial, checkpointPath, seed));
-        if (plan.NoiseVarianceFromPatches)
+        if (plan.EstimateNoiseVariance)
         {
-            WriteVerbose($"σ² = {plan.NoiseVariance:g6} from the patch set.");
+            WriteVerbose($"σ² is estimated in every M-step, starting from {plan.NoiseVariance:g6} (the patches' mean square when not given).");
+        }
+
+        if (plan.HalfSets != null)
+        {
+            WriteVerbose($"Gold-standard {plan.HalfSets}.");
         }
 
         if (initial == null && !(Resume && checkpointPath != null && File.Exists(checkpointPath)))
@@ -172,6 +202,12 @@ public sealed class InvokeApproxEmCommand : CryoEmCmdlet
         Reference = Reference,
         CheckpointPath = checkpointPath,
         Resume = Resume.IsPresent,
+        MStep = MStep,
+        Prior = Prior,
+        Tau2Fudge = Tau2Fudge,
+        EstimateNoiseVariance = EstimateNoiseVariance.IsPresent,
+        HalfSet = HalfSet.IsPresent,
+        HalfMapPatience = HalfMapPatience,
     };
 
     /// <summary>Core's one check of the request, its ErrorId reported as a terminating error.</summary>

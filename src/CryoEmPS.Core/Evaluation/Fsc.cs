@@ -11,6 +11,9 @@ public readonly record struct FscShell(int Shell, double SpatialFrequency, doubl
     public double SpatialFrequencyPerAngstrom { get; init; } = double.NaN;
 }
 
+/// <summary>Per-shell sums of two volumes' DFTs (see <see cref="Fsc.ShellSums"/>), shells 0..floor(L/2).</summary>
+public sealed record ShellSums(double[] Cross, double[] PowerA, double[] PowerB, int[] Count);
+
 /// <summary>The result of <see cref="Fsc.Compute"/>.</summary>
 public sealed class FscResult
 {
@@ -40,6 +43,8 @@ public sealed class FscResult
 
     public FscShell[] Curve { get; }
     public double Threshold { get; }
+    /// <summary>The same curve read at another threshold (for example 0.143 for half maps).</summary>
+    public FscResult WithThreshold(double threshold) => new(Curve, threshold, Size, VoxelSize);
     public int Size { get; }
     public double VoxelSize { get; }
     /// <summary>The first shell k whose correlation is below the threshold (−1 if none).</summary>
@@ -68,16 +73,35 @@ public static class Fsc
 {
     public static FscResult Compute(Volume reference, Volume estimate, double threshold = 0.5)
     {
-        reference.RequireCube(); estimate.RequireCube();
-        if (reference.Size != estimate.Size)
-            throw new ArgumentException($"FSC needs volumes of the same size, but the reference is {reference.Size}³ and the estimate {estimate.Size}³. Resize one of them (Resize-EmVolume) first.");
         if (!(threshold > -1 && threshold < 1)) throw new ArgumentOutOfRangeException(nameof(threshold), "The FSC threshold must lie in (−1, 1).");
+        var sums = ShellSums(reference, estimate);
         int n = reference.Size;
-        var a = ToComplex(reference); var b = ToComplex(estimate);
+        var curve = new FscShell[sums.Count.Length];
+        double vs = reference.VoxelSize > 0 ? reference.VoxelSize : estimate.VoxelSize;
+        for (int k = 0; k < curve.Length; k++)
+        {
+            double den = Math.Sqrt(sums.PowerA[k] * sums.PowerB[k]);
+            double c = den > 0 ? sums.Cross[k] / den : 0;
+            curve[k] = new FscShell(k, (double)k / n, c, sums.Count[k]) { SpatialFrequencyPerAngstrom = vs > 0 ? k / (n * vs) : double.NaN };
+        }
+        return new FscResult(curve, threshold, n, vs);
+    }
+
+    /// <summary>
+    /// Per-shell sums over the 3-D DFTs A and B of two L³ volumes (unnormalised forward DFT, shells as in <see cref="Compute"/>):
+    /// Σ Re(A·B̄), Σ|A|², Σ|B|² and the voxel count, shells 0..floor(L/2).
+    /// </summary>
+    public static ShellSums ShellSums(Volume a, Volume b)
+    {
+        a.RequireCube(); b.RequireCube();
+        if (a.Size != b.Size)
+            throw new ArgumentException($"FSC needs volumes of the same size, but the reference is {a.Size}³ and the estimate {b.Size}³. Resize one of them (Resize-EmVolume) first.");
+        int n = a.Size;
+        var fa = ToComplex(a); var fb = ToComplex(b);
         int[] dims = { n, n, n };
-        Fftw.Dft(a, dims, true); Fftw.Dft(b, dims, true);
+        Fftw.Dft(fa, dims, true); Fftw.Dft(fb, dims, true);
         int kmax = n / 2;
-        var num = new double[kmax + 1]; var da = new double[kmax + 1]; var db = new double[kmax + 1]; var cnt = new int[kmax + 1];
+        var sums = new ShellSums(new double[kmax + 1], new double[kmax + 1], new double[kmax + 1], new int[kmax + 1]);
         for (int z = 0; z < n; z++)
         {
             int kz = z <= n / 2 ? z : z - n; // DFT index → signed frequency (for even n, n/2 stays +n/2)
@@ -90,23 +114,15 @@ public static class Fsc
                     int shell = (int)Math.Round(Math.Sqrt((double)kz * kz + ky * ky + kx * kx), MidpointRounding.AwayFromZero);
                     if (shell > kmax) continue;
                     int i = (z * n + y) * n + x;
-                    var fa = a[i]; var fb = b[i];
-                    num[shell] += (fa * Complex.Conjugate(fb)).Real;
-                    da[shell] += fa.Real * fa.Real + fa.Imaginary * fa.Imaginary;
-                    db[shell] += fb.Real * fb.Real + fb.Imaginary * fb.Imaginary;
-                    cnt[shell]++;
+                    var va = fa[i]; var vb = fb[i];
+                    sums.Cross[shell] += (va * Complex.Conjugate(vb)).Real;
+                    sums.PowerA[shell] += va.Real * va.Real + va.Imaginary * va.Imaginary;
+                    sums.PowerB[shell] += vb.Real * vb.Real + vb.Imaginary * vb.Imaginary;
+                    sums.Count[shell]++;
                 }
             }
         }
-        var curve = new FscShell[kmax + 1];
-        double vs = reference.VoxelSize > 0 ? reference.VoxelSize : estimate.VoxelSize;
-        for (int k = 0; k <= kmax; k++)
-        {
-            double den = Math.Sqrt(da[k] * db[k]);
-            double c = den > 0 ? num[k] / den : 0;
-            curve[k] = new FscShell(k, (double)k / n, c, cnt[k]) { SpatialFrequencyPerAngstrom = vs > 0 ? k / (n * vs) : double.NaN };
-        }
-        return new FscResult(curve, threshold, n, vs);
+        return sums;
     }
 
     private static Complex[] ToComplex(Volume v)

@@ -93,6 +93,8 @@ public static unsafe class Blas
         double beta, double* y, int incy);
     [DllImport(SoName, EntryPoint = "dpotrf_")]
     private static extern void dpotrf_(byte* uplo, int* n, double* a, int* lda, int* info);
+    [DllImport(SoName, EntryPoint = "dpotri_")]
+    private static extern void dpotri_(byte* uplo, int* n, double* a, int* lda, int* info);
     [DllImport(SoName, EntryPoint = "dpotrs_")]
     private static extern void dpotrs_(byte* uplo, int* n, int* nrhs, double* a, int* lda, double* b, int* ldb, int* info);
 
@@ -169,6 +171,21 @@ public static unsafe class Blas
         int lda = n;
         int ldb = n;
         dpotrs_(&uplo, &nn, &nrhs, factor, &lda, b, &ldb, &info);
+        return info;
+    }
+
+    /// <summary>
+    /// A⁻¹ from the factor of <see cref="CholeskyFactor"/>, in place: the upper triangle (row-major) of <paramref name="factor"/>
+    /// becomes that of A⁻¹ (the lower one is left as it was). Returns LAPACK's info.
+    /// </summary>
+    public static int CholeskyInverse(int n, double* factor)
+    {
+        EnsureLoaded();
+        byte uplo = (byte)'L';
+        int info = 0;
+        int nn = n;
+        int lda = n;
+        dpotri_(&uplo, &nn, factor, &lda, &info);
         return info;
     }
 }

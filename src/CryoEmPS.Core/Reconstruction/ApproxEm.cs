@@ -4,6 +4,7 @@ using CryoEmPS.Core.Native;
 using CryoEmPS.Core.Numerics;
 using CryoEmPS.Core.Patches;
 using CryoEmPS.Core.Projection;
+using CryoEmPS.Core.Volumes;
 
 namespace CryoEmPS.Core.Reconstruction;
 
@@ -35,11 +36,13 @@ public static class ApproxEm
             run.RunStage(stageIndex, run.ResumedRows > 0 && stageIndex == startStage ? startIteration : null);
         }
 
-        return new ApproxEmRun(run.X, run.ShiftPrior.EmptyProbability, run.History, settings.Stages.Count, run.ResumedRows > 0,
-            run.ResumedRows);
+        return run.Result();
     }
 
-    /// <summary>The state of one run of Algorithm 1: x_k, the priors, the last two objectives and the history, and its steps.</summary>
+    /// <summary>
+    /// The state of one run of Algorithm 1: its chains (one, or the two gold-standard halves run in lock step), the last two
+    /// objectives, the history and the best iterate, and its steps.
+    /// </summary>
     private sealed class Driver
     {
         private readonly PatchSet _patches;
@@ -48,8 +51,13 @@ public static class ApproxEm
         private readonly ApproxEmCheckpointKey _key;
         private readonly IProgress<ApproxEmProgress>? _progress;
         private readonly CancellationToken _token;
+        private readonly ApproxEmChain[] _chains;
         // The objective (LL per patch) of the last two E-steps of the stage: the stopping rule compares them.
         private double _previousObjective = double.NegativeInfinity, _objective = double.NaN;
+        // The best iterate by the half-map resolution (half-sets only): its row, stage and every chain's x.
+        private int _bestRow = -1;
+        private int _bestStage = -1;
+        private double[][]? _bestX;
 
         public Driver(PatchSet patches, double[] initialCoefficients, ApproxEmSettings settings, IProgress<ApproxEmProgress>? progress,
             CancellationToken token)
@@ -60,26 +68,85 @@ public static class ApproxEm
             _key = ApproxEmCheckpoint.KeyOf(patches, initialCoefficients, settings, _forward);
             _progress = progress;
             _token = token;
-            X = (double[])initialCoefficients.Clone();
-            ShiftPrior = new ShiftPrior(_forward, settings.EmptyProbability);
+            var members = settings.HalfSets == null
+                ? new[] { Enumerable.Range(0, patches.Count).ToArray() }
+                : new[] { settings.HalfSets.First, settings.HalfSets.Second };
+            _chains = members.Select((m, c) => new ApproxEmChain(c, m, ChainSeed(settings.Seed, c), (double[])initialCoefficients.Clone(),
+                new ShiftPrior(_forward, settings.EmptyProbability), settings.NoiseVariance)).ToArray();
             Clock = new ProgressClock(settings.Stages);
         }
 
-        public double[] X { get; private set; }
-        public ShiftPrior ShiftPrior { get; private set; }
         public List<ApproxEmIteration> History { get; } = new();
         public int ResumedRows { get; private set; }
         public ProgressClock Clock { get; }
+        private bool Halves => _chains.Length == 2;
+
+        /// <summary>The result: the best iterate with half-sets (the last one otherwise), in the last stage's parameter space.</summary>
+        public ApproxEmRun Result()
+        {
+            double[][] x = _bestX != null ? _bestX : _chains.Select(chain => chain.X).ToArray();
+            int stage = _bestX != null ? _bestStage : _settings.Stages.Count - 1;
+            x = x.Select(xi => LiftTo(stage, _settings.Stages.Count - 1, xi)).ToArray();
+            int best = _bestRow >= 0 ? _bestRow : History.Count - 1;
+            if (best >= 0)
+            {
+                History[best].Best = true;
+            }
+
+            double v = _chains.Average(chain => chain.ShiftPrior.EmptyProbability);
+            double noiseVariance = _chains.Average(chain => chain.NoiseVariance);
+            return new ApproxEmRun(Combined(x), v, History, _settings.Stages.Count, ResumedRows > 0, ResumedRows)
+            {
+                HalfCoefficients = Halves ? x : null,
+                NoiseVariance = noiseVariance,
+                BestRow = best,
+            };
+        }
 
         /// <summary>Takes the state of a checkpoint of the same problem; returns the (stage, iteration) to continue from.</summary>
         public (int Stage, int Iteration) Resume(ApproxEmCheckpoint checkpoint)
         {
             checkpoint.Verify(_key);
             History.AddRange(checkpoint.History);
-            X = checkpoint.Coefficients;
-            ShiftPrior = new ShiftPrior(_forward, checkpoint.EmptyProbability);
+            var state = checkpoint.State;
+            if (state.Chains.Length != _chains.Length)
+            {
+                throw new CheckpointMismatchException(
+                    $"The checkpoint holds {state.Chains.Length} reconstruction(s); this run has {_chains.Length} (half-sets differ).");
+            }
+
             _previousObjective = checkpoint.PreviousObjective;
             _objective = checkpoint.Objective;
+            _bestRow = state.BestRow;
+            _bestStage = state.BestStage;
+            _bestX = state.BestX;
+            var stage = _settings.Stages[checkpoint.Stage];
+            var rotationPrior = new RotationPrior(stage.Rotations.Count);
+            // A stage that ends here needs no statistics: the next one starts from x alone.
+            bool statisticsNeeded = Continue(stage, checkpoint.Iteration, _previousObjective, _objective);
+            for (int c = 0; c < _chains.Length; c++)
+            {
+                var chain = _chains[c];
+                var saved = state.Chains[c];
+                chain.StartStage(checkpoint.Stage, stage.StochasticFactor, _settings.MStep);
+                // The checkpoint holds each block's visit (x, v, σ²), not its statistics: recompute them (deterministic).
+                for (int block = 0; block < saved.Visits.Length; block++)
+                {
+                    if (statisticsNeeded && saved.Visits[block] is BlockVisit visit)
+                    {
+                        chain.X = visit.X;
+                        chain.ShiftPrior = new ShiftPrior(_forward, visit.EmptyProbability);
+                        chain.NoiseVariance = visit.NoiseVariance;
+                        var statistics = EStep(chain, checkpoint.Stage, visit.Iteration, rotationPrior, "E-step (recomputed after resume)");
+                        chain.Restore(block, visit, statistics);
+                    }
+                }
+
+                chain.X = saved.X;
+                chain.ShiftPrior = new ShiftPrior(_forward, saved.EmptyProbability);
+                chain.NoiseVariance = saved.NoiseVariance;
+            }
+
             ResumedRows = checkpoint.History.Length;
             Clock.EStepsDone(ResumedRows);
             _progress?.Report(new ApproxEmProgress
@@ -100,62 +167,80 @@ public static class ApproxEm
             var rotationPrior = new RotationPrior(stage.Rotations.Count);
             var stopwatch = Stopwatch.StartNew();
             int iteration;
-            EStepResult statistics;
             if (resumeIteration is int resumeAt)
             {
                 iteration = resumeAt;
-                if (!Continue(stage, iteration, _previousObjective, _objective))
-                {
-                    Clock.SkipRestOfStage(stage, iteration);
-                    return;
-                }
-
-                // The checkpoint holds x_k and ρ_k but not the E-step's statistics: recompute them (deterministic).
-                statistics = EStep(stageIndex, iteration, rotationPrior, "E-step (recomputed after resume)");
             }
             else
             {
                 iteration = 0;
-                statistics = StartStage(stageIndex, rotationPrior, stopwatch);
+                StartStage(stageIndex, rotationPrior, stopwatch);
             }
 
-            while (Continue(stage, iteration, _previousObjective, _objective))
+            while (Continue(stage, iteration, _previousObjective, _objective) && !Stalled(stageIndex))
             {
                 stopwatch.Restart();
-                statistics = Iterate(stageIndex, ++iteration, statistics, ref rotationPrior, stopwatch);
+                Iterate(stageIndex, ++iteration, rotationPrior, stopwatch);
             }
 
             Clock.SkipRestOfStage(stage, iteration);
         }
 
-        /// <summary>Iteration 0 of a stage: x lifted to the stage's parameter space and its E-step (LL₀).</summary>
-        private EStepResult StartStage(int stageIndex, RotationPrior rotationPrior, Stopwatch stopwatch)
+        /// <summary>
+        /// With half-sets and a patience: true when the half-map resolution of this stage has not improved for that many
+        /// iterations (the stage then ends early).
+        /// </summary>
+        private bool Stalled(int stageIndex)
         {
-            var stage = _settings.Stages[stageIndex];
-            if (stageIndex > 0)
+            int patience = _settings.HalfMapPatience;
+            if (!Halves || patience <= 0)
             {
-                X = Lift(_settings, stageIndex, X);
+                return false;
             }
 
-            if (X.Length != stage.Model.ParameterCount)
+            var rows = History.Where(row => row.Stage == stageIndex + 1).ToList();
+            if (rows.Count <= patience)
             {
-                throw new ArgumentException(
-                    $"Stage {stageIndex + 1} expects {stage.Model.ParameterCount} coefficients; the lifted vector has {X.Length}.");
+                return false;
+            }
+
+            double before = rows.Take(rows.Count - patience).Max(row => row.HalfMapFscShell);
+            return rows.Skip(rows.Count - patience).All(row => !(row.HalfMapFscShell > before + 0.01));
+        }
+
+        /// <summary>Iteration 0 of a stage: x lifted to the stage's parameter space and its E-step (LL₀).</summary>
+        private void StartStage(int stageIndex, RotationPrior rotationPrior, Stopwatch stopwatch)
+        {
+            var stage = _settings.Stages[stageIndex];
+            var statistics = new EStepResult[_chains.Length];
+            foreach (var chain in _chains)
+            {
+                if (stageIndex > 0)
+                {
+                    chain.X = Lift(_settings, stageIndex, chain.X);
+                }
+
+                if (chain.X.Length != stage.Model.ParameterCount)
+                {
+                    throw new ArgumentException(
+                        $"Stage {stageIndex + 1} expects {stage.Model.ParameterCount} coefficients; the lifted vector has {chain.X.Length}.");
+                }
+
+                chain.StartStage(stageIndex, stage.StochasticFactor, _settings.MStep);
+                statistics[chain.Index] = EStep(chain, stageIndex, 0, rotationPrior, "E-step");
+                chain.Store(0, statistics[chain.Index]);
             }
 
             _previousObjective = double.NegativeInfinity;
-            var statistics = EStep(stageIndex, 0, rotationPrior, "E-step");
-            _objective = statistics.LogLikelihoodPerPatch;
+            _objective = Objective(statistics);
             Record(stageIndex, 0, statistics, stopwatch.Elapsed.TotalSeconds, 0, 0);
-            return statistics;
         }
 
         /// <summary>
-        /// Iteration k ≥ 1: the M-step from the last E-step's statistics (x from the normal equations, eqs. 27–30; then the priors
-        /// from the same posteriors, eq. 31), and the E-step of the new x on minibatch J_k.
+        /// Iteration k ≥ 1: the M-step of every chain (x from the normal equations, eqs. 27–30, with the prior if any; σ² if
+        /// estimated; then v from the same posteriors, eq. 31), and each chain's E-step of its new x.
         /// </summary>
-        private EStepResult Iterate(int stageIndex, int iteration, EStepResult statistics, ref RotationPrior rotationPrior,
-            Stopwatch stopwatch)
+        private void Iterate(int stageIndex, int iteration, RotationPrior rotationPrior, Stopwatch stopwatch)
         {
             var stage = _settings.Stages[stageIndex];
             _token.ThrowIfCancellationRequested();
@@ -165,45 +250,159 @@ public static class ApproxEm
                 Iteration = iteration, MaxIterations = stage.MaxIterations,
                 Phase = "M-step", Fraction = Clock.Fraction, LastLogLikelihoodPerPatch = _objective,
             });
-            var equations = MStep.Build(stage.Model, stage.Rotations.Rotations, statistics, _settings.Threads, _token);
-            var solution = MStep.Solve(equations);
+            var solutions = MStepOfChains(stageIndex, iteration);
             double mStepSeconds = stopwatch.Elapsed.TotalSeconds;
-            if (solution.Regularized)
+            var statistics = new EStepResult[_chains.Length];
+            foreach (var chain in _chains)
             {
-                _progress?.Report(new ApproxEmProgress
+                statistics[chain.Index] = EStep(chain, stageIndex, iteration, rotationPrior, "E-step");
+                if (iteration < stage.MaxIterations)
                 {
-                    Stage = stageIndex + 1, StageCount = _settings.Stages.Count, Iteration = iteration, Phase = "M-step",
-                    Message = $"Stage {stageIndex + 1} iteration {iteration}: C was not positive definite " +
-                        $"(condition ≈ {solution.ConditionEstimate:g3}); added λI with λ = {solution.Regularization:g3}.",
-                });
+                    chain.Store(iteration, statistics[chain.Index]);
+                }
             }
 
-            X = solution.Coefficients;
-            ShiftPrior = ShiftPrior.Updated(statistics);
-            rotationPrior = rotationPrior.Updated(statistics);
-            var next = EStep(stageIndex, iteration, rotationPrior, "E-step");
             _previousObjective = _objective;
-            _objective = next.LogLikelihoodPerPatch;
+            _objective = Objective(statistics);
             Clock.IterationSeconds[stageIndex] = stopwatch.Elapsed.TotalSeconds;
-            Record(stageIndex, iteration, next, stopwatch.Elapsed.TotalSeconds, solution.Regularization, mStepSeconds);
-            return next;
+            Record(stageIndex, iteration, statistics, stopwatch.Elapsed.TotalSeconds, solutions.Max(s => s.Regularization), mStepSeconds);
         }
 
-        private EStepResult EStep(int stageIndex, int iteration, RotationPrior rotationPrior, string phase)
-            => DoEStep(_patches, _settings, _forward, stageIndex, iteration, X, ShiftPrior, rotationPrior, _progress, Clock, _token, phase);
+        /// <summary>
+        /// The M-step of every chain: the normal equations of its statistics, the prior's τ² from the unregularised solutions
+        /// (the two halves' together), the (MAP) solve, σ² (ECM, at the new x) and v.
+        /// </summary>
+        private MStepSolution[] MStepOfChains(int stageIndex, int iteration)
+        {
+            var stage = _settings.Stages[stageIndex];
+            var statistics = _chains.Select(chain => chain.MStepStatistics(_settings.MStep)).ToArray();
+            var equations = statistics.Select(stats => MStep.Build(stage.Model, stage.Rotations.Rotations, stats, _settings.Threads, _token))
+                .ToArray();
+            var solutions = equations.Select(MStep.Solve).ToArray();
+            if (_settings.Prior == ApproxEmPrior.Gaussian)
+            {
+                var basis = ((FourierBesselModel)stage.Model).Basis;
+                var prior = Halves
+                    ? FourierBesselPrior.FromHalves(basis, solutions[0].Coefficients, solutions[1].Coefficients, _settings.Tau2Fudge)
+                    : FourierBesselPrior.FromSolution(basis, solutions[0].Coefficients,
+                        MStep.Inverse(equations[0], solutions[0].Regularization), _chains[0].NoiseVariance, _settings.Tau2Fudge);
+                solutions = _chains.Select(chain => MStep.Solve(prior.AddTo(equations[chain.Index], chain.NoiseVariance))).ToArray();
+            }
 
-        /// <summary>A history row for this E-step, the checkpoint, and the progress report.</summary>
-        private void Record(int stageIndex, int iteration, EStepResult statistics, double seconds, double regularization,
+            foreach (var chain in _chains)
+            {
+                var solution = solutions[chain.Index];
+                var stats = statistics[chain.Index];
+                if (solution.Regularized)
+                {
+                    _progress?.Report(new ApproxEmProgress
+                    {
+                        Stage = stageIndex + 1, StageCount = _settings.Stages.Count, Iteration = iteration, Phase = "M-step",
+                        Message = $"Stage {stageIndex + 1} iteration {iteration}: C was not positive definite " +
+                            $"(condition ≈ {solution.ConditionEstimate:g3}); added λI with λ = {solution.Regularization:g3}.",
+                    });
+                }
+
+                chain.X = solution.Coefficients;
+                if (_settings.EstimateNoiseVariance)
+                {
+                    long pixels = (long)stats.Patches.Length * _patches.PatchSize * _patches.PatchSize;
+                    double estimate = MStep.ResidualVariance(equations[chain.Index], chain.X,
+                        ApproxEmChain.SumOfSquares(_patches, stats.Patches), pixels);
+                    chain.NoiseVariance = Math.Max(estimate, 1e-12 * chain.NoiseVariance);
+                }
+
+                chain.ShiftPrior = chain.ShiftPrior.Updated(stats);
+            }
+
+            return solutions;
+        }
+
+        private EStepResult EStep(ApproxEmChain chain, int stageIndex, int iteration, RotationPrior rotationPrior, string phase)
+        {
+            var stage = _settings.Stages[stageIndex];
+            var patches = _settings.MStep == MStepMode.Incremental
+                ? chain.Block(iteration)
+                : Minibatch(chain.Members.Length, stage.StochasticFactor, chain.Seed, stageIndex, iteration).Select(i => chain.Members[i])
+                    .ToArray();
+            return DoEStep(_patches, _settings, _forward, stageIndex, iteration, patches, chain.X, chain.NoiseVariance, chain.ShiftPrior,
+                rotationPrior, _progress, Clock, _token, phase);
+        }
+
+        /// <summary>The objective of an iteration: the mean over the chains of their LL per patch.</summary>
+        private static double Objective(EStepResult[] statistics) => statistics.Average(s => s.LogLikelihoodPerPatch);
+
+        /// <summary>The map the chains make together: their mean (one chain: its x).</summary>
+        private static double[] Combined(double[][] x)
+        {
+            if (x.Length == 1)
+            {
+                return x[0];
+            }
+
+            var mean = new double[x[0].Length];
+            for (int i = 0; i < mean.Length; i++)
+            {
+                mean[i] = 0.5 * (x[0][i] + x[1][i]);
+            }
+
+            return mean;
+        }
+
+        /// <summary>A history row for this iteration, the best iterate, the checkpoint, and the progress report.</summary>
+        private void Record(int stageIndex, int iteration, EStepResult[] statistics, double seconds, double regularization,
             double mStepSeconds)
         {
-            var row = Row(_settings, stageIndex, iteration, statistics, ShiftPrior.EmptyProbability, seconds, X, regularization,
-                mStepSeconds);
+            double halfMapShell = double.NaN;
+            if (Halves)
+            {
+                var stage = (FourierBesselModel)_settings.Stages[stageIndex].Model;
+                var half1 = new FourierBesselVolume(stage.Basis, _chains[0].X).ToVolume();
+                var half2 = new FourierBesselVolume(stage.Basis, _chains[1].X).ToVolume();
+                halfMapShell = Fsc.Compute(half1, half2, HalfMapThreshold).CrossingShell;
+            }
+
+            var row = Row(_settings, stageIndex, iteration, statistics, _chains, seconds, Combined(_chains.Select(c => c.X).ToArray()),
+                regularization, mStepSeconds, halfMapShell);
             History.Add(row);
+            // Rows at iteration 0 are not candidates: in stage 1 both halves are x₀ itself, later they repeat the last row.
+            if (Halves && iteration > 0 && (_bestRow < 0 || halfMapShell >= History[_bestRow].HalfMapFscShell))
+            {
+                _bestRow = History.Count - 1;
+                _bestStage = stageIndex;
+                _bestX = _chains.Select(chain => (double[])chain.X.Clone()).ToArray();
+            }
+
             Clock.EStepDone();
-            Checkpoint(_settings, _key, stageIndex, iteration, X, ShiftPrior.EmptyProbability, _previousObjective, _objective, History);
+            if (_settings.CheckpointPath != null)
+            {
+                var state = new ApproxEmCheckpointState(
+                    _chains.Select(chain => new ApproxEmChainState(chain.X, chain.ShiftPrior.EmptyProbability, chain.NoiseVariance,
+                        chain.Visits)).ToArray(), _bestRow, _bestStage, _bestX);
+                new ApproxEmCheckpoint(_key, stageIndex, iteration, _chains[0].X, _chains[0].ShiftPrior.EmptyProbability,
+                    _previousObjective, _objective, History.ToArray(), state).Write(_settings.CheckpointPath);
+            }
+
             Report(_progress, _settings.Stages, stageIndex, iteration, "iteration", Clock, row);
         }
+
+        /// <summary>x of stage <paramref name="from"/> lifted through the stages up to <paramref name="to"/>.</summary>
+        private double[] LiftTo(int from, int to, double[] x)
+        {
+            for (int stage = from + 1; stage <= to; stage++)
+            {
+                x = Lift(_settings, stage, x);
+            }
+
+            return x;
+        }
     }
+
+    /// <summary>The FSC threshold of the half-map resolution (0.143, Rosenthal &amp; Henderson 2003).</summary>
+    public const double HalfMapThreshold = 0.143;
+
+    /// <summary>The seed of chain <paramref name="chain"/>: the run's seed for the only chain or half 1, a mix of it for half 2.</summary>
+    private static int ChainSeed(int seed, int chain) => chain == 0 ? seed : IterationSeed(seed, -3, chain);
 
     private static bool Continue(ApproxEmStage stage, int iteration, double previousObjective, double objective)
         => iteration < stage.MaxIterations
@@ -292,13 +491,12 @@ public static class ApproxEm
         => settings.Lift != null ? settings.Lift(stage, x) : ZeroPad(x, settings.Stages[stage].Model.ParameterCount);
 
     private static EStepResult DoEStep(PatchSet patches, ApproxEmSettings settings, ForwardModel forward, int stageIndex, int iteration,
-        double[] x, ShiftPrior shiftPrior, RotationPrior rotationPrior, IProgress<ApproxEmProgress>? progress, ProgressClock clock,
-        CancellationToken token, string phase)
+        int[] minibatch, double[] x, double noiseVariance, ShiftPrior shiftPrior, RotationPrior rotationPrior,
+        IProgress<ApproxEmProgress>? progress, ProgressClock clock, CancellationToken token, string phase)
     {
         var stage = settings.Stages[stageIndex];
         // The E-step at k = MaxIterations ends the stage: no M-step will use its statistics, only its LL.
         bool likelihoodOnly = iteration >= stage.MaxIterations;
-        var minibatch = Minibatch(patches.Count, stage.StochasticFactor, settings.Seed, stageIndex, iteration);
         var stopwatch = Stopwatch.StartNew();
         long lastReport = 0;
         Action<double>? report = progress == null ? null : fraction =>
@@ -335,12 +533,12 @@ public static class ApproxEm
             Threads = settings.Threads, FftSize = settings.FftSize, PosteriorCutoff = settings.PosteriorCutoff, Progress = report,
             LikelihoodOnly = likelihoodOnly, Precision = settings.Precision,
         };
-        return EStep.Run(forward, stage.Model, stage.Rotations.Rotations, x, patches, minibatch, settings.NoiseVariance, shiftPrior,
+        return EStep.Run(forward, stage.Model, stage.Rotations.Rotations, x, patches, minibatch, noiseVariance, shiftPrior,
             rotationPrior, options, token);
     }
 
-    private static ApproxEmIteration Row(ApproxEmSettings settings, int stageIndex, int k, EStepResult statistics, double v, double seconds,
-        double[] x, double lambda, double mStepSeconds = 0)
+    private static ApproxEmIteration Row(ApproxEmSettings settings, int stageIndex, int k, EStepResult[] statistics,
+        ApproxEmChain[] chains, double seconds, double[] x, double lambda, double mStepSeconds, double halfMapShell)
     {
         var stage = settings.Stages[stageIndex];
         double shell = double.NaN;
@@ -351,14 +549,21 @@ public static class ApproxEm
             shell = fsc.CrossingShell;
             below = fsc.FirstShellBelow;
         }
+
+        // One chain: its own numbers. Two halves: sums over both, and the means of v and σ².
+        double logLikelihood = statistics.Length == 1 ? statistics[0].LogLikelihood : statistics.Sum(s => s.LogLikelihood);
+        int patchCount = statistics.Sum(s => s.Patches.Length);
+        long pairs = statistics.Sum(s => s.PairCount), skipped = statistics.Sum(s => s.SkippedPairs);
         return new ApproxEmIteration
         {
             Stage = stageIndex + 1, EllMax = stage.EllMax, RotationCount = stage.Rotations.Count, StochasticFactor = stage.StochasticFactor,
-            Iteration = k, PatchCount = statistics.Patches.Length, LogLikelihood = statistics.LogLikelihood,
-            LogLikelihoodPerPatch = statistics.LogLikelihoodPerPatch, EmptyProbability = v,
+            Iteration = k, PatchCount = patchCount, LogLikelihood = logLikelihood,
+            LogLikelihoodPerPatch = statistics.Length == 1 ? statistics[0].LogLikelihoodPerPatch : logLikelihood / patchCount,
+            EmptyProbability = chains.Length == 1 ? chains[0].ShiftPrior.EmptyProbability : chains.Average(c => c.ShiftPrior.EmptyProbability),
+            NoiseVariance = chains.Length == 1 ? chains[0].NoiseVariance : chains.Average(c => c.NoiseVariance),
             Seconds = seconds, MStepSeconds = mStepSeconds, FscShell = shell, FscFirstShellBelow = below, Regularization = lambda,
-            SkippedFraction = statistics.PairCount == 0 ? 0 : (double)statistics.SkippedPairs / statistics.PairCount,
-            Precision = statistics.Precision,
+            SkippedFraction = pairs == 0 ? 0 : (double)skipped / pairs,
+            Precision = statistics[0].Precision, HalfMapFscShell = halfMapShell,
         };
     }
 
@@ -384,15 +589,5 @@ public static class ApproxEm
             Phase = phase, Fraction = clock.Fraction, LastLogLikelihoodPerPatch = row.LogLikelihoodPerPatch,
             SecondsRemaining = (int)rest, Completed = row,
         });
-    }
-
-    private static void Checkpoint(ApproxEmSettings settings, ApproxEmCheckpointKey key, int stageIndex, int k, double[] x, double v,
-        double previousObjective, double objective, List<ApproxEmIteration> history)
-    {
-        if (settings.CheckpointPath == null)
-        {
-            return;
-        }
-        new ApproxEmCheckpoint(key, stageIndex, k, x, v, previousObjective, objective, history.ToArray()).Write(settings.CheckpointPath);
     }
 }

@@ -14,10 +14,18 @@ public sealed class ApproxEmCheckpoint
 {
     private const string Magic = "CRYOEMPS-EM-CKPT";
     // Version 2: history rows carry the E-step precision and M-step seconds; the schedule string carries the precision setting.
-    private const int Version = 2;
+    // Version 3: each chain's state (x, v, σ², block visits of the incremental EM), the best iterate, and the rows' σ² and
+    // half-map shell.
+    private const int Version = 3;
 
     public ApproxEmCheckpoint(ApproxEmCheckpointKey key, int stage, int iteration, double[] x, double v, double prevQ, double q,
         ApproxEmIteration[] history)
+        : this(key, stage, iteration, x, v, prevQ, q, history, null)
+    {
+    }
+
+    internal ApproxEmCheckpoint(ApproxEmCheckpointKey key, int stage, int iteration, double[] x, double v, double prevQ, double q,
+        ApproxEmIteration[] history, ApproxEmCheckpointState? state)
     {
         Key = key;
         Stage = stage;
@@ -27,7 +35,13 @@ public sealed class ApproxEmCheckpoint
         PreviousObjective = prevQ;
         Objective = q;
         History = history;
+        State = state ?? new ApproxEmCheckpointState(
+            new[] { new ApproxEmChainState(x, v, key.NoiseVariance, new BlockVisit?[] { new BlockVisit(iteration, x, v, key.NoiseVariance) }) },
+            -1, -1, null);
     }
+
+    /// <summary>Each chain's state and the best iterate.</summary>
+    internal ApproxEmCheckpointState State { get; }
 
     public ApproxEmCheckpointKey Key { get; }
     /// <summary>0-based stage index.</summary>
@@ -49,6 +63,13 @@ public sealed class ApproxEmCheckpoint
                 $"S={stage.StochasticFactor:R},N={stage.MaxIterations},eps={stage.Tolerance:R}]");
         }
         schedule.Append($" precision={s.Precision}");
+        // The options of the quality issue, only when they differ from the paper's (so paper-run checkpoints keep their key).
+        if (s.MStep != MStepMode.Minibatch || s.Prior != ApproxEmPrior.None || s.EstimateNoiseVariance || s.HalfSets != null)
+        {
+            schedule.Append($" mstep={s.MStep} prior={s.Prior} T={s.Tau2Fudge:R} sigma2={(s.EstimateNoiseVariance ? "estimated" : "fixed")}" +
+                $" halves={(s.HalfSets == null ? "none" : $"{s.HalfSets.First.Length}+{s.HalfSets.Second.Length}")}" +
+                $" patience={s.HalfMapPatience}");
+        }
         return new ApproxEmCheckpointKey(patches.Fingerprint(), patches.Count, patches.PatchSize, s.Seed, s.NoiseVariance,
             s.EmptyProbability, s.PosteriorCutoff, forward.FftSize(s.FftSize), Hash(x0),
             schedule.ToString());
@@ -139,7 +160,10 @@ public sealed class ApproxEmCheckpoint
                 writer.Write(row.SkippedFraction);
                 writer.Write((int)row.Precision);
                 writer.Write(row.MStepSeconds);
+                writer.Write(row.NoiseVariance);
+                writer.Write(row.HalfMapFscShell);
             }
+            State.Write(writer);
         }
         var bytes = buffer.ToArray();
         stream.Write(bytes);
@@ -191,7 +215,7 @@ public sealed class ApproxEmCheckpoint
                 int below = reader.ReadInt32();
                 double regularization = reader.ReadDouble(), skippedFraction = reader.ReadDouble();
                 var precision = (EStepPrecision)reader.ReadInt32();
-                double mStepSeconds = reader.ReadDouble();
+                double mStepSeconds = reader.ReadDouble(), rowNoiseVariance = reader.ReadDouble(), halfMapShell = reader.ReadDouble();
                 history[i] = new ApproxEmIteration
                 {
                     Stage = rowStage, EllMax = ellMax, RotationCount = rotationCount, StochasticFactor = stochasticFactor,
@@ -200,10 +224,11 @@ public sealed class ApproxEmCheckpoint
                     EmptyProbability = emptyProbability, Seconds = seconds, FscShell = shell,
                     FscFirstShellBelow = below == int.MinValue ? null : below,
                     Regularization = regularization, SkippedFraction = skippedFraction,
-                    Precision = precision, MStepSeconds = mStepSeconds,
+                    Precision = precision, MStepSeconds = mStepSeconds, NoiseVariance = rowNoiseVariance, HalfMapFscShell = halfMapShell,
                 };
             }
-            return new ApproxEmCheckpoint(key, stage, iteration, x, v, previousObjective, objective, history);
+            var state = ApproxEmCheckpointState.Read(reader);
+            return new ApproxEmCheckpoint(key, stage, iteration, x, v, previousObjective, objective, history, state);
         }
         catch (EndOfStreamException)
         {

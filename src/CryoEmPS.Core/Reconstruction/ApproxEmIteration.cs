@@ -35,7 +35,18 @@ public sealed class ApproxEmIteration
     /// <summary>The arithmetic of this row's E-step: Double or Single (what Auto chose).</summary>
     public EStepPrecision Precision { get; init; } = EStepPrecision.Double;
 
+    /// <summary>σ² of this row's E-step (given, or as the previous M-step estimated it; the mean of the halves' with half-sets).</summary>
+    public double NoiseVariance { get; init; } = double.NaN;
+    /// <summary>
+    /// With half-sets: the interpolated shell where the FSC between the two half maps crosses 0.143 (the resolution the data
+    /// support, without the truth); NaN without half-sets.
+    /// </summary>
+    public double HalfMapFscShell { get; init; } = double.NaN;
+    /// <summary>True on the row whose volume the result returns (the best half-map resolution with half-sets, else the last row).</summary>
+    public bool Best { get; internal set; }
+
     public override string ToString()
         => $"stage {Stage} (ℓmax {EllMax}) it {Iteration}: LL/patch {LogLikelihoodPerPatch:0.####}, v {EmptyProbability:0.###}" +
-            (double.IsNaN(FscShell) ? "" : $", FSC shell {FscShell:0.##}");
+            (double.IsNaN(HalfMapFscShell) ? "" : $", half-map shell {HalfMapFscShell:0.##}") +
+            (double.IsNaN(FscShell) ? "" : $", FSC shell {FscShell:0.##}") + (Best ? " (best)" : "");
 }

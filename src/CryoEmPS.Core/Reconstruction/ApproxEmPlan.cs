@@ -12,7 +12,7 @@ namespace CryoEmPS.Core.Reconstruction;
 public sealed class ApproxEmPlan
 {
     internal ApproxEmPlan(ApproxEmRequest request, PatchSet patches, int[] ellMax, RotationSet[] rotations, double[] stochasticFactor,
-        int[] maxIterations, double[] tolerance, double noiseVariance, bool noiseVarianceFromPatches)
+        int[] maxIterations, double[] tolerance, double noiseVariance, bool estimateNoiseVariance, HalfSets? halfSets)
     {
         Patches = patches;
         InitialVolume = request.InitialVolume;
@@ -23,7 +23,12 @@ public sealed class ApproxEmPlan
         MaxIterations = Array.AsReadOnly(maxIterations);
         Tolerance = Array.AsReadOnly(tolerance);
         NoiseVariance = noiseVariance;
-        NoiseVarianceFromPatches = noiseVarianceFromPatches;
+        EstimateNoiseVariance = estimateNoiseVariance;
+        HalfSets = halfSets;
+        MStep = request.MStep;
+        Prior = request.Prior;
+        Tau2Fudge = request.Tau2Fudge;
+        HalfMapPatience = request.HalfMapPatience;
         EmptyProbability = request.EmptyProbability;
         Seed = request.Seed;
         Threads = request.Threads;
@@ -43,9 +48,16 @@ public sealed class ApproxEmPlan
     public IReadOnlyList<double> StochasticFactor { get; }
     public IReadOnlyList<int> MaxIterations { get; }
     public IReadOnlyList<double> Tolerance { get; }
+    /// <summary>σ² of the first E-step (given, or the patches' mean square when it is estimated).</summary>
     public double NoiseVariance { get; }
-    /// <summary>True when σ² was not given and came from the patch set.</summary>
-    public bool NoiseVarianceFromPatches { get; }
+    /// <summary>True when the M-step re-estimates σ² (it was not given, or -EstimateNoiseVariance).</summary>
+    public bool EstimateNoiseVariance { get; }
+    /// <summary>The gold-standard halves, or null.</summary>
+    public HalfSets? HalfSets { get; }
+    public MStepMode MStep { get; }
+    public ApproxEmPrior Prior { get; }
+    public double Tau2Fudge { get; }
+    public int HalfMapPatience { get; }
     public double EmptyProbability { get; }
     public int Seed { get; }
     public int Threads { get; }

@@ -38,6 +38,8 @@ public static class ApproxEmReconstruction
             Stages = stages, NoiseVariance = plan.NoiseVariance, EmptyProbability = plan.EmptyProbability, Seed = plan.Seed,
             Threads = plan.Threads, PosteriorCutoff = plan.PosteriorCutoff, Precision = plan.Precision, Reference = plan.Reference,
             CheckpointPath = plan.CheckpointPath, Resume = plan.Resume,
+            MStep = plan.MStep, Prior = plan.Prior, Tau2Fudge = plan.Tau2Fudge, EstimateNoiseVariance = plan.EstimateNoiseVariance,
+            HalfSets = plan.HalfSets, HalfMapPatience = plan.HalfMapPatience,
             Lift = (stage, x) => new FourierBesselVolume(bases[stage - 1], x, voxelSize).WithEllMax(plan.EllMax[stage]).Coefficients,
             Synthesize = (stage, x) => new FourierBesselVolume(bases[stage], x, voxelSize).ToVolume(),
         };
@@ -46,10 +48,22 @@ public static class ApproxEmReconstruction
         var volume = estimate.ToVolume();
         volume.VoxelSize = voxelSize;
         volume.Name = "ApproxEm";
+        var halves = run.HalfCoefficients?.Select((x, i) => new FourierBesselVolume(bases[^1], x, voxelSize, $"ApproxEm half {i + 1}"))
+            .ToArray();
         return new ApproxEmResult
         {
             Volume = volume, FourierBesselVolume = estimate, EmptyProbability = run.EmptyProbability, History = run.History.ToArray(),
-            Seed = plan.Seed, PatchCount = plan.Patches.Count, NoiseVariance = plan.NoiseVariance,
+            Seed = plan.Seed, PatchCount = plan.Patches.Count, NoiseVariance = run.NoiseVariance,
+            InitialNoiseVariance = plan.NoiseVariance, NoiseVarianceEstimated = plan.EstimateNoiseVariance,
+            MStep = plan.MStep, Prior = plan.Prior, Tau2Fudge = plan.Tau2Fudge, HalfSets = plan.HalfSets,
+            HalfFourierBesselVolume = halves,
+            HalfVolume = halves?.Select(half =>
+            {
+                var map = half.ToVolume();
+                map.VoxelSize = voxelSize;
+                map.Name = half.Name;
+                return map;
+            }).ToArray(),
             InitialEmptyProbability = plan.EmptyProbability, EllMaxSchedule = plan.EllMax.ToArray(),
             RotationCount = plan.Rotations.Select(set => set.Count).ToArray(), StochasticFactor = plan.StochasticFactor.ToArray(),
             MaxIterations = plan.MaxIterations.ToArray(), Tolerance = plan.Tolerance.ToArray(), Threads = plan.Threads,
@@ -89,7 +103,9 @@ public static class ApproxEmReconstruction
         {
             energy += value * value;
         }
-        double signal = Math.Max(energy / plan.Patches.Count - size * size * plan.NoiseVariance, 1e-12)
+        // An estimated σ² starts at the patches' mean square (signal and noise): take half of it as the noise here.
+        double noiseVariance = plan.EstimateNoiseVariance ? 0.5 * plan.NoiseVariance : plan.NoiseVariance;
+        double signal = Math.Max(energy / plan.Patches.Count - size * size * noiseVariance, 1e-12)
             / Math.Max(1e-3, 1 - plan.EmptyProbability);
         var model = FourierBesselModel.Get(size, firstEllMax);
         var matrix = new double[size * size * x.Length];

@@ -60,6 +60,25 @@ public sealed class ApproxEmRequest
     public string? CheckpointPath { get; init; }
     /// <summary>Continue from <see cref="CheckpointPath"/> when it exists.</summary>
     public bool Resume { get; init; }
+    /// <summary>Which statistics each M-step solves with: incremental EM (default) or the paper's minibatch.</summary>
+    public MStepMode MStep { get; init; } = MStepMode.Incremental;
+    /// <summary>The prior on the coefficients (see <see cref="ApproxEmPrior"/>).</summary>
+    public ApproxEmPrior Prior { get; init; } = DefaultPrior;
+    /// <summary>T, RELION's tau2_fudge (larger = weaker prior), positive and finite.</summary>
+    public double Tau2Fudge { get; init; } = DefaultTau2Fudge;
+    /// <summary>Re-estimate σ² in every M-step even when <see cref="NoiseVariance"/> is given (it is always estimated when not).</summary>
+    public bool EstimateNoiseVariance { get; init; }
+    /// <summary>Reconstruct two gold-standard halves (see <see cref="HalfSets"/>) and record their FSC every iteration.</summary>
+    public bool HalfSet { get; init; }
+    /// <summary>With half-sets: end a stage when the half-map resolution has not improved for this many iterations (0: never).</summary>
+    public int HalfMapPatience { get; init; }
+
+    /// <summary>The default prior.</summary>
+    public const ApproxEmPrior DefaultPrior = ApproxEmPrior.None;
+    /// <summary>The default T.</summary>
+    public const double DefaultTau2Fudge = 1;
+    /// <summary>Each half needs at least this many patches.</summary>
+    public const int MinimumHalfSetPatches = 4;
 
     /// <summary>
     /// Checks the request — every check, once — and returns it with the defaults applied and every per-stage value
@@ -76,9 +95,21 @@ public sealed class ApproxEmRequest
         }
 
         int size = patches.PatchSize;
-        bool noiseVarianceFromPatches = NoiseVariance == null;
+        bool estimateNoiseVariance = NoiseVariance == null || EstimateNoiseVariance;
         double noiseVariance = ResolveNoiseVariance(patches);
         var schedule = ResolveSchedule(patches);
+        if (!(Tau2Fudge > 0) || double.IsInfinity(Tau2Fudge))
+        {
+            throw Invalid("Tau2FudgeOutOfRange",
+                $"-Tau2Fudge T must be positive and finite (larger T = weaker prior; RELION uses 1 to 4); got {Tau2Fudge}.");
+        }
+
+        if (HalfMapPatience < 0)
+        {
+            throw Invalid("HalfMapPatienceOutOfRange", $"-HalfMapPatience must be 0 (never stop early) or more; got {HalfMapPatience}.");
+        }
+
+        var halves = HalfSet ? ResolveHalfSets(patches, schedule) : null;
         if (!(EmptyProbability >= 0 && EmptyProbability < 1))
         {
             throw Invalid("EmptyProbabilityOutOfRange", $"-EmptyProbability v₀ must lie in [0, 1); got {EmptyProbability}.");
@@ -96,24 +127,37 @@ public sealed class ApproxEmRequest
             .Select(count => grids.TryGetValue(count, out var grid) ? grid : grids[count] = RotationGrid.SuperFibonacci(count))
             .ToArray();
         return new ApproxEmPlan(this, patches, (int[])EllMax.Clone(), rotations, schedule.StochasticFactor, schedule.MaxIterations,
-            schedule.Tolerance, noiseVariance, noiseVarianceFromPatches);
+            schedule.Tolerance, noiseVariance, estimateNoiseVariance, halves);
+    }
+
+    /// <summary>The gold-standard split; each half must hold enough patches for every stage's minibatch.</summary>
+    private static HalfSets ResolveHalfSets(PatchSet patches, Schedule schedule)
+    {
+        var halves = HalfSets.Split(patches);
+        int smaller = Math.Min(halves.First.Length, halves.Second.Length);
+        double smallestS = schedule.StochasticFactor.Min();
+        if (smaller < MinimumHalfSetPatches || (int)Math.Floor(smallestS * smaller) < 1)
+        {
+            throw Invalid("HalfSetTooSmall",
+                $"The half-sets ({halves}) are too small: each half needs at least {MinimumHalfSetPatches} patches, and " +
+                $"⌊S·P⌋ ≥ 1 for S = {smallestS}. Use more or larger micrographs, or drop -HalfSet.");
+        }
+
+        return halves;
     }
 
     /// <summary>The expanded schedule: one value per stage of every list.</summary>
     private sealed record Schedule(RotationSet[]? GivenRotations, int[] RotationCount, double[] StochasticFactor, int[] MaxIterations,
         double[] Tolerance);
 
-    /// <summary>σ²: <see cref="NoiseVariance"/> when given, else the patch set's; positive and finite.</summary>
+    /// <summary>
+    /// σ² of the first E-step: <see cref="NoiseVariance"/> when given; else the mean square of the patch pixels (signal and noise,
+    /// an upper bound that the M-step then re-estimates — the patch set's own σ², which only simulations carry, is not used,
+    /// so that simulated and real data are treated alike). Positive and finite.
+    /// </summary>
     private double ResolveNoiseVariance(PatchSet patches)
     {
-        double noiseVariance = NoiseVariance ?? patches.NoiseVariance;
-        if (NoiseVariance == null && double.IsNaN(noiseVariance))
-        {
-            throw Invalid("NoiseVarianceUnknown",
-                "The noise variance σ² is unknown: the patch set does not carry one (its micrographs had none, or they disagreed). " +
-                "Give -NoiseVariance, the per-pixel variance of the micrograph noise.");
-        }
-
+        double noiseVariance = NoiseVariance ?? MeanSquare(patches);
         if (!(noiseVariance > 0) || double.IsInfinity(noiseVariance))
         {
             throw Invalid("NoiseVarianceInvalid",
@@ -244,6 +288,18 @@ public sealed class ApproxEmRequest
         throw Invalid("ScheduleLengthMismatch",
             $"-{parameter} has {values.Length} values but -EllMax has {stages} stages. " +
             $"Give one value per stage, or a single value for every stage.");
+    }
+
+    /// <summary>The mean of the squared patch pixels.</summary>
+    private static double MeanSquare(PatchSet patches)
+    {
+        double sum = 0;
+        foreach (double value in patches.Data)
+        {
+            sum += value * value;
+        }
+
+        return sum / patches.Data.Length;
     }
 
     private static ApproxEmInputException Invalid(string errorId, string message) => new(errorId, message);

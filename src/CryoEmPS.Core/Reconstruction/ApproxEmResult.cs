@@ -15,7 +15,26 @@ public sealed class ApproxEmResult
     public required ApproxEmIteration[] History { get; init; }
     public required int Seed { get; init; }
     public required int PatchCount { get; init; }
+    /// <summary>σ² at the end: the M-step's estimate when <see cref="NoiseVarianceEstimated"/>, else as given.</summary>
     public required double NoiseVariance { get; init; }
+    /// <summary>σ² of the first E-step (given, or the patches' mean square when estimated).</summary>
+    public double InitialNoiseVariance { get; init; }
+    public bool NoiseVarianceEstimated { get; init; }
+    public MStepMode MStep { get; init; }
+    public ApproxEmPrior Prior { get; init; }
+    public double Tau2Fudge { get; init; }
+    /// <summary>The gold-standard split (null without -HalfSet).</summary>
+    public HalfSets? HalfSets { get; init; }
+    /// <summary>The two half maps (null without -HalfSet); <see cref="Volume"/> is their mean.</summary>
+    public Volume[]? HalfVolume { get; init; }
+    public FourierBesselVolume[]? HalfFourierBesselVolume { get; init; }
+    /// <summary>The history row whose volume this result holds (best half-map resolution with half-sets, else the last).</summary>
+    public ApproxEmIteration? BestIteration => History.FirstOrDefault(row => row.Best);
+    /// <summary>The half-map FSC 0.143 crossing shell of the returned iterate (NaN without half-sets).</summary>
+    public double HalfMapFscShell => BestIteration?.HalfMapFscShell ?? double.NaN;
+    /// <summary>The half-map resolution in Å, L·voxel/shell (NaN without half-sets or voxel size).</summary>
+    public double HalfMapResolutionAngstrom
+        => Volume.VoxelSize > 0 && HalfMapFscShell > 0 ? Size * Volume.VoxelSize / HalfMapFscShell : double.NaN;
     public required double InitialEmptyProbability { get; init; }
     public required int[] EllMaxSchedule { get; init; }
     public required int[] RotationCount { get; init; }
@@ -36,12 +55,14 @@ public sealed class ApproxEmResult
     public double FinalLogLikelihoodPerPatch => History.Length == 0 ? double.NaN : History[^1].LogLikelihoodPerPatch;
     /// <summary>FSC(0.5) crossing shell of the first and last rows (NaN without -Reference).</summary>
     public double InitialFscShell => History.Length == 0 ? double.NaN : History[0].FscShell;
-    public double FinalFscShell => History.Length == 0 ? double.NaN : History[^1].FscShell;
+    /// <summary>FSC shell (against -Reference) of the returned iterate (the best row with half-sets, else the last).</summary>
+    public double FinalFscShell => BestIteration?.FscShell ?? (History.Length == 0 ? double.NaN : History[^1].FscShell);
     public int Iterations => History.Count(row => row.Iteration > 0);
 
     public override string ToString()
     {
         string fsc = double.IsNaN(FinalFscShell) ? "" : $", FSC shell {InitialFscShell:0.##} → {FinalFscShell:0.##}";
+        fsc += double.IsNaN(HalfMapFscShell) ? "" : $", half-map shell {HalfMapFscShell:0.##}";
         return $"ApproxEmResult L = {Size}, ℓmax = {EllMax}, {Iterations} iterations, " +
             $"LL/patch {FinalLogLikelihoodPerPatch:0.###}, v = {EmptyProbability:0.###}{fsc}";
     }

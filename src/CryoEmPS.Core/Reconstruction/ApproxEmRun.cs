@@ -22,4 +22,10 @@ public sealed class ApproxEmRun
     public bool Resumed { get; }
     /// <summary>How many history rows came from the checkpoint.</summary>
     public int ResumedRows { get; }
+    /// <summary>With half-sets: the two half maps' coefficients (the returned iterate's, in the last stage's space); else null.</summary>
+    public double[][]? HalfCoefficients { get; init; }
+    /// <summary>σ² at the end of the run (estimated, or as given).</summary>
+    public double NoiseVariance { get; init; }
+    /// <summary>The history row of the returned iterate.</summary>
+    public int BestRow { get; init; }
 }

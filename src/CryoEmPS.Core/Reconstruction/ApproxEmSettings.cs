@@ -35,6 +35,23 @@ public sealed class ApproxEmSettings
     public string? CheckpointPath { get; init; }
     /// <summary>Continue from <see cref="CheckpointPath"/> when it exists.</summary>
     public bool Resume { get; init; }
+    /// <summary>Which statistics each M-step solves with (default: the paper's minibatch; the request's default is incremental).</summary>
+    public MStepMode MStep { get; init; } = MStepMode.Minibatch;
+    /// <summary>The prior on the coefficients (default none: the paper's maximum likelihood).</summary>
+    public ApproxEmPrior Prior { get; init; } = ApproxEmPrior.None;
+    /// <summary>T, RELION's tau2_fudge: τ² = T·(signal power); larger T = weaker prior.</summary>
+    public double Tau2Fudge { get; init; } = 1;
+    /// <summary>Re-estimate σ² in every M-step (<see cref="NoiseVariance"/> is then the starting value).</summary>
+    public bool EstimateNoiseVariance { get; init; }
+    /// <summary>
+    /// The two gold-standard halves (patch indices, ascending, sharing no particle), reconstructed independently; null: one
+    /// reconstruction from all patches.
+    /// </summary>
+    public HalfSets? HalfSets { get; init; }
+    /// <summary>
+    /// With half-sets: stop a stage when the half-map resolution has not improved for this many iterations (0: never early).
+    /// </summary>
+    public int HalfMapPatience { get; init; }
 
     /// <summary>The one check of a run's settings against its patches and x₀ (the E-step and M-step then trust them).</summary>
     public void Validate(PatchSet patches, double[] x0)
@@ -69,6 +86,19 @@ public sealed class ApproxEmSettings
             throw new NotSupportedException(
                 $"The EM runs without an image filter so far; the forward model has L = {ForwardModel.ImageSize} " +
                 $"and filters {string.Join(", ", ForwardModel.Filters.Select(f => f.Name))}.");
+        }
+
+        if (Prior != ApproxEmPrior.None || HalfSets != null)
+        {
+            if (Stages.Any(stage => stage.Model is not FourierBesselModel))
+            {
+                throw new NotSupportedException("The prior and the half-map FSC need the Fourier–Bessel model in every stage.");
+            }
+        }
+
+        if (!(Tau2Fudge > 0) || double.IsInfinity(Tau2Fudge))
+        {
+            throw new ArgumentOutOfRangeException(nameof(Tau2Fudge), $"T must be positive and finite; got {Tau2Fudge}.");
         }
 
         if (x0.Length != Stages[0].Model.ParameterCount)

@@ -79,45 +79,57 @@ public sealed class EStepResult
     /// <summary>The E-step of a minibatch split over several filter groups: per-patch values back in minibatch order, sums over groups in group order.</summary>
     internal static EStepResult Merge(int[] minibatch, IReadOnlyList<EStepResult> groups)
     {
-        var first = groups[0];
-        var position = new Dictionary<int, int>(minibatch.Length);
-        for (int j = 0; j < minibatch.Length; j++)
+        var merged = Sum(minibatch, groups);
+        merged.FilterGroup = -1;
+        merged._groups = groups.ToArray();
+        return merged;
+    }
+
+    /// <summary>
+    /// The statistics of disjoint patch sets added (incremental EM: the blocks of a partition, each from the last time it was
+    /// visited): per-patch values in <paramref name="patches"/> order, sums in part order, the empty posterior averaged over
+    /// all patches.
+    /// </summary>
+    internal static EStepResult Sum(int[] patches, IReadOnlyList<EStepResult> parts)
+    {
+        var first = parts[0];
+        var position = new Dictionary<int, int>(patches.Length);
+        for (int j = 0; j < patches.Length; j++)
         {
-            position[minibatch[j]] = j;
+            position[patches[j]] = j;
         }
 
-        var logLikelihood = new double[minibatch.Length];
+        var logLikelihood = new double[patches.Length];
         double emptySum = 0;
         long pairs = 0, skipped = 0;
         var back = new double[first.BackProjection.Length];
         var pixel = new double[first.PixelWeight.Length];
         var shift = new double[first.ShiftWeight.Length];
         var seconds = new double[first.PhaseSeconds.Length];
-        foreach (var group in groups)
+        foreach (var part in parts)
         {
-            for (int j = 0; j < group.Patches.Length; j++)
+            for (int j = 0; j < part.Patches.Length; j++)
             {
-                logLikelihood[position[group.Patches[j]]] = group.PatchLogLikelihood[j];
+                logLikelihood[position[part.Patches[j]]] = part.PatchLogLikelihood[j];
             }
 
-            emptySum += group.EmptyPosterior * group.Patches.Length;
-            pairs += group.PairCount;
-            skipped += group.SkippedPairs;
-            Accumulate(back, group.BackProjection);
-            Accumulate(pixel, group.PixelWeight);
-            Accumulate(shift, group.ShiftWeight);
-            Accumulate(seconds, group.PhaseSeconds);
+            emptySum += part.EmptyPosterior * part.Patches.Length;
+            pairs += part.PairCount;
+            skipped += part.SkippedPairs;
+            Accumulate(back, part.BackProjection);
+            Accumulate(pixel, part.PixelWeight);
+            Accumulate(shift, part.ShiftWeight);
+            Accumulate(seconds, part.PhaseSeconds);
         }
 
-        return new EStepResult(first.ImageSize, first.RotationCount, (int[])minibatch.Clone(), logLikelihood, emptySum / minibatch.Length,
+        return new EStepResult(first.ImageSize, first.RotationCount, (int[])patches.Clone(), logLikelihood, emptySum / patches.Length,
             back, pixel, shift, pairs, skipped)
         {
             BoxSize = first.BoxSize,
             PhaseSeconds = seconds,
             Precision = first.Precision,
-            FilterGroup = -1,
-            Filtered = groups.Any(group => group.Filtered),
-            _groups = groups.ToArray(),
+            FilterGroup = first.FilterGroup,
+            Filtered = parts.Any(part => part.Filtered),
         };
     }
 

@@ -326,6 +326,54 @@ public static unsafe class MStep
         return new MStepSolution(x, lambda, condition);
     }
 
+    /// <summary>(C + λI)⁻¹, n×n row-major with both triangles (λ: the Tikhonov term <see cref="Solve"/> needed).</summary>
+    public static double[] Inverse(NormalEquations eq, double lambda)
+    {
+        int n = eq.ParameterCount;
+        var a = (double[])eq.Matrix.Clone();
+        for (int i = 0; i < n; i++)
+        {
+            a[(long)i * n + i] += lambda;
+        }
+
+        fixed (double* pa = a)
+        {
+            if (Blas.CholeskyFactor(n, pa) != 0 || Blas.CholeskyInverse(n, pa) != 0)
+            {
+                throw new InvalidOperationException("C + λI could not be inverted.");
+            }
+
+            CopyUpperToLower(pa, n);
+        }
+
+        return a;
+    }
+
+    /// <summary>
+    /// The M-step of σ² (ECM: after x): the posterior-weighted mean squared residual per pixel,
+    ///   σ² = Σ_q Σ_{s,ω} w_{q,s,ω} ‖I_q − A_{s,ω}x‖² / (P·L²) = (Σ_q ‖I_q‖² − 2xᵀy + xᵀCx) / (P·L²),
+    /// since the posterior weights of a patch (the empty hypothesis included, whose residual is ‖I_q‖²) sum to 1 and C, y are
+    /// Σ w AᵀA and Σ w AᵀI (eqs. 29–30). <paramref name="sumOfSquares"/> = Σ_q ‖I_q‖² over the P patches of the statistics.
+    /// </summary>
+    public static double ResidualVariance(NormalEquations eq, ReadOnlySpan<double> x, double sumOfSquares, long pixelCount)
+    {
+        int n = eq.ParameterCount;
+        double xy = 0, xcx = 0;
+        for (int i = 0; i < n; i++)
+        {
+            xy += x[i] * eq.RightHandSide[i];
+            double row = 0;
+            for (int j = 0; j < n; j++)
+            {
+                row += eq.Matrix[(long)i * n + j] * x[j];
+            }
+
+            xcx += x[i] * row;
+        }
+
+        return (sumOfSquares - 2 * xy + xcx) / pixelCount;
+    }
+
     private static double ConditionOf(double[] c, int n)
     {
         var matrix = MathNet.Numerics.LinearAlgebra.Matrix<double>.Build.Dense(n, n, (i, j) => c[(long)i * n + j]);

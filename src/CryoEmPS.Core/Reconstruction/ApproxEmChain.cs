@@ -1,0 +1,146 @@
+using CryoEmPS.Core.Patches;
+
+namespace CryoEmPS.Core.Reconstruction;
+
+/// <summary>
+/// One reconstruction inside a run of Algorithm 1: all the patches, or one gold-standard half. It holds x, the shift prior,
+/// σ² and the sufficient statistics the next M-step solves with: the last E-step's (<see cref="MStepMode.Minibatch"/>), or
+/// every block's from its last visit (<see cref="MStepMode.Incremental"/>).
+/// </summary>
+internal sealed class ApproxEmChain
+{
+    private EStepResult?[] _stored = Array.Empty<EStepResult?>();
+
+    public ApproxEmChain(int index, int[] members, int seed, double[] x, ShiftPrior shiftPrior, double noiseVariance)
+    {
+        Index = index;
+        Members = members;
+        Seed = seed;
+        X = x;
+        ShiftPrior = shiftPrior;
+        NoiseVariance = noiseVariance;
+    }
+
+    /// <summary>0 for the only chain or half 1, 1 for half 2.</summary>
+    public int Index { get; }
+
+    /// <summary>The patch indices (ascending) this chain reconstructs from.</summary>
+    public int[] Members { get; }
+
+    /// <summary>The seed of its minibatches and blocks.</summary>
+    public int Seed { get; }
+
+    public double[] X { get; set; }
+
+    public ShiftPrior ShiftPrior { get; set; }
+
+    /// <summary>σ² of its next E-step.</summary>
+    public double NoiseVariance { get; set; }
+
+    /// <summary>The blocks of the current stage (incremental EM; one block holding every member otherwise).</summary>
+    public int[][] Blocks { get; private set; } = Array.Empty<int[]>();
+
+    /// <summary>For every block, the state its stored statistics came from (null: not visited in this stage).</summary>
+    public BlockVisit?[] Visits { get; private set; } = Array.Empty<BlockVisit?>();
+
+    /// <summary>The statistics of the last E-step (the minibatch M-step solves with them).</summary>
+    public EStepResult? Last { get; set; }
+
+    /// <summary>A new stage: the blocks of the incremental EM, and no statistics yet.</summary>
+    public void StartStage(int stageIndex, double stochasticFactor, MStepMode mode)
+    {
+        int count = mode == MStepMode.Incremental ? BlockCount(stochasticFactor, Members.Length) : 1;
+        Blocks = Partition(Members, count, ApproxEm.IterationSeed(Seed, stageIndex, -2));
+        Visits = new BlockVisit?[count];
+        _stored = new EStepResult?[count];
+        Last = null;
+    }
+
+    /// <summary>B = round(1/S) blocks, at least 1 and at most one per patch.</summary>
+    public static int BlockCount(double stochasticFactor, int patches)
+        => Math.Clamp((int)Math.Round(1 / stochasticFactor), 1, Math.Max(1, patches));
+
+    /// <summary>The patches of iteration <paramref name="iteration"/>'s E-step under the incremental EM: block k mod B.</summary>
+    public int[] Block(int iteration) => Blocks[iteration % Blocks.Length];
+
+    /// <summary>Keeps the statistics of block k mod B from its visit at iteration k.</summary>
+    public void Store(int iteration, EStepResult statistics)
+    {
+        int block = iteration % Blocks.Length;
+        _stored[block] = statistics;
+        Visits[block] = new BlockVisit(iteration, (double[])X.Clone(), ShiftPrior.EmptyProbability, NoiseVariance);
+        Last = statistics;
+    }
+
+    /// <summary>Restores a block's visit from a checkpoint together with its recomputed statistics.</summary>
+    public void Restore(int block, BlockVisit visit, EStepResult statistics)
+    {
+        Visits[block] = visit;
+        _stored[block] = statistics;
+        if (Last == null || Visits.All(other => other == null || other.Iteration <= visit.Iteration))
+        {
+            Last = statistics;
+        }
+    }
+
+    /// <summary>The statistics the next M-step solves with.</summary>
+    public EStepResult MStepStatistics(MStepMode mode)
+    {
+        if (mode == MStepMode.Minibatch || Blocks.Length == 1)
+        {
+            return Last ?? throw new InvalidOperationException("No E-step has run in this stage.");
+        }
+
+        var parts = _stored.Where(part => part != null).Select(part => part!).ToArray();
+        var patches = parts.SelectMany(part => part.Patches).OrderBy(q => q).ToArray();
+        return parts.Length == 1 ? parts[0] : EStepResult.Sum(patches, parts);
+    }
+
+    /// <summary>Σ_q ‖I_q‖² over <paramref name="patchIndices"/> (for the σ² M-step).</summary>
+    public static double SumOfSquares(PatchSet patches, IEnumerable<int> patchIndices)
+    {
+        double sum = 0;
+        foreach (int q in patchIndices)
+        {
+            foreach (double value in patches.Patch(q))
+            {
+                sum += value * value;
+            }
+        }
+
+        return sum;
+    }
+
+    /// <summary>
+    /// <paramref name="members"/> split into <paramref name="count"/> blocks of (nearly) equal size: a permutation drawn from
+    /// <paramref name="seed"/>, cut into contiguous runs, each sorted. One block: the members as they are.
+    /// </summary>
+    private static int[][] Partition(int[] members, int count, int seed)
+    {
+        if (count == 1)
+        {
+            return new[] { members };
+        }
+
+        var order = (int[])members.Clone();
+        var random = new Random(seed);
+        for (int i = order.Length - 1; i > 0; i--)
+        {
+            int j = random.Next(i + 1);
+            (order[i], order[j]) = (order[j], order[i]);
+        }
+
+        var blocks = new int[count][];
+        for (int b = 0; b < count; b++)
+        {
+            int start = (int)((long)b * order.Length / count), end = (int)((long)(b + 1) * order.Length / count);
+            blocks[b] = order[start..end];
+            Array.Sort(blocks[b]);
+        }
+
+        return blocks;
+    }
+}
+
+/// <summary>The state a block's statistics came from: the iteration of the visit, x, v and σ² then.</summary>
+internal sealed record BlockVisit(int Iteration, double[] X, double EmptyProbability, double NoiseVariance);

@@ -1,0 +1,370 @@
+using CryoEmPS.Core.Reconstruction;
+using CryoEmPS.Core.Rotations;
+using CryoEmPS.Core.Simulation;
+using CryoEmPS.Core.Volumes;
+using MathNet.Numerics.LinearAlgebra;
+
+namespace CryoEmPS.Core.Tests;
+
+/// <summary>
+/// The quality options of Algorithm 1: the MAP M-step, the incremental EM, the σ² M-step, the gold-standard half-sets, and
+/// resume with all of them on.
+/// </summary>
+public class ApproxEmQualityTests
+{
+    private sealed record Problem(PatchSet Patches, RotationSet Rotations, double[] X0, ILinearProjectionModel Model);
+
+    private static Problem Make(int l = 5, int n = 10, int k = 6, int p = 60, double sigma = 0.6, int seed = 1)
+    {
+        var rot = new RotationSet(EmData.Rotations(k, seed + 100));
+        var model = new RandomDenseModel(l, n, seed);
+        var xTrue = EmData.RandomVector(n, 1.0, seed + 1);
+        var (patches, _) = EmData.Make(model, rot.Rotations, xTrue, p, sigma, 0.3, seed + 2);
+        var noise = EmData.RandomVector(n, 0.4, seed + 3);
+        return new Problem(patches, rot, xTrue.Zip(noise, (a, b) => a + b).ToArray(), model);
+    }
+
+    private static NormalEquations Equations(Problem pr, double[] x, int[] patches, double sigma2 = 0.36)
+    {
+        var stats = EStep.Run(pr.Model, pr.Rotations.Rotations, x, pr.Patches, patches, sigma2, 0.3, Exact);
+        return MStep.Build(pr.Model, pr.Rotations.Rotations, stats, 1);
+    }
+
+    private static readonly EStepOptions Exact = new() { Precision = EStepPrecision.Double, Threads = 2 };
+
+    [Fact]
+    public void MapSolveEqualsABruteForceSolveOfTheRegularisedNormalEquations()
+    {
+        var basis = FourierBesselBasis.Create(7, 3);
+        var model = FourierBesselModel.Get(7, 3);
+        var rotations = new RotationSet(EmData.Rotations(5, 3));
+        var x = EmData.RandomVector(basis.Count, 1.0, 4);
+        var (patches, _) = EmData.Make(model, rotations.Rotations, x, 30, 0.5, 0.2, 5);
+        var stats = EStep.Run(model, rotations.Rotations, x, patches, Enumerable.Range(0, 30).ToArray(), 0.25, 0.2, Exact);
+        var eq = MStep.Build(model, rotations.Rotations, stats, 1);
+        var tau2 = new[] { 4.0, 3.0, 1.0, 0.5 };
+        var prior = new FourierBesselPrior(basis, tau2);
+        double sigma2 = 0.25;
+        var map = MStep.Solve(prior.AddTo(eq, sigma2)).Coefficients;
+
+        // Brute force: R[i, j] by the quadrature of its definition, independently, then (C + σ²R) x = y densely.
+        int n = basis.Count;
+        var c = Matrix<double>.Build.Dense(n, n, (i, j) => eq.Matrix[(long)i * n + j]);
+        var r = Matrix<double>.Build.Dense(n, n);
+        // Piecewise between the kinks of the interpolated τ² (k = shell/3.5), with more nodes than the class uses.
+        var pieces = new[] { 0, 1 / 3.5, 2 / 3.5, 3 / 3.5, 1 }.Zip(new[] { 1 / 3.5, 2 / 3.5, 3 / 3.5, 1, 1 })
+            .Take(4).Select(edge => new MathNet.Numerics.Integration.GaussLegendreRule(edge.First, edge.Second, 60)).ToArray();
+        var rule = (Abscissas: pieces.SelectMany(p => p.Abscissas).ToArray(), Weights: pieces.SelectMany(p => p.Weights).ToArray());
+        for (int i = 0; i < n; i++)
+        {
+            for (int j = 0; j < n; j++)
+            {
+                var (l1, m1, s1) = basis.Unindex(i);
+                var (l2, m2, s2) = basis.Unindex(j);
+                if (l1 != l2 || m1 != m2)
+                {
+                    continue;
+                }
+
+                double sum = 0;
+                for (int q = 0; q < rule.Abscissas.Length; q++)
+                {
+                    double k = rule.Abscissas[q], shell = 0.5 * k * 7;
+                    int below = Math.Min((int)shell, tau2.Length - 1);
+                    double t = below >= tau2.Length - 1 ? tau2[^1] : tau2[below] + (shell - below) * (tau2[below + 1] - tau2[below]);
+                    sum += rule.Weights[q] * k * k * basis.RadialFunction(l1, s1, k) * basis.RadialFunction(l1, s2, k) / t;
+                }
+
+                r[i, j] = 343 * 0.125 * sum;
+            }
+        }
+
+        var brute = (c + sigma2 * r).Solve(Vector<double>.Build.DenseOfArray(eq.RightHandSide));
+        for (int i = 0; i < n; i++)
+        {
+            Assert.Equal(brute[i], map[i], 1e-10 * Math.Max(1, Math.Abs(brute[i])));
+        }
+
+        // And the quadratic form is the same R.
+        var xv = Vector<double>.Build.DenseOfArray(x);
+        Assert.Equal(xv * (r * xv), prior.Quadratic(x), 1e-9 * Math.Abs(xv * (r * xv)));
+    }
+
+    [Fact]
+    public void AConstantTau2GivesLCubedOverTau2TimesTheIdentity()
+    {
+        // The basis is orthonormal (c³∫ j_{ℓs} j_{ℓs′} k² dk = δ), so a flat τ² is L³/τ² on the diagonal and 0 elsewhere;
+        // a factor 2π, c or L would show here.
+        var basis = FourierBesselBasis.Create(9, 4);
+        var prior = new FourierBesselPrior(basis, new[] { 2.0 });
+        for (int ell = 0; ell <= 4; ell++)
+        {
+            int count = basis.RadialCount(ell);
+            var block = prior.Block(ell);
+            for (int s = 0; s < count; s++)
+            {
+                for (int t = 0; t < count; t++)
+                {
+                    Assert.Equal(s == t ? 729 / 2.0 : 0, block[s * count + t], 1e-8 * 729);
+                }
+            }
+        }
+    }
+
+    [Fact]
+    public void TheShellPriorMatchesTheDftOfTheSynthesisedVolume()
+    {
+        // pᵀRp = Σ_j |F_j|²/τ²(|ξ_j|) for the DFT F of the voxel samples (R's derivation), within the sampling error of the
+        // Riemann sum Σ_j ≈ L³∫dξ: a few per cent for a smooth volume.
+        int size = 15;
+        var basis = FourierBesselBasis.Create(size, 4);
+        var p = new double[basis.Count];
+        var random = new Random(7);
+        for (int ell = 0; ell <= 4; ell++)
+        {
+            for (int m = -ell; m <= ell; m++)
+            {
+                p[basis.Index(ell, m, 1)] = random.NextDouble() - 0.5;
+                p[basis.Index(ell, m, 2)] = 0.5 * (random.NextDouble() - 0.5);
+            }
+        }
+
+        var tau2 = Enumerable.Range(0, size / 2 + 1).Select(k => 1.0 + k).ToArray();
+        var prior = new FourierBesselPrior(basis, tau2);
+        var volume = new FourierBesselVolume(basis, p).ToVolume();
+        var sums = CryoEmPS.Core.Evaluation.Fsc.ShellSums(volume, volume);
+        double direct = 0;
+        for (int k = 0; k < tau2.Length; k++)
+        {
+            direct += sums.PowerA[k] / tau2[k];
+        }
+
+        double quadratic = prior.Quadratic(p);
+        Assert.InRange(direct / quadratic, 0.95, 1.05);
+    }
+
+    [Fact]
+    public void AVanishingPriorGivesTheMaximumLikelihoodSolutionBitForBit()
+    {
+        var pr = Make();
+        var basis = FourierBesselBasis.Create(5, 1);
+        var eq = Equations(pr, pr.X0, Enumerable.Range(0, 60).ToArray());
+        // R has the basis's dimension: use equations of that size with the same entries as the first block.
+        var square = new NormalEquations(basis.Count, Trim(eq.Matrix, eq.ParameterCount, basis.Count), eq.RightHandSide.Take(basis.Count).ToArray());
+        var prior = new FourierBesselPrior(basis, new[] { 1e300 });
+        Assert.Equal(MStep.Solve(square).Coefficients, MStep.Solve(prior.AddTo(square, 0.36)).Coefficients);
+        var diagonal = FourierBesselPrior.Diagonal(basis, Enumerable.Range(0, 2).Select(l => Enumerable.Repeat(1e300, basis.RadialCount(l)).ToArray()).ToArray());
+        Assert.Equal(MStep.Solve(square).Coefficients, MStep.Solve(diagonal.AddTo(square, 0.36)).Coefficients);
+    }
+
+    private static double[] Trim(double[] matrix, int n, int m)
+    {
+        var result = new double[m * m];
+        for (int i = 0; i < m; i++)
+        {
+            for (int j = 0; j < m; j++)
+            {
+                result[i * m + j] = matrix[(long)i * n + j];
+            }
+        }
+
+        return result;
+    }
+
+    [Fact]
+    public void SummedBlockStatisticsEqualTheFullEStep()
+    {
+        var pr = Make(p: 61);
+        var all = Enumerable.Range(0, 61).ToArray();
+        var full = EStep.Run(pr.Model, pr.Rotations.Rotations, pr.X0, pr.Patches, all, 0.36, 0.3, Exact);
+        var chain = new ApproxEmChain(0, all, 9, pr.X0, new ShiftPrior(new ForwardModel(5), 0.3), 0.36);
+        chain.StartStage(0, 0.3, MStepMode.Incremental);
+        Assert.Equal(3, chain.Blocks.Length);
+        Assert.Equal(all, chain.Blocks.SelectMany(b => b).OrderBy(q => q));
+        for (int iteration = 0; iteration < 3; iteration++)
+        {
+            chain.Store(iteration, EStep.Run(pr.Model, pr.Rotations.Rotations, pr.X0, pr.Patches, chain.Block(iteration), 0.36, 0.3, Exact));
+        }
+
+        var sum = chain.MStepStatistics(MStepMode.Incremental);
+        Assert.Equal(all, sum.Patches);
+        AssertClose(full.BackProjection, sum.BackProjection);
+        AssertClose(full.PixelWeight, sum.PixelWeight);
+        AssertClose(full.ShiftWeight, sum.ShiftWeight);
+        Assert.Equal(full.EmptyPosterior, sum.EmptyPosterior, 1e-12);
+        Assert.Equal(full.LogLikelihood, sum.LogLikelihood, 1e-9);
+        // The minibatch M-step solves with the last E-step only.
+        Assert.Same(chain.Last, chain.MStepStatistics(MStepMode.Minibatch));
+    }
+
+    private static void AssertClose(double[] expected, double[] actual)
+    {
+        Assert.Equal(expected.Length, actual.Length);
+        double scale = Math.Max(1, expected.Max(Math.Abs));
+        for (int i = 0; i < expected.Length; i++)
+        {
+            Assert.True(Math.Abs(expected[i] - actual[i]) <= 1e-12 * scale, $"entry {i}: {expected[i]} vs {actual[i]}");
+        }
+    }
+
+    [Fact]
+    public void ResidualVarianceIsThePosteriorWeightedMeanSquaredResidual()
+    {
+        // The closed form (Σ‖I‖² − 2xᵀy + xᵀCx)/(P·L²) against the brute-force sum over every (q, s, ω) of w·‖I − A x‖².
+        var model = new RandomDenseModel(3, 4, 2);
+        var rot = EmData.Rotations(3, 5);
+        var x = EmData.RandomVector(4, 1.0, 6);
+        var (patches, _) = EmData.Make(model, rot, x, 8, 0.7, 0.3, 7);
+        var images = Enumerable.Range(0, 8).Select(q => patches.Patch(q).ToArray()).ToArray();
+        var reference = BruteForceEm.Run(model, rot, x, images, 0.49, 0.3);
+        var eq = MStep.Build(model, rot, EStep.Run(model, rot, x, patches, Enumerable.Range(0, 8).ToArray(), 0.49, 0.3, Exact), 1);
+        var xNew = EmData.RandomVector(4, 1.0, 8);
+        double brute = 0;
+        int l = 3, twoL = 6;
+        for (int q = 0; q < 8; q++)
+        {
+            double norm = reference.PatchLl[q];
+            for (int sy = 0; sy < twoL; sy++)
+            {
+                for (int sx = 0; sx < twoL; sx++)
+                {
+                    for (int w = 0; w < 3; w++)
+                    {
+                        double prior = ShiftPrior.Probability(sy, sx, l, 0.3) / 3;
+                        if (prior == 0)
+                        {
+                            continue;
+                        }
+
+                        double weight = Math.Exp(reference.LogLik[((q * twoL + sy) * twoL + sx) * 3 + w] + Math.Log(prior) - norm);
+                        var predicted = BruteForceEm.Apply(BruteForceEm.A(model, rot[w], sy, sx), xNew, l * l);
+                        brute += weight * images[q].Zip(predicted, (a, b) => (a - b) * (a - b)).Sum();
+                    }
+                }
+            }
+        }
+
+        double sumOfSquares = images.Sum(image => image.Sum(v => v * v));
+        Assert.Equal(brute / (8 * 9), MStep.ResidualVariance(eq, xNew, sumOfSquares, 8 * 9), 1e-9);
+    }
+
+    [Fact]
+    public void NoiseVarianceIsRecoveredFromNoiseOnlyPatches()
+    {
+        int l = 5, p = 400;
+        var random = new Random(3);
+        var data = new double[p * l * l];
+        for (int i = 0; i < data.Length; i++)
+        {
+            data[i] = 1.7 * EmData.Gauss(random);
+        }
+
+        double actual = data.Sum(v => v * v) / data.Length;
+        var patches = new PatchSet(l, data, Enumerable.Range(0, p).Select(q => new PatchOrigin(0, 0, q * l)).ToArray());
+        var model = new RandomDenseModel(l, 6, 4);
+        var rot = new RotationSet(EmData.Rotations(4, 2));
+        var run = ApproxEm.Run(patches, EmData.RandomVector(6, 0.3, 1), new ApproxEmSettings
+        {
+            Stages = new[] { new ApproxEmStage(model, rot, 1, 6) }, NoiseVariance = 10, EstimateNoiseVariance = true, Seed = 1, Threads = 2,
+        });
+        Assert.InRange(run.NoiseVariance / actual, 0.99, 1.01);
+        Assert.InRange(actual / (1.7 * 1.7), 0.97, 1.03);
+        Assert.Equal(10, run.History[0].NoiseVariance);
+    }
+
+    [Fact]
+    public void HalfSetsShareNoParticle()
+    {
+        foreach (int seed in new[] { 1, 2, 3 })
+        {
+            int l = 11;
+            var micrograph = MicrographSimulator.Simulate(new GaussianBlobProjector(l), new MicrographSimulationOptions
+            {
+                Size = 220, Density = 0.5, Spacing = ParticleSpacing.Arbitrary, Seed = seed, Snr = 1,
+            });
+            var patches = PatchExtractor.Extract(new[] { micrograph }, l);
+            var halves = HalfSets.Split(patches);
+            Assert.True(halves.First.Length > 50 && halves.Second.Length > 50, halves.ToString());
+            Assert.Empty(halves.First.Intersect(halves.Second));
+            foreach (var particle in micrograph.Truth!.Particles)
+            {
+                bool Touches(int q)
+                {
+                    var o = patches.Origins[q];
+                    return particle.Row < o.Row + l && o.Row < particle.Row + l && particle.Column < o.Column + l && o.Column < particle.Column + l;
+                }
+
+                Assert.False(halves.First.Any(Touches) && halves.Second.Any(Touches), $"{particle} touches both halves");
+            }
+        }
+
+        // Two micrographs: split by micrograph, balanced.
+        var two = new PatchSet(3, new double[5 * 9], new[]
+        {
+            new PatchOrigin(0, 0, 0), new PatchOrigin(0, 0, 3), new PatchOrigin(1, 0, 0), new PatchOrigin(1, 0, 3), new PatchOrigin(1, 3, 0),
+        });
+        var split = HalfSets.Split(two);
+        Assert.Equal(new[] { 0, 1 }, split.First);
+        Assert.Equal(new[] { 2, 3, 4 }, split.Second);
+    }
+
+    [Fact]
+    public void HalfSetRunRecordsTheHalfMapResolutionAndResumesBitIdentically()
+    {
+        var basisModel = FourierBesselModel.Get(7, 2);
+        var rot = new RotationSet(EmData.Rotations(6, 11));
+        var x = EmData.RandomVector(basisModel.ParameterCount, 1.0, 12);
+        var (patches, _) = EmData.Make(basisModel, rot.Rotations, x, 48, 0.4, 0.3, 13);
+        var spread = new PatchSet(7, patches.Data, Enumerable.Range(0, 48).Select(q => new PatchOrigin(q % 2, 0, 7 * (q / 2))).ToArray());
+        var x0 = x.Select((v, i) => v + 0.3 * Math.Sin(i)).ToArray();
+        string dir = Path.Combine(Path.GetTempPath(), "cryoemps-q-" + Guid.NewGuid().ToString("N"));
+        Directory.CreateDirectory(dir);
+        try
+        {
+            ApproxEmSettings Settings(string? ck, bool resume) => new()
+            {
+                Stages = new[]
+                {
+                    new ApproxEmStage(FourierBesselModel.Get(7, 1), rot, 1, 2, ellMax: 1),
+                    new ApproxEmStage(basisModel, rot, 0.34, 4, ellMax: 2),
+                },
+                NoiseVariance = 0.3, EstimateNoiseVariance = true, MStep = MStepMode.Incremental, Prior = ApproxEmPrior.Gaussian,
+                HalfSets = HalfSets.Split(spread), Seed = 4, Threads = 2, CheckpointPath = ck, Resume = resume,
+                Lift = (stage, c) => ApproxEm.ZeroPad(c, basisModel.ParameterCount),
+            };
+            var start = x0.Take(FourierBesselModel.Get(7, 1).ParameterCount).ToArray();
+            var full = ApproxEm.Run(spread, start, Settings(null, false));
+            Assert.Equal(2, full.HalfCoefficients!.Length);
+            Assert.NotEqual(full.HalfCoefficients[0], full.HalfCoefficients[1]);
+            Assert.All(full.History, row => Assert.False(double.IsNaN(row.HalfMapFscShell)));
+            Assert.Single(full.History, row => row.Best);
+            Assert.True(full.History[full.BestRow].Iteration > 0);
+
+            string ck = Path.Combine(dir, "q.ckpt");
+            using var cts = new CancellationTokenSource();
+            var progress = new SyncProgress(p => { if (p.Completed is { Stage: 2, Iteration: 2 }) cts.Cancel(); });
+            Assert.ThrowsAny<OperationCanceledException>(() => ApproxEm.Run(spread, start, Settings(ck, false), progress, cts.Token));
+            var resumed = ApproxEm.Run(spread, start, Settings(ck, true));
+            Assert.True(resumed.Resumed);
+            Assert.Equal(full.Coefficients, resumed.Coefficients);
+            Assert.Equal(full.HalfCoefficients[1], resumed.HalfCoefficients![1]);
+            Assert.Equal(full.History.Select(h => h.LogLikelihood), resumed.History.Select(h => h.LogLikelihood));
+            Assert.Equal(full.History.Select(h => h.NoiseVariance), resumed.History.Select(h => h.NoiseVariance));
+            Assert.Equal(full.History.Select(h => h.HalfMapFscShell), resumed.History.Select(h => h.HalfMapFscShell));
+            Assert.Equal(full.BestRow, resumed.BestRow);
+        }
+        finally
+        {
+            Directory.Delete(dir, true);
+        }
+    }
+
+    private sealed class SyncProgress : IProgress<ApproxEmProgress>
+    {
+        private readonly Action<ApproxEmProgress> _action;
+
+        public SyncProgress(Action<ApproxEmProgress> action) => _action = action;
+
+        public void Report(ApproxEmProgress value) => _action(value);
+    }
+}
