@@ -5,24 +5,41 @@ using CryoEmPS.Core.Volumes;
 namespace CryoEmPS.Commands;
 
 /// <summary>Measure-Fsc: the Fourier shell correlation (eq. 34) of an estimate against a reference.</summary>
-[Cmdlet(VerbsDiagnostic.Measure, "Fsc")]
+[Cmdlet(VerbsDiagnostic.Measure, "Fsc", DefaultParameterSetName = "Reference")]
 [OutputType(typeof(FscResult))]
 public sealed class MeasureFscCommand : CryoEmCmdlet
 {
-    [Parameter(Mandatory = true, Position = 0)]
+    [Parameter(Mandatory = true, Position = 0, ParameterSetName = "Reference")]
     [ValidateNotNull]
     public Volume Reference { get; set; } = null!;
 
-    [Parameter(Mandatory = true, Position = 1, ValueFromPipeline = true, ValueFromPipelineByPropertyName = true)]
+    [Parameter(Mandatory = true, Position = 1, ValueFromPipeline = true, ValueFromPipelineByPropertyName = true, ParameterSetName = "Reference")]
     [ValidateNotNull]
     public Volume Volume { get; set; } = null!;
 
+    /// <summary>Two independent half maps (an ApproxEmResult of -HalfSet binds its HalfVolume): their FSC, read at 0.143 by default.</summary>
+    [Parameter(Mandatory = true, ValueFromPipelineByPropertyName = true, ParameterSetName = "HalfMap")]
+    [ValidateCount(2, 2)]
+    [ValidateNotNull]
+    public Volume[] HalfVolume { get; set; } = null!;
+
+    /// <summary>The FSC threshold: 0.5 against a reference, 0.143 between half maps (unless given).</summary>
     [Parameter]
     [ValidateRange(-0.999, 0.999)]
     public double Threshold { get; set; } = 0.5;
 
     protected override void ProcessRecord()
     {
+        if (ParameterSetName == "HalfMap")
+        {
+            Reference = HalfVolume[0];
+            Volume = HalfVolume[1];
+            if (!MyInvocation.BoundParameters.ContainsKey(nameof(Threshold)))
+            {
+                Threshold = Core.Reconstruction.ApproxEm.HalfMapThreshold;
+            }
+        }
+
         RequireNative();
         if (!Reference.IsCube)
         {

@@ -46,7 +46,10 @@ Describe 'Invoke-ApproxEm' {
         $r.History.Count | Should -Be 6
         ($r.History | ForEach-Object Stage) -join ',' | Should -Be '1,1,1,2,2,2'
         $r.Seed | Should -Be 11
-        $r.NoiseVariance | Should -Be 0.25
+        # σ² was not given: estimated by the M-steps, close to the 0.25 the patches were made with.
+        $r.NoiseVarianceEstimated | Should -BeTrue
+        $r.NoiseVariance | Should -BeGreaterThan 0.2
+        $r.NoiseVariance | Should -BeLessThan 0.3
         [double]::IsNaN($r.History[-1].FscShell) | Should -BeFalse
         $s1 = $r.History | Where-Object Stage -eq 1
         $s1[2].LogLikelihood | Should -BeGreaterOrEqual $s1[0].LogLikelihood
@@ -65,7 +68,9 @@ Describe 'Invoke-ApproxEm' {
     }
 
     It 'refuses <Name>' -ForEach @(
-        @{ Name = 'an unknown noise variance'; Id = 'NoiseVarianceUnknown'; Patches = { New-TestPatchSet -NoiseVariance ([double]::NaN) }; Extra = @{} }
+        @{ Name = 'a prior factor T of 0'; Id = 'Tau2FudgeOutOfRange'; Patches = { $script:Patches }; Extra = @{ Prior = 'Gaussian'; Tau2Fudge = 0 } }
+        @{ Name = 'a prior factor T of NaN'; Id = 'Tau2FudgeOutOfRange'; Patches = { $script:Patches }; Extra = @{ Tau2Fudge = [double]::NaN } }
+        @{ Name = 'half-sets of too few patches'; Id = 'HalfSetTooSmall'; Patches = { New-TestPatchSet -Count 5 }; Extra = @{ HalfSet = $true } }
         @{ Name = 'a non-positive noise variance'; Id = 'NoiseVarianceInvalid'; Patches = { $script:Patches }; Extra = @{ NoiseVariance = 0 } }
         @{ Name = 'S outside (0, 1]'; Id = 'StochasticFactorOutOfRange'; Patches = { $script:Patches }; Extra = @{ StochasticFactor = 1.5 } }
         @{ Name = 'schedule arrays of different lengths'; Id = 'ScheduleLengthMismatch'; Patches = { $script:Patches }; Extra = @{ MaxIterations = 1, 2, 3 } }
@@ -77,6 +82,29 @@ Describe 'Invoke-ApproxEm' {
         $splat = @{ InitialVolume = $script:Init; EllMax = 2; RotationCount = 10; MaxIterations = 1; Seed = 1 }
         foreach ($k in $Extra.Keys) { $splat[$k] = $Extra[$k] }
         { Invoke-ApproxEm -PatchSet $p @splat } | Should -Throw -ErrorId "$Id,CryoEmPS.Commands.InvokeApproxEmCommand"
+    }
+
+    It 'estimates σ² when the patch set carries none (imported micrographs)' {
+        $p = New-TestPatchSet -NoiseVariance ([double]::NaN)
+        $r = $p | Invoke-ApproxEm -InitialVolume $script:Init -EllMax 2 -RotationCount 10 -MaxIterations 2 -Seed 1
+        $r.NoiseVarianceEstimated | Should -BeTrue
+        $r.NoiseVariance | Should -BeGreaterThan 0
+        $r.NoiseVariance | Should -BeLessThan $r.InitialNoiseVariance
+        $r.History[-1].NoiseVariance | Should -Be $r.NoiseVariance
+    }
+
+    It 'runs gold-standard half-sets and reports the half-map resolution' {
+        $r = $script:Patches | Invoke-ApproxEm -InitialVolume $script:Init -EllMax 2 -RotationCount 10 -MaxIterations 2 -Seed 1 -HalfSet -Prior Gaussian
+        $r.HalfVolume.Count | Should -Be 2
+        $r.HalfSets.First.Count | Should -BeGreaterThan 0
+        @($r.History | Where-Object Best).Count | Should -Be 1
+        $r.History | ForEach-Object { [double]::IsNaN($_.HalfMapFscShell) | Should -BeFalse }
+        $fsc = Measure-Fsc -HalfVolume $r.HalfVolume
+        $fsc.Threshold | Should -Be 0.143
+        # The returned half maps are those of the best row (one stage, so no lift): their FSC is that row's half-map shell.
+        $fsc.CrossingShell | Should -BeGreaterThan ($r.HalfMapFscShell - 1e-9)
+        $fsc.CrossingShell | Should -BeLessThan ($r.HalfMapFscShell + 1e-9)
+        ($r | Measure-Fsc -Reference $r.Volume).Threshold | Should -Be 0.5
     }
 
     It 'refuses a checkpoint from a different problem' {

@@ -69,7 +69,7 @@ BeforeDiscovery {
         @{ Name = 'Get-PatchSet: a volume piped';           Code = '$v | Get-PatchSet -PatchSize 5 -ErrorAction Stop'; Id = 'InputObjectNotBound,*' }
         # --- reconstruction and evaluation
         @{ Name = 'Invoke-ApproxEm: negative sigma2';       Code = "`$ps | Invoke-ApproxEm $em -NoiseVariance -1"; Id = 'NoiseVarianceInvalid,*' }
-        @{ Name = 'Invoke-ApproxEm: unknown sigma2';        Code = "Import-Micrograph `$exists | Get-PatchSet -PatchSize 11 | Invoke-ApproxEm $em"; Id = 'NoiseVarianceUnknown,*' }
+        @{ Name = 'Invoke-ApproxEm: T = 0';                 Code = "`$ps | Invoke-ApproxEm $em -Prior Gaussian -Tau2Fudge 0"; Id = 'Tau2FudgeOutOfRange,*' }
         @{ Name = 'Invoke-ApproxEm: lmax decreasing';       Code = '$ps | Invoke-ApproxEm -InitialVolume $v -EllMax 4, 2 -RotationCount 10 -MaxIterations 1'; Id = 'EllMaxNotIncreasing,*' }
         @{ Name = 'Invoke-ApproxEm: lmax too large';        Code = '$ps | Invoke-ApproxEm -InitialVolume $v -EllMax 99 -RotationCount 10 -MaxIterations 1'; Id = 'EllMaxOutOfRange,*' }
         @{ Name = 'Invoke-ApproxEm: S = 0';                 Code = "`$ps | Invoke-ApproxEm $em -StochasticFactor 0"; Id = 'StochasticFactorOutOfRange,*' }
