@@ -59,8 +59,8 @@ public sealed class MeasureFourierBesselCeilingCommand : CryoEmCmdlet
         {
             if (ell > max)
             {
-                Fail($"ℓmax = {ell} is above the largest ℓ with a radial function for L = {size} (S(ℓ) > 0 only up to ℓ = {max}). " +
-                    $"Give -EllMax values up to {max}.", "CeilingEllMaxTooLarge", ErrorCategory.InvalidArgument, ell);
+                Fail($"ℓmax = {ell} is above the largest ℓ with a radial function for L = {size} (S(ℓ) > 0 only up to ℓ = " +
+                    $"{max}). Give -EllMax values up to {max}.", "CeilingEllMaxTooLarge", ErrorCategory.InvalidArgument, ell);
             }
         }
         var micrographs = Micrograph ?? Array.Empty<Micrograph>();

@@ -30,8 +30,8 @@ public static class FourierBesselCeiling
     /// Both ceilings of <paramref name="truth"/> at <paramref name="ellMax"/>; the oracle-pose fit only when
     /// <paramref name="micrographs"/> (simulated from the truth, with their recorded poses) are given.
     /// </summary>
-    public static CeilingMeasurement Measure(Volume truth, int ellMax, IReadOnlyList<Micrograph>? micrographs = null, double threshold = 0.5,
-        int threads = 0, CancellationToken token = default)
+    public static CeilingMeasurement Measure(Volume truth, int ellMax, IReadOnlyList<Micrograph>? micrographs = null,
+        double threshold = 0.5, int threads = 0, CancellationToken token = default)
     {
         ArgumentNullException.ThrowIfNull(truth);
         truth.RequireCube();
@@ -45,8 +45,8 @@ public static class FourierBesselCeiling
         int l = OraclePoseFit.ParticleSize(micrographs);
         if (l != truth.Size)
         {
-            throw new ArgumentException($"The micrographs hold particles of {l} px but the volume is {truth.Size}³: simulate them from this " +
-                "volume (or one of its size).", nameof(micrographs));
+            throw new ArgumentException($"The micrographs hold particles of {l} px but the volume is {truth.Size}³: simulate them " +
+                "from this volume (or one of its size).", nameof(micrographs));
         }
         var fit = OraclePoseFit.Fit(micrographs, ellMax, out var solution, threads, token);
         fit.VoxelSize = truth.VoxelSize;

@@ -21,8 +21,9 @@ namespace CryoEmPS.Core.Reconstruction;
 /// </summary>
 public static class OraclePoseFit
 {
-    /// <summary>The oracle normal equations C, y at <paramref name="ellMax"/> from every particle of <paramref name="micrographs"/>.</summary>
-    public static NormalEquations Build(IReadOnlyList<Micrograph> micrographs, int ellMax, int threads = 0, CancellationToken token = default)
+    /// <summary>The oracle normal equations C, y at <paramref name="ellMax"/> from every particle of the micrographs.</summary>
+    public static NormalEquations Build(IReadOnlyList<Micrograph> micrographs, int ellMax, int threads = 0,
+        CancellationToken token = default)
     {
         var (model, rotations, statistics) = Statistics(micrographs, ellMax);
         return MStep.Build(model, rotations, statistics, threads, token);
@@ -41,7 +42,8 @@ public static class OraclePoseFit
     }
 
     /// <summary>The oracle-pose fit at <paramref name="ellMax"/> (see the other overload).</summary>
-    public static FourierBesselVolume Fit(IReadOnlyList<Micrograph> micrographs, int ellMax, int threads = 0, CancellationToken token = default)
+    public static FourierBesselVolume Fit(IReadOnlyList<Micrograph> micrographs, int ellMax, int threads = 0,
+        CancellationToken token = default)
         => Fit(micrographs, ellMax, out _, threads, token);
 
     /// <summary>The particle side L shared by the micrographs' truths; throws when a micrograph has no truth or the sides differ.</summary>
@@ -58,8 +60,8 @@ public static class OraclePoseFit
             ArgumentNullException.ThrowIfNull(micrograph, nameof(micrographs));
             if (micrograph.Truth == null)
             {
-                throw new ArgumentException($"{Describe(micrograph)} carries no truth (the particles' poses): the oracle-pose fit needs a " +
-                    "micrograph simulated by New-Micrograph, not an imported one.", nameof(micrographs));
+                throw new ArgumentException($"{Describe(micrograph)} carries no truth (the particles' poses): the oracle-pose fit " +
+                    "needs a micrograph simulated by New-Micrograph, not an imported one.", nameof(micrographs));
             }
             int l = micrograph.Truth.ParticleSize;
             if (size != 0 && l != size)
@@ -73,8 +75,8 @@ public static class OraclePoseFit
     }
 
     /// <summary>The model, one rotation per particle, and the statistics (m_t, b_t) the M-step takes.</summary>
-    internal static (FourierBesselModel Model, Rotation[] Rotations, EStepResult Statistics) Statistics(IReadOnlyList<Micrograph> micrographs,
-        int ellMax)
+    internal static (FourierBesselModel Model, Rotation[] Rotations, EStepResult Statistics) Statistics(
+        IReadOnlyList<Micrograph> micrographs, int ellMax)
     {
         int l = ParticleSize(micrographs);
         var model = FourierBesselModel.Get(l, ellMax);
@@ -121,5 +123,7 @@ public static class OraclePoseFit
     }
 
     private static string Describe(Micrograph micrograph)
-        => string.IsNullOrEmpty(micrograph.Name) ? $"A {micrograph.SizeY}×{micrograph.SizeX} micrograph" : $"Micrograph '{micrograph.Name}'";
+        => string.IsNullOrEmpty(micrograph.Name)
+            ? $"A {micrograph.SizeY}×{micrograph.SizeX} micrograph"
+            : $"Micrograph '{micrograph.Name}'";
 }

@@ -140,7 +140,9 @@ public static class Phantom
     private const double DetailSpread = 2.0;
     private const double TailWidths = 2.5;
 
-    /// <summary>The blobs of the phantom of side <paramref name="size"/> made from <paramref name="seed"/>: domain by domain, core first.</summary>
+    /// <summary>
+    /// The blobs of the phantom of side <paramref name="size"/> made from <paramref name="seed"/>: domain by domain, core first.
+    /// </summary>
     public static IReadOnlyList<GaussianBlob> Blobs(int size, int seed = DefaultSeed)
     {
         if (size < 5)
