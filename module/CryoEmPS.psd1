@@ -24,6 +24,7 @@
         'Export-ParticleCoordinate'
         'Get-PatchSet'
         'Measure-Fsc'
+        'Measure-FourierBesselCeiling'
         'ConvertTo-FourierBessel'
         'ConvertFrom-FourierBessel'
         'Invoke-ApproxEm'

@@ -62,7 +62,7 @@ public sealed class NewEmVolumeCommand : CryoEmCmdlet
     {
         if (ParameterSetName == PhantomSet)
         {
-            WriteVerbose($"Phantom: {Core.Volumes.Phantom.BlobCount} Gaussian blobs, L = {Size}, seed {Seed}.");
+            WriteVerbose($"Phantom: {Core.Volumes.Phantom.BlobCount} Gaussian blobs in {Core.Volumes.Phantom.DomainCount} domains, L = {Size}, seed {Seed}.");
             WriteObject(Core.Volumes.Phantom.Create(Size, Seed, VoxelSize));
             return;
         }

@@ -45,8 +45,9 @@ public class VoxelProjectorTests
     public void MatchesAnalyticLineIntegralsOfGaussianBlobs(int l, int seed)
     {
         // Blobs with principal widths ≥ 1.5 px; at any rotation the voxel projection must match the exact
-        // line integral (a 2-D Gaussian sampled at pixel centres) to 1 % relative L2.
-        var blobs = Phantom.Blobs(l, seed);
+        // line integral (a 2-D Gaussian sampled at pixel centres) to 1 % relative L2. (The built-in phantom used to be such a
+        // blob set; it now has 0.8 px detail, so this test keeps its own near-bandlimited blobs.)
+        var blobs = WideBlobs(l, seed);
         Assert.All(blobs, b => Assert.True(b.MinSigma >= 1.5 - 1e-9));
         var vol = Phantom.Render(blobs, l);
         using var proj = new VoxelProjector(vol);
@@ -62,6 +63,57 @@ public class VoxelProjectorTests
             Assert.True(e <= 0.01, $"L={l}, {r}: relative L2 error {e:g3} > 1 %");
         }
         _out.WriteLine($"L={l}: worst relative L2 error vs analytic over 6 rotations = {worst:e2}");
+    }
+
+    /// <summary>
+    /// Twelve seeded blobs with principal widths 1.5–1.9, 1.5–1.9 and 2.0–2.8 px (never below 1.5 px, so nearly bandlimited at
+    /// Nyquist: e^{−2π²σ²ξ²} ≈ 1.5·10⁻⁵ at ξ = 1/2), centres within 3.4 px of the origin at L = 17, scaled with L: the
+    /// built-in phantom before issue 11.
+    /// </summary>
+    private static IReadOnlyList<GaussianBlob> WideBlobs(int size, int seed)
+    {
+        var rng = new Random(seed);
+        double scale = size / 17.0;
+        var blobs = new List<GaussianBlob>();
+        for (int i = 0; i < 12; i++)
+        {
+            double cx, cy, cz;
+            do
+            {
+                cx = 2 * rng.NextDouble() - 1;
+                cy = 2 * rng.NextDouble() - 1;
+                cz = 2 * rng.NextDouble() - 1;
+            }
+            while (cx * cx + cy * cy + cz * cz > 1);
+            double rad = 3.4 * scale;
+            var axes = UniformRotation.Draw(rng);
+            double Width() => Math.Max(1.5, (1.5 + 0.4 * rng.NextDouble()) * scale);
+            double longAxis = Math.Max(1.5, (2.0 + 0.8 * rng.NextDouble()) * scale);
+            var sigma = (Width(), Width(), longAxis);
+            double amplitude = 0.5 + rng.NextDouble();
+            blobs.Add(GaussianBlob.FromAxes((cx * rad, cy * rad, cz * rad), axes, sigma, amplitude));
+        }
+        return blobs;
+    }
+
+    [Fact]
+    public void TheDetailedPhantomStillProjectsToAboutOnePercent()
+    {
+        // The phantom's 0.8 px detail blobs are not bandlimited at Nyquist, yet the voxel projection of the sampled phantom
+        // matches the exact line integrals to about 1 % relative L2 at L = 17 and 24 (measured 0.63 % and 0.016 % for the
+        // default seed; 0.42–0.86 % at L = 17 over seeds 1–20, hence the 1.5 % bound).
+        foreach (int l in new[] { 17, 24 })
+        {
+            var blobs = Phantom.Blobs(l);
+            using var proj = new VoxelProjector(Phantom.Render(blobs, l));
+            var rng = new Random(5);
+            for (int k = 0; k < 6; k++)
+            {
+                var r = UniformRotation.Draw(rng);
+                double e = RelErr(proj.Project(r), Phantom.ProjectAnalytic(blobs, r, l));
+                Assert.True(e <= 0.015, $"L={l}, {r}: relative L2 error {e:g3} > 1.5 %");
+            }
+        }
     }
 
     [Theory]
