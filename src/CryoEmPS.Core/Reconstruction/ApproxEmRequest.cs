@@ -76,6 +76,7 @@ public sealed class ApproxEmRequest
         }
 
         int size = patches.PatchSize;
+        ApproxEmInputChecks.CheckPatchSize(size);
         bool noiseVarianceFromPatches = NoiseVariance == null;
         double noiseVariance = ResolveNoiseVariance(patches);
         var schedule = ResolveSchedule(patches);
@@ -85,6 +86,7 @@ public sealed class ApproxEmRequest
         }
 
         CheckVolumes(size);
+        ApproxEmInputChecks.Check(this, patches, schedule.RotationCount);
         if (Resume && string.IsNullOrEmpty(CheckpointPath))
         {
             throw Invalid("ResumeWithoutCheckpoint", "-Resume needs -CheckpointPath, the checkpoint file to continue from.");
