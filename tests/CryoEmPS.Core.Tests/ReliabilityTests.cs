@@ -44,10 +44,12 @@ public class ReliabilityTests
                     return; // no mkfifo here: nothing to test
                 }
             }
-            // Opening a pipe for reading blocks until a writer comes: the reader must refuse it from its length alone.
+            // Opening a pipe for reading blocks until a writer comes: the readers must refuse it from its length alone.
             var ex = Assert.Throws<MrcFormatException>(() => MrcReader.ReadVolume(fifo));
             Assert.Equal("MrcTruncated", ex.ErrorId);
             Assert.Contains("named pipe", ex.Message);
+            Assert.Equal("MrcTruncated", Assert.Throws<MrcFormatException>(() => MrcReader.ReadHeader(fifo)).ErrorId);
+            Assert.Equal("PdbNoAtoms", Assert.Throws<AtomicModelException>(() => AtomicModel.Load(fifo)).ErrorId);
         }
         finally
         {

@@ -40,6 +40,10 @@ public sealed class AtomicModel
     /// <summary>Reads a PDB file; see <see cref="ParsePdb"/>.</summary>
     public static AtomicModel Load(string path, bool excludeWater = false)
     {
+        // A named pipe or a device reports 0 bytes; opening a pipe would wait for a writer forever.
+        var info = new FileInfo(path);
+        if (info.Exists && info.Length == 0)
+            throw new AtomicModelException("PdbNoAtoms", "The file is empty (a named pipe or a device also reports 0 bytes and is not read). Give a PDB-format file with coordinates.");
         using var reader = new StreamReader(path);
         return ParsePdb(reader, excludeWater, Path.GetFileNameWithoutExtension(path));
     }
