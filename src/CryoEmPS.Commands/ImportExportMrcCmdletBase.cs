@@ -61,18 +61,20 @@ public abstract class ImportMrcCmdletBase : CryoEmCmdlet
                 files.AddRange(wildcard ? resolved.Where(File.Exists) : resolved);
                 if (files.Count == 0)
                 {
-                    WriteError(new ErrorRecord(new FileNotFoundException($"No file matches '{path}'. Check the path and the wildcard.", path),
-                        "MrcFileNotFound", ErrorCategory.ObjectNotFound, path));
+                    var notFound = new FileNotFoundException($"No file matches '{path}'. Check the path and the wildcard.", path);
+                    WriteError(new ErrorRecord(notFound, "MrcFileNotFound", ErrorCategory.ObjectNotFound, path));
                     return files;
                 }
             }
         }
         catch (ItemNotFoundException ex)
         {
-            WriteError(new ErrorRecord(new FileNotFoundException(ex.Message, path, ex), "MrcFileNotFound", ErrorCategory.ObjectNotFound, path));
+            var notFound = new FileNotFoundException(ex.Message, path, ex);
+            WriteError(new ErrorRecord(notFound, "MrcFileNotFound", ErrorCategory.ObjectNotFound, path));
             return files;
         }
-        catch (Exception ex) when (ex is ArgumentException or NotSupportedException or ProviderNotFoundException or System.Management.Automation.DriveNotFoundException)
+        catch (Exception ex) when (ex is ArgumentException or NotSupportedException or ProviderNotFoundException
+            or System.Management.Automation.DriveNotFoundException)
         {
             PathError(ex.Message, "MrcInvalidPath", path);
             return files;

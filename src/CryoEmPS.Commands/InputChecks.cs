@@ -44,14 +44,17 @@ internal static class InputChecks
             }
             int y = i / micrograph.SizeX;
             int x = i % micrograph.SizeX;
-            return $"The micrograph '{micrograph.Name}' has the value {data[i]} at [y={y}, x={x}]; every pixel must be a finite number of " +
+            return $"The micrograph '{micrograph.Name}' has the value {data[i]} at [y={y}, x={x}]; " +
+                   "every pixel must be a finite number of " +
                    $"size at most {float.MaxValue:g3} (the float32 range of an MRC file), or the EM's likelihood overflows. " +
                    "Replace the bad pixels first (for example with the micrograph's mean), or check how the file was made.";
         }
         return null;
     }
 
-    /// <summary>Null when every coefficient is finite; otherwise a message naming the first bad one (ErrorId <c>VolumeNotFinite</c>).</summary>
+    /// <summary>
+    /// Null when every coefficient is finite; otherwise a message naming the first bad one (ErrorId <c>VolumeNotFinite</c>).
+    /// </summary>
     public static string? NonFiniteCoefficient(FourierBesselVolume volume, string role)
     {
         var data = volume.Coefficients;

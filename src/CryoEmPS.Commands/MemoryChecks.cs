@@ -9,7 +9,10 @@ namespace CryoEmPS.Commands;
 /// </summary>
 internal static class MemoryChecks
 {
-    /// <summary>Stops <paramref name="cmdlet"/> when <paramref name="bytes"/> (and, when given, one array of <paramref name="largestArray"/> values) cannot fit.</summary>
+    /// <summary>
+    /// Stops <paramref name="cmdlet"/> when <paramref name="bytes"/> (and, when given, one array of <paramref name="largestArray"/>
+    /// values) cannot fit.
+    /// </summary>
     public static void Require(CryoEmCmdlet cmdlet, double bytes, string what, string hint, object? target, double largestArray = 0)
     {
         try

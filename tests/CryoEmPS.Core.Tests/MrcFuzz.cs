@@ -94,7 +94,10 @@ internal sealed class MrcFuzz
         return builder;
     }
 
-    private static readonly int[] Extremes = { 0, 1, -1, 2, 3, 4, 1024, 65536, int.MaxValue, int.MinValue, int.MaxValue - 1, 46341, 1 << 30 };
+    private static readonly int[] Extremes =
+    {
+        0, 1, -1, 2, 3, 4, 1024, 65536, int.MaxValue, int.MinValue, int.MaxValue - 1, 46341, 1 << 30,
+    };
 
     /// <summary>One random mutant of a random seed file.</summary>
     public byte[] Mutant()
@@ -216,7 +219,8 @@ internal sealed class MrcFuzz
                 outcome = "foreign:" + ex.GetType().Name;
                 if (Foreign.Count < 10)
                 {
-                    Foreign.Add($"mutant {Mutants}: {ex.GetType().Name}: {ex.Message} (header {Convert.ToHexString(bytes.AsSpan(0, Math.Min(16, bytes.Length)))})");
+                    string head = Convert.ToHexString(bytes.AsSpan(0, Math.Min(16, bytes.Length)));
+                    Foreign.Add($"mutant {Mutants}: {ex.GetType().Name}: {ex.Message} (header {head})");
                 }
             }
             SlowestSeconds = Math.Max(SlowestSeconds, watch.Elapsed.TotalSeconds);

@@ -367,7 +367,8 @@ public class ReliabilityTests
     [InlineData(3)]
     public void PatchesTooSmallForTheBasisHaveAStableErrorId(int size)
     {
-        var ex = Assert.Throws<ApproxEmInputException>(() => new ApproxEmRequest { Patches = Patches(size, 4), EllMax = new[] { 0 } }.Resolve());
+        var request = new ApproxEmRequest { Patches = Patches(size, 4), EllMax = new[] { 0 } };
+        var ex = Assert.Throws<ApproxEmInputException>(() => request.Resolve());
         Assert.Equal("PatchSizeTooSmall", ex.ErrorId);
     }
 
@@ -376,10 +377,12 @@ public class ReliabilityTests
     {
         var nan = Patches(5, 4);
         nan.Data[7] = double.NaN;
-        var ex = Assert.Throws<ApproxEmInputException>(() => new ApproxEmRequest { Patches = nan, EllMax = new[] { 1 }, RotationCount = new[] { 5 } }.Resolve());
+        var ex = Assert.Throws<ApproxEmInputException>(
+            () => new ApproxEmRequest { Patches = nan, EllMax = new[] { 1 }, RotationCount = new[] { 5 } }.Resolve());
         Assert.Equal("PatchSetNotFinite", ex.ErrorId);
         var huge = Patches(5, 4, 1e200);
-        ex = Assert.Throws<ApproxEmInputException>(() => new ApproxEmRequest { Patches = huge, EllMax = new[] { 1 }, RotationCount = new[] { 5 } }.Resolve());
+        ex = Assert.Throws<ApproxEmInputException>(
+            () => new ApproxEmRequest { Patches = huge, EllMax = new[] { 1 }, RotationCount = new[] { 5 } }.Resolve());
         Assert.Equal("PatchSetNotFinite", ex.ErrorId);
         var initial = FourierBesselTransform.Analyze(Phantom.Create(5), 1);
         initial.Coefficients[1] = double.NaN;

@@ -10,7 +10,8 @@ namespace CryoEmPS.Core.IO;
 /// overwrite the rename never replaces: the temporary file is hard-linked to the target (link(2) fails atomically when the
 /// target exists), so of several concurrent writers exactly one wins and the others get
 /// <see cref="FileAlreadyExistsException"/>. Temporary files of the same target left by a killed process (its process id
-/// no longer runs) are removed by the next write.
+/// no longer runs on this machine) are removed by the next write; on a folder shared between machines a live writer elsewhere
+/// could lose its temporary file, so concurrent writers there should share one machine.
 /// </summary>
 public static class AtomicFile
 {
@@ -158,8 +159,10 @@ public static class AtomicFile
 
     private static string Describe(string message, string tmp)
     {
-        string reason = message.Replace($" : '{tmp}'", "", StringComparison.Ordinal).Replace($"'{tmp}'", "its temporary file", StringComparison.Ordinal)
-            .Replace(tmp, "its temporary file", StringComparison.Ordinal).Trim();
+        string reason = message.Replace($" : '{tmp}'", "", StringComparison.Ordinal)
+            .Replace($"'{tmp}'", "its temporary file", StringComparison.Ordinal)
+            .Replace(tmp, "its temporary file", StringComparison.Ordinal)
+            .Trim();
         return reason.EndsWith('.') ? reason : reason + ".";
     }
 }

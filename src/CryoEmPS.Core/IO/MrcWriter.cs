@@ -14,7 +14,8 @@ public readonly record struct MrcStatistics(double Min, double Max, double Mean,
 /// Writes MRC2014 files: mode 2 (float32) little-endian, 'MAP ' and machine stamp 0x44 0x44 0 0, nversion
 /// 20140, mapc/mapr/maps = 1,2,3, mx/my/mz = nx/ny/nz, cell = voxel size × size, header statistics of the
 /// stored float32 values, ispg 1 for a volume and 0 for images, stacks and micrographs, and a label
-/// "CryoEmPS &lt;version&gt;" (no clock time: the same data give the same bytes; see <see cref="ProgramLabel"/>). The Stream overloads write to any stream; the path overloads
+/// "CryoEmPS &lt;version&gt;" (no clock time: the same data give the same bytes; see <see cref="ProgramLabel"/>).
+/// The Stream overloads write to any stream; the path overloads
 /// write atomically through <see cref="AtomicFile"/> (temporary file + rename).
 /// </summary>
 public static class MrcWriter
@@ -22,7 +23,9 @@ public static class MrcWriter
     public const int VolumeSpaceGroup = 1;
     public const int ImageSpaceGroup = 0;
 
-    /// <summary>The environment variable of reproducible builds (seconds since 1970-01-01 UTC), honoured by <see cref="ProgramLabel"/>.</summary>
+    /// <summary>
+    /// The environment variable of reproducible builds (seconds since 1970-01-01 UTC), honoured by <see cref="ProgramLabel"/>.
+    /// </summary>
     public const string SourceDateEpochVariable = "SOURCE_DATE_EPOCH";
 
     /// <summary>

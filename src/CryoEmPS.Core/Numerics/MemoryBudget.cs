@@ -22,7 +22,10 @@ public static class MemoryBudget
     /// <summary>The memory available to the process, in bytes (0 when the runtime does not know it).</summary>
     public static long AvailableBytes => GC.GetGCMemoryInfo().TotalAvailableMemoryBytes;
 
-    /// <summary>The largest estimate allowed: <see cref="LimitVariable"/> when set to a positive number, else half of <see cref="AvailableBytes"/>.</summary>
+    /// <summary>
+    /// The largest estimate allowed: <see cref="LimitVariable"/> when set to a positive number, else half of
+    /// <see cref="AvailableBytes"/>.
+    /// </summary>
     public static long BudgetBytes
     {
         get

@@ -23,7 +23,9 @@ public static class ApproxEmCheckpointValidation
         return count;
     }
 
-    /// <summary>The run-independent checks: stage and iteration ≥ 0, finite coefficients and objectives, v in [0, 1), sane history.</summary>
+    /// <summary>
+    /// The run-independent checks: stage and iteration ≥ 0, finite coefficients and objectives, v in [0, 1), sane history.
+    /// </summary>
     public static void Validate(ApproxEmCheckpoint checkpoint, string path)
     {
         if (checkpoint.Stage < 0)
@@ -92,5 +94,6 @@ public static class ApproxEmCheckpointValidation
     }
 
     private static InvalidDataException Invalid(string path, string what)
-        => new($"'{path}' is not a usable EM checkpoint: {what}. The file was damaged or edited; delete it (or drop -Resume) to start afresh.");
+        => new($"'{path}' is not a usable EM checkpoint: {what}. " +
+            "The file was damaged or edited; delete it (or drop -Resume) to start afresh.");
 }

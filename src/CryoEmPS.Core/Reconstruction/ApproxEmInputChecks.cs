@@ -47,9 +47,10 @@ public static class ApproxEmInputChecks
             {
                 if (!double.IsFinite(initial[i]))
                 {
+                    string where = request.InitialCoefficients != null ? "coefficient" : "voxel";
                     throw new ApproxEmInputException("VolumeNotFinite",
-                        $"The initial volume has the value {initial[i]} at {(request.InitialCoefficients != null ? "coefficient" : "voxel")} " +
-                        $"{i}; every value must be a finite number. Replace the NaN/infinite values first, or check how the volume was made.");
+                        $"The initial volume has the value {initial[i]} at {where} {i}; every value must be a finite number. " +
+                        "Replace the NaN/infinite values first, or check how the volume was made.");
                 }
             }
         }

@@ -43,7 +43,11 @@ public sealed class AtomicModel
         // A named pipe or a device reports 0 bytes; opening a pipe would wait for a writer forever.
         var info = new FileInfo(path);
         if (info.Exists && info.Length == 0)
-            throw new AtomicModelException("PdbNoAtoms", "The file is empty (a named pipe or a device also reports 0 bytes and is not read). Give a PDB-format file with coordinates.");
+        {
+            throw new AtomicModelException("PdbNoAtoms",
+                "The file is empty (a named pipe or a device also reports 0 bytes and is not read). " +
+                "Give a PDB-format file with coordinates.");
+        }
         using var reader = new StreamReader(path);
         return ParsePdb(reader, excludeWater, Path.GetFileNameWithoutExtension(path));
     }
@@ -77,10 +81,18 @@ public sealed class AtomicModel
             if (!TryNum(Col(line, 31, 38), out double x) || !TryNum(Col(line, 39, 46), out double y) || !TryNum(Col(line, 47, 54), out double z))
                 throw new AtomicModelException("PdbBadRecord", $"Line {lineNo}: the coordinates in columns 31–54 ('{Col(line, 31, 54)}') are not numbers.");
             if (Math.Abs(x) > MaxCoordinate || Math.Abs(y) > MaxCoordinate || Math.Abs(z) > MaxCoordinate)
-                throw new AtomicModelException("PdbBadRecord", $"Line {lineNo}: the coordinates ({x}, {y}, {z}) Å lie beyond ±{MaxCoordinate:0} Å; a PDB model cannot reach that far (the format's columns hold at most 9999.999), so the record is damaged.");
+            {
+                throw new AtomicModelException("PdbBadRecord",
+                    $"Line {lineNo}: the coordinates ({x}, {y}, {z}) Å lie beyond ±{MaxCoordinate:0} Å; " +
+                    "a PDB model cannot reach that far (the format's columns hold at most 9999.999), so the record is damaged.");
+            }
             double occ = TryNum(Col(line, 55, 60), out double o) ? o : 1.0;
             if (occ < 0 || occ > MaxOccupancy)
-                throw new AtomicModelException("PdbBadRecord", $"Line {lineNo}: the occupancy {occ} (columns 55–60) is outside 0..{MaxOccupancy:0}; an occupancy is a fraction, normally 0 to 1.");
+            {
+                throw new AtomicModelException("PdbBadRecord",
+                    $"Line {lineNo}: the occupancy {occ} (columns 55–60) is outside 0..{MaxOccupancy:0}; " +
+                    "an occupancy is a fraction, normally 0 to 1.");
+            }
             double b = TryNum(Col(line, 61, 66), out double bf) ? bf : 0.0;
             string el = ElementOf(line, atomName);
             if (!Z.ContainsKey(el))
@@ -91,7 +103,11 @@ public sealed class AtomicModel
             throw new AtomicModelException("PdbNoAtoms", "The PDB text has no ATOM or HETATM records" + (skipped > 0 ? $" left after skipping {skipped} (waters or alternate locations)" : "") + ". Give a PDB-format file with coordinates (mmCIF is not read; convert it to PDB first).");
         var model = new AtomicModel(atoms, skipped, name);
         if (!(model.TotalWeight > 0))
-            throw new AtomicModelException("PdbZeroOccupancy", $"Every one of the {atoms.Count} atoms has occupancy 0, so the map would be empty. Give a model whose occupancies (columns 55–60) are not all 0.");
+        {
+            throw new AtomicModelException("PdbZeroOccupancy",
+                $"Every one of the {atoms.Count} atoms has occupancy 0, so the map would be empty. " +
+                "Give a model whose occupancies (columns 55–60) are not all 0.");
+        }
         return model;
     }
 
