@@ -50,6 +50,7 @@ public class ReliabilityTests
             Assert.Contains("named pipe", ex.Message);
             Assert.Equal("MrcTruncated", Assert.Throws<MrcFormatException>(() => MrcReader.ReadHeader(fifo)).ErrorId);
             Assert.Equal("PdbNoAtoms", Assert.Throws<AtomicModelException>(() => AtomicModel.Load(fifo)).ErrorId);
+            Assert.Contains("named pipe", Assert.Throws<InvalidDataException>(() => ApproxEmCheckpoint.Read(fifo)).Message);
         }
         finally
         {

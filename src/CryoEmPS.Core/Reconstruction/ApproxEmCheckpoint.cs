@@ -144,6 +144,7 @@ public sealed class ApproxEmCheckpoint
 
     public static ApproxEmCheckpoint Read(string path)
     {
+        ApproxEmCheckpointValidation.RequireReadable(path);
         var all = File.ReadAllBytes(path);
         if (all.Length < 8)
         {

@@ -1,3 +1,5 @@
+using CryoEmPS.Core.Numerics;
+
 namespace CryoEmPS.Core.Reconstruction;
 
 /// <summary>
@@ -8,6 +10,32 @@ namespace CryoEmPS.Core.Reconstruction;
 /// </summary>
 public static class ApproxEmCheckpointValidation
 {
+    /// <summary>
+    /// The checks before a checkpoint is read into memory: not empty (a named pipe or a device reports 0 bytes, and opening a
+    /// pipe would wait for a writer forever) and small enough for one array and the memory budget.
+    /// </summary>
+    public static void RequireReadable(string path)
+    {
+        var info = new FileInfo(path);
+        if (!info.Exists)
+        {
+            return; // File.ReadAllBytes reports it
+        }
+        if (info.Length == 0)
+        {
+            throw Invalid(path, "it is empty (a named pipe or a device also reports 0 bytes and is not read)");
+        }
+        try
+        {
+            MemoryBudget.RequireArray(info.Length, $"Reading the {MemoryBudget.Format(info.Length)} checkpoint", "");
+            MemoryBudget.Require(info.Length, $"Reading the {MemoryBudget.Format(info.Length)} checkpoint", "");
+        }
+        catch (MemoryLimitException ex)
+        {
+            throw Invalid(path, ex.Message.TrimEnd());
+        }
+    }
+
     /// <summary>
     /// Reads an element count and checks it against the bytes left in <paramref name="reader"/>'s stream (each element takes at
     /// least <paramref name="minimumBytes"/>), so a negative or huge count fails before anything is allocated.
