@@ -16,6 +16,9 @@ public sealed class ConvertFromFourierBesselCommand : CryoEmCmdlet
     protected override void ProcessRecord()
     {
         RequireNative(fftw: false, blas: true);
+        VolumeInput.RequireFinite(this, FourierBessel, "Fourier–Bessel volume");
+        MemoryChecks.Require(this, MemoryChecks.Volume(FourierBessel.Size, 2), $"A {FourierBessel.Size}³ volume",
+            "Use a smaller L.", FourierBessel);
         WriteVerbose($"Synthesising {FourierBessel} at the {FourierBessel.Size}³ voxel centres.");
         WriteObject(FourierBesselTransform.Synthesize(FourierBessel));
     }

@@ -36,6 +36,12 @@ public sealed class ConvertToFourierBesselCommand : CryoEmCmdlet
         }
         int ell = EllMax;
         int max = FourierBesselBasis.MaxEll(L);
+        if (max < 0)
+        {
+            Fail($"The volume is {L}³; the Fourier–Bessel basis has no function below L = 4 (its first radial zero must lie under " +
+                "2πRc, R = ⌊L/2⌋). Resize the volume to at least 4³ (Resize-EmVolume).", "FourierBesselVolumeTooSmall",
+                ErrorCategory.InvalidArgument, Volume);
+        }
         if (ell > max)
         {
             WriteWarning($"ℓmax = {ell} is above the largest ℓ with a radial function for L = {L} " +

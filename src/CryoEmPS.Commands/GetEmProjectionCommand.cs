@@ -71,6 +71,9 @@ public sealed class GetEmProjectionCommand : CryoEmCmdlet
     protected override void ProcessRecord()
     {
         var input = VolumeInput.ForProjection(this, ParameterSetName == FourierBesselSet ? FourierBessel : Volume, "VolumeNotCubic");
+        double pixels = (double)Rotation.Length * input.Size * input.Size;
+        MemoryChecks.Require(this, 8 * pixels + MemoryChecks.Volume(2 * input.Size, 2),
+            $"{Rotation.Length} projections of {input.Size}×{input.Size}", "Project fewer rotations at a time.", input.Value, pixels);
         if (input.FourierBessel != null)
         {
             WriteExactProjections(input);

@@ -29,6 +29,10 @@ public sealed class GetPatchSetCommand : CryoEmCmdlet
         {
             if (micrograph != null)
             {
+                if (InputChecks.NonFinitePixel(micrograph) is string message)
+                {
+                    Fail(message, "MicrographNotFinite", ErrorCategory.InvalidData, micrograph);
+                }
                 _micrographs.Add(micrograph);
             }
         }

@@ -11,7 +11,10 @@ public sealed class ImportEmImageStackCommand : ImportMrcCmdletBase
 {
     protected override void Import(string file)
     {
-        var stack = ReadMrc(file, MrcReader.ReadImageStack);
+        if (!TryReadMrc(file, MrcReader.ReadImageStack, out var stack))
+        {
+            return;
+        }
         WriteVerbose(stack.ToString());
         WriteObject(stack);
     }

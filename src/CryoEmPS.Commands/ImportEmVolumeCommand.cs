@@ -11,7 +11,10 @@ public sealed class ImportEmVolumeCommand : ImportMrcCmdletBase
 {
     protected override void Import(string file)
     {
-        var volume = ReadMrc(file, MrcReader.ReadVolume);
+        if (!TryReadMrc(file, MrcReader.ReadVolume, out var volume))
+        {
+            return;
+        }
         WriteVerbose($"{volume}: voxel size {volume.VoxelSize} Å, start ({volume.StartX}, {volume.StartY}, {volume.StartZ}).");
         WriteObject(volume);
     }

@@ -1,5 +1,6 @@
 using System.Management.Automation;
 using CryoEmPS.Core.IO;
+using CryoEmPS.Core.Numerics;
 
 namespace CryoEmPS.Commands;
 
@@ -7,7 +8,8 @@ namespace CryoEmPS.Commands;
 /// Shared plumbing of the Import-* MRC cmdlets: -Path (wildcards, any number of matches) / -LiteralPath
 /// (aliases PSPath, LP; binds FullName/PSPath from Get-ChildItem), and MrcFormatException → ErrorId
 /// "Mrc&lt;Reason&gt;" (MrcTruncated, MrcInvalidHeader, MrcUnsupportedMode, MrcInvalidDimensions,
-/// MrcExtendedHeaderPastEnd, MrcDataSizeMismatch).
+/// MrcExtendedHeaderPastEnd, MrcDataSizeMismatch, MrcInvalidLabel). Every failure belongs to one path or one file and is
+/// non-terminating (WriteError): a batch (-Path *.mrc, piped Get-ChildItem) reads every other file.
 /// </summary>
 public abstract class ImportMrcCmdletBase : CryoEmCmdlet
 {
@@ -22,75 +24,115 @@ public abstract class ImportMrcCmdletBase : CryoEmCmdlet
 
     protected override void ProcessRecord()
     {
-        foreach (var file in ResolveFiles())
+        bool literal = ParameterSetName == "LiteralPath";
+        foreach (var path in literal ? LiteralPath : Path)
         {
-            CancellationToken.ThrowIfCancellationRequested();
-            WriteVerbose($"Reading '{file}'.");
-            Import(file);
+            foreach (var file in ResolveFiles(path, literal))
+            {
+                CancellationToken.ThrowIfCancellationRequested();
+                WriteVerbose($"Reading '{file}'.");
+                Import(file);
+            }
         }
     }
 
     /// <summary>Reads one resolved file and writes its objects.</summary>
     protected abstract void Import(string file);
 
-    private List<string> ResolveFiles()
+    /// <summary>The files of one -Path or -LiteralPath; a path that names no file is a non-terminating error.</summary>
+    private List<string> ResolveFiles(string path, bool literal)
     {
         var files = new List<string>();
-        bool literal = ParameterSetName == "LiteralPath";
-        foreach (var path in literal ? LiteralPath : Path)
+        try
         {
-            if (literal || !WildcardPattern.ContainsWildcardCharacters(path))
+            if (literal)
             {
-                files.Add(ResolveInputFile(path, literal, "Mrc"));
-                continue;
+                files.Add(SessionState.Path.GetUnresolvedProviderPathFromPSPath(path));
             }
-            System.Collections.ObjectModel.Collection<string>? resolved = null;
-            ProviderInfo? provider = null;
-            try
+            else
             {
-                resolved = GetResolvedProviderPathFromPSPath(path, out provider);
+                var resolved = GetResolvedProviderPathFromPSPath(path, out var provider);
+                if (provider.Name != "FileSystem")
+                {
+                    PathError($"'{path}' is not a file-system path. Give the path of an MRC file.", "MrcInvalidPath", path);
+                    return files;
+                }
+                bool wildcard = WildcardPattern.ContainsWildcardCharacters(path);
+                files.AddRange(wildcard ? resolved.Where(File.Exists) : resolved);
+                if (files.Count == 0)
+                {
+                    var notFound = new FileNotFoundException($"No file matches '{path}'. Check the path and the wildcard.", path);
+                    WriteError(new ErrorRecord(notFound, "MrcFileNotFound", ErrorCategory.ObjectNotFound, path));
+                    return files;
+                }
             }
-            catch (ItemNotFoundException ex)
-            {
-                Fail(new FileNotFoundException(ex.Message, path, ex), "MrcFileNotFound", ErrorCategory.ObjectNotFound, path);
-            }
-            if (provider.Name != "FileSystem")
-            {
-                Fail($"'{path}' is not a file-system path. Give the path of an MRC file.", "MrcInvalidPath",
-                    ErrorCategory.InvalidArgument, path);
-            }
-            var matches = resolved.Where(File.Exists).ToList();
-            if (matches.Count == 0)
-            {
-                Fail(new FileNotFoundException($"No file matches '{path}'. Check the path and the wildcard.", path), "MrcFileNotFound",
-                    ErrorCategory.ObjectNotFound, path);
-            }
-            files.AddRange(matches);
         }
-        return files;
+        catch (ItemNotFoundException ex)
+        {
+            var notFound = new FileNotFoundException(ex.Message, path, ex);
+            WriteError(new ErrorRecord(notFound, "MrcFileNotFound", ErrorCategory.ObjectNotFound, path));
+            return files;
+        }
+        catch (Exception ex) when (ex is ArgumentException or NotSupportedException or ProviderNotFoundException
+            or System.Management.Automation.DriveNotFoundException)
+        {
+            PathError(ex.Message, "MrcInvalidPath", path);
+            return files;
+        }
+        var existing = new List<string>();
+        foreach (var file in files)
+        {
+            if (Directory.Exists(file))
+            {
+                WriteError(new ErrorRecord(new IOException($"'{file}' is a folder; give the path of a file in it."), "MrcPathIsFolder",
+                    ErrorCategory.InvalidArgument, path));
+            }
+            else if (!File.Exists(file))
+            {
+                WriteError(new ErrorRecord(new FileNotFoundException($"The file '{file}' does not exist.", file), "MrcFileNotFound",
+                    ErrorCategory.ObjectNotFound, path));
+            }
+            else
+            {
+                existing.Add(file);
+            }
+        }
+        return existing;
     }
 
-    /// <summary>Runs a reader and turns its failures into terminating errors with stable ErrorIds.</summary>
-    protected T ReadMrc<T>(string file, Func<string, T> read)
+    private void PathError(string message, string errorId, string path)
+        => WriteError(new ErrorRecord(new ArgumentException(message), errorId, ErrorCategory.InvalidArgument, path));
+
+    /// <summary>
+    /// Runs a reader; a failure is a non-terminating error with a stable ErrorId (the next file is read) and returns false.
+    /// </summary>
+    protected bool TryReadMrc<T>(string file, Func<string, T> read, [System.Diagnostics.CodeAnalysis.NotNullWhen(true)] out T? value)
     {
-        T? value = default;
+        value = default;
+        ErrorRecord? error = null;
         try
         {
             value = read(file);
+            return value != null;
         }
         catch (MrcFormatException ex)
         {
-            Fail(ex, ex.ErrorId, ErrorCategory.InvalidData, file);
+            error = new ErrorRecord(ex, ex.ErrorId, ErrorCategory.InvalidData, file);
+        }
+        catch (MemoryLimitException ex)
+        {
+            error = new ErrorRecord(new IOException($"'{file}': {ex.Message}", ex), ex.ErrorId, ErrorCategory.LimitsExceeded, file);
         }
         catch (UnauthorizedAccessException ex)
         {
-            Fail(ex, "MrcAccessDenied", ErrorCategory.PermissionDenied, file);
+            error = new ErrorRecord(ex, "MrcAccessDenied", ErrorCategory.PermissionDenied, file);
         }
         catch (IOException ex)
         {
-            Fail(ex, "MrcReadFailed", ErrorCategory.ReadError, file);
+            error = new ErrorRecord(ex, "MrcReadFailed", ErrorCategory.ReadError, file);
         }
-        return value;
+        WriteError(error);
+        return false;
     }
 }
 

@@ -19,7 +19,10 @@ public sealed class ImportMicrographCommand : ImportMrcCmdletBase
 
     protected override void Import(string file)
     {
-        var micrographs = ReadMrc(file, MrcReader.ReadMicrographs);
+        if (!TryReadMrc(file, MrcReader.ReadMicrographs, out var micrographs))
+        {
+            return;
+        }
         foreach (var micrograph in micrographs)
         {
             if (NoiseVariance.HasValue)

@@ -258,6 +258,10 @@ public sealed class InvokeApproxEmCommand : CryoEmCmdlet
         {
             Fail(ex, "CheckpointUnreadable", ErrorCategory.InvalidData, checkpointPath);
         }
+        catch (CryoEmPS.Core.IO.FileLockedException ex)
+        {
+            Fail(ex, "CheckpointInUse", ErrorCategory.ResourceBusy, checkpointPath);
+        }
         catch (IOException ex) when (checkpointPath != null)
         {
             Fail(ex, "CheckpointWriteFailed", ErrorCategory.WriteError, checkpointPath);

@@ -60,6 +60,7 @@ public sealed class NewEmVolumeCommand : CryoEmCmdlet
 
     protected override void ProcessRecord()
     {
+        MemoryChecks.Require(this, MemoryChecks.Volume(Size), $"A {Size}³ volume", "Give a smaller -Size.", Size);
         if (ParameterSetName == PhantomSet)
         {
             WriteVerbose($"Phantom: {Core.Volumes.Phantom.BlobCount} Gaussian blobs in {Core.Volumes.Phantom.DomainCount} domains, L = {Size}, seed {Seed}.");

@@ -94,6 +94,11 @@ public sealed class NewMicrographCommand : CryoEmCmdlet
             Fail(ex, ex.ErrorId, ErrorCategory.InvalidArgument, input.Value);
         }
 
+        // The simulated M×M image (M = N·L̃/L with -DownsampleTo), clean and noisy, and with Method 1 its spectrum and the output.
+        double simulated = DownsampleTo > 0 ? Math.Ceiling((double)Size * input.Size / DownsampleTo) : Size;
+        double pixels = simulated * simulated;
+        MemoryChecks.Require(this, 8 * pixels * (DownsampleTo > 0 ? 5 : 2) + 8.0 * Size * Size, $"A {Size}×{Size} micrograph",
+            "Give a smaller -Size (the paper uses N = 1003).", input.Value, pixels);
         int seed = Seed ?? DrawSeed();
         if (Seed == null)
         {

@@ -25,6 +25,11 @@ public sealed class ResizeEmVolumeCommand : CryoEmCmdlet
         }
         RequireFiniteVolume(Volume, "volume");
         int inputSize = Volume.SizeX;
+        // Axis by axis: the input and one new array per axis (each at most max(n, L)³; measured 786 MB for 256³ → 320³
+        // against 769 MB estimated).
+        int largest = Math.Max(inputSize, Size);
+        MemoryChecks.Require(this, MemoryChecks.Volume(inputSize) + MemoryChecks.Volume(largest, 3),
+            $"Resizing {inputSize}³ to {Size}³", "Give a smaller -Size.", Volume);
         WriteVerbose(Size < inputSize
             ? $"Fourier-cropping {inputSize}³ to {Size}³ (mean preserved; voxel size × {inputSize}/{Size})."
             : Size > inputSize

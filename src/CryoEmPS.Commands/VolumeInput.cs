@@ -48,6 +48,7 @@ internal sealed class VolumeInput
         object input = Unwrap(bound);
         if (input is FourierBesselVolume fourierBessel)
         {
+            RequireFinite(cmdlet, fourierBessel, "volume");
             return new VolumeInput(null, fourierBessel);
         }
         var volume = input as Volume;
@@ -74,10 +75,12 @@ internal sealed class VolumeInput
         object input = Unwrap(bound);
         if (input is FourierBesselVolume fourierBessel)
         {
+            RequireFinite(cmdlet, fourierBessel, "initial volume");
             return new VolumeInput(null, fourierBessel);
         }
         if (input is ApproxEmResult previous)
         {
+            RequireFinite(cmdlet, previous.FourierBesselVolume, "initial volume");
             return new VolumeInput(null, previous.FourierBesselVolume);
         }
         var volume = input as Volume;
@@ -88,6 +91,15 @@ internal sealed class VolumeInput
         }
         cmdlet.RequireFiniteVolume(volume, "initial volume");
         return new VolumeInput(volume, null);
+    }
+
+    /// <summary>Stops with ErrorId <c>VolumeNotFinite</c> when a Fourier–Bessel coefficient is NaN or infinite.</summary>
+    public static void RequireFinite(CryoEmCmdlet cmdlet, FourierBesselVolume volume, string role)
+    {
+        if (InputChecks.NonFiniteCoefficient(volume, role) is string message)
+        {
+            cmdlet.Fail(message, "VolumeNotFinite", ErrorCategory.InvalidData, volume);
+        }
     }
 
     private static object Unwrap(object bound) => bound is PSObject wrapped ? wrapped.BaseObject : bound;

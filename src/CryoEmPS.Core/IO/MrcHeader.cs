@@ -18,6 +18,8 @@ public enum MrcErrorReason
     ExtendedHeaderPastEnd,
     /// <summary>The file holds more bytes than the header describes.</summary>
     DataSizeMismatch,
+    /// <summary>A CryoEmPS micrograph label holds a value out of range (σ² infinite or negative).</summary>
+    InvalidLabel,
 }
 
 /// <summary>An MRC/CCP4 file is malformed or uses something this reader does not support.</summary>
@@ -157,7 +159,9 @@ public sealed class MrcHeader
         if (!IsSupportedMode(mode))
             throw new MrcFormatException(MrcErrorReason.UnsupportedMode,
                 $"Data mode {mode} is not supported. Supported modes: 0 (int8), 1 (int16), 2 (float32), 6 (uint16), 12 (float16). Convert the file to mode 2 (float32), e.g. with 'newstack -mode 2' or mrcfile.");
-        if (nx <= 0 || ny <= 0 || nz <= 0 || (long)nx * ny * nz > int.MaxValue)
+        // nx·ny ≤ 2⁶² fits a long; checking it first keeps nx·ny·nz from wrapping (8 × 1073807362 × 2147352580 is 64 mod 2⁶⁴).
+        long plane = (long)nx * ny;
+        if (nx <= 0 || ny <= 0 || nz <= 0 || plane > int.MaxValue || plane * nz > int.MaxValue)
             throw new MrcFormatException(MrcErrorReason.InvalidDimensions,
                 $"The dimensions nx, ny, nz = {nx}, {ny}, {nz} are invalid: each must be ≥ 1 and their product at most {int.MaxValue}.");
         int nsymbt = RI(h, big, 23);

@@ -1,6 +1,7 @@
 using System.Buffers.Binary;
 using System.Globalization;
 using System.Text.RegularExpressions;
+using CryoEmPS.Core.Numerics;
 using CryoEmPS.Core.Projection;
 using CryoEmPS.Core.Simulation;
 using CryoEmPS.Core.Volumes;
@@ -29,6 +30,7 @@ public static class MrcReader
     /// <summary>Reads and validates only the header.</summary>
     public static MrcHeader ReadHeader(string path)
     {
+        RequireHeaderLength(path);
         using var fs = OpenRead(path);
         return Wrap(path, () => ReadHeader(fs));
     }
@@ -45,6 +47,7 @@ public static class MrcReader
     /// <summary>Reads a whole file; values come back in [z, y, x] order.</summary>
     public static MrcData Read(string path)
     {
+        RequireHeaderLength(path);
         using var fs = OpenRead(path);
         return Wrap(path, () => Read(fs));
     }
@@ -54,6 +57,8 @@ public static class MrcReader
         var h = ReadHeader(stream);
         stream.Position = h.DataOffset;
         int nc = h.Columns, nr = h.Rows, ns = h.Sections;
+        MemoryBudget.Require(8.0 * h.VoxelCount + 12.0 * nc, $"Reading {h.SizeX}×{h.SizeY}×{h.SizeZ} values (8 bytes each in memory)",
+            "Crop or bin the map with another tool first, or raise $" + MemoryBudget.LimitVariable + " on a machine with more memory.");
         var data = new double[h.VoxelCount];   // VoxelCount × bytes/voxel ≤ file length: checked by the header
         int sx = h.SizeX, sy = h.SizeY;
         long Stride(int axis) => axis == 1 ? 1 : axis == 2 ? sx : (long)sx * sy;
@@ -136,12 +141,12 @@ public static class MrcReader
         var m = Read(path);
         var h = m.Header;
         string baseName = System.IO.Path.GetFileNameWithoutExtension(path);
-        var meta = MicrographLabel.ParseAll(h.Labels);
+        var meta = Wrap(path, () => MicrographLabel.ParseAll(h.Labels));
         int n = h.SizeY * h.SizeX;
         var result = new Micrograph[h.SizeZ];
         for (int z = 0; z < h.SizeZ; z++)
         {
-            var d = m.Data.AsSpan(z * n, n).ToArray();
+            var d = h.SizeZ == 1 ? m.Data : m.Data.AsSpan(z * n, n).ToArray();
             var mg = new Micrograph(h.SizeY, h.SizeX, d, h.VoxelSize, h.SizeZ == 1 ? baseName : $"{baseName}[{z}]");
             if (meta.TryGetValue(z, out var lab))
             {
@@ -152,6 +157,21 @@ public static class MrcReader
             result[z] = mg;
         }
         return result;
+    }
+
+    /// <summary>
+    /// The length check that needs no open: a named pipe or a device reports 0 bytes, and opening a pipe would block until
+    /// something writes to it.
+    /// </summary>
+    private static void RequireHeaderLength(string path)
+    {
+        var info = new FileInfo(path);
+        if (info.Exists && info.Length < MrcHeader.Length)
+        {
+            throw new MrcFormatException(MrcErrorReason.Truncated,
+                $"The file has {info.Length} bytes, fewer than the 1024-byte MRC header. It is not a complete MRC/CCP4 file " +
+                "(a named pipe or a device also reports 0 bytes and is not read: give a regular file).", path);
+        }
     }
 
     private static FileStream OpenRead(string path)
@@ -190,6 +210,13 @@ internal static class MicrographLabel
             if (!m.Success) continue;
             if (!int.TryParse(m.Groups["z"].Value, NumberStyles.Integer, CultureInfo.InvariantCulture, out int z)) continue;
             if (!double.TryParse(m.Groups["s"].Value, NumberStyles.Float, CultureInfo.InvariantCulture, out double s2)) s2 = double.NaN;
+            if (double.IsInfinity(s2) || s2 < 0)
+            {
+                // NaN is written for an unknown σ²; anything else must pass the range check of -NoiseVariance.
+                throw new MrcFormatException(MrcErrorReason.InvalidLabel,
+                    $"The CryoEmPS label of section {z} gives the noise variance sigma2={m.Groups["s"].Value}; it must be a finite " +
+                    "number ≥ 0 (or NaN for unknown). The header was edited or damaged: fix the label, or give -NoiseVariance.");
+            }
             int? seed = int.TryParse(m.Groups["seed"].Value, NumberStyles.Integer, CultureInfo.InvariantCulture, out int sd) ? sd : null;
             string? name = m.Groups["name"].Success ? m.Groups["name"].Value : null;
             d[z] = (s2, seed, name);

@@ -14,7 +14,8 @@ public readonly record struct MrcStatistics(double Min, double Max, double Mean,
 /// Writes MRC2014 files: mode 2 (float32) little-endian, 'MAP ' and machine stamp 0x44 0x44 0 0, nversion
 /// 20140, mapc/mapr/maps = 1,2,3, mx/my/mz = nx/ny/nz, cell = voxel size × size, header statistics of the
 /// stored float32 values, ispg 1 for a volume and 0 for images, stacks and micrographs, and a label
-/// "CryoEmPS &lt;version&gt; &lt;UTC date&gt;". The Stream overloads write to any stream; the path overloads
+/// "CryoEmPS &lt;version&gt;" (no clock time: the same data give the same bytes; see <see cref="ProgramLabel"/>).
+/// The Stream overloads write to any stream; the path overloads
 /// write atomically through <see cref="AtomicFile"/> (temporary file + rename).
 /// </summary>
 public static class MrcWriter
@@ -22,12 +23,28 @@ public static class MrcWriter
     public const int VolumeSpaceGroup = 1;
     public const int ImageSpaceGroup = 0;
 
-    /// <summary>The first label of every file written: "CryoEmPS 0.1.0 2025-01-31 12:00:00".</summary>
+    /// <summary>
+    /// The environment variable of reproducible builds (seconds since 1970-01-01 UTC), honoured by <see cref="ProgramLabel"/>.
+    /// </summary>
+    public const string SourceDateEpochVariable = "SOURCE_DATE_EPOCH";
+
+    /// <summary>
+    /// The first label of every file written: "CryoEmPS 0.1.0", with no clock time, so writing the same data twice gives the
+    /// same bytes (the file's own time stamp says when it was written). When SOURCE_DATE_EPOCH holds a time, that time is
+    /// added ("CryoEmPS 0.1.0 2025-01-31 12:00:00"), as reproducible builds expect.
+    /// </summary>
     public static string ProgramLabel()
     {
         var v = typeof(MrcWriter).Assembly.GetName().Version;
         string ver = v == null ? "0.0.0" : $"{v.Major}.{v.Minor}.{Math.Max(v.Build, 0)}";
-        return $"CryoEmPS {ver} {DateTime.UtcNow.ToString("yyyy-MM-dd HH:mm:ss", CultureInfo.InvariantCulture)}";
+        string? epoch = Environment.GetEnvironmentVariable(SourceDateEpochVariable);
+        if (long.TryParse(epoch, NumberStyles.Integer, CultureInfo.InvariantCulture, out long seconds)
+            && seconds >= 0 && seconds <= 253402300799)
+        {
+            var time = DateTimeOffset.FromUnixTimeSeconds(seconds).UtcDateTime;
+            return $"CryoEmPS {ver} {time.ToString("yyyy-MM-dd HH:mm:ss", CultureInfo.InvariantCulture)}";
+        }
+        return $"CryoEmPS {ver}";
     }
 
     public static void WriteVolume(Stream stream, Volume volume)

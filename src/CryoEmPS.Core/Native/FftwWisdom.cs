@@ -99,14 +99,32 @@ public static class FftwWisdom
             {
                 return new FileStream(lockPath, FileMode.OpenOrCreate, FileAccess.ReadWrite, FileShare.None);
             }
-            catch (IOException) when (DateTime.UtcNow < deadline)
+            catch (IOException ex) when (IsContention(ex) && DateTime.UtcNow < deadline)
             {
                 Thread.Sleep(20);
             }
-            catch (IOException) // give up on sharing rather than hang
+            catch (IOException) // a read-only or full file system, or 60 s of contention: give up on sharing rather than hang
             {
                 return null;
             }
         }
+    }
+
+    /// <summary>
+    /// Whether opening the lock failed because another process holds it (worth waiting for), as opposed to a file system that
+    /// refuses the file (read-only: EROFS; full: ENOSPC), where waiting would stall every plan for the whole deadline.
+    /// </summary>
+    internal static bool IsContention(IOException ex)
+    {
+        if (ex.GetType() != typeof(IOException))
+        {
+            return false;
+        }
+        int code = ex.HResult & 0xFFFF;
+        if (OperatingSystem.IsWindows())
+        {
+            return code == 32 || code == 33; // ERROR_SHARING_VIOLATION, ERROR_LOCK_VIOLATION
+        }
+        return code == (OperatingSystem.IsLinux() ? 11 : 35); // flock's EWOULDBLOCK
     }
 }

@@ -1,3 +1,5 @@
+using CryoEmPS.Core.Numerics;
+
 namespace CryoEmPS.Core.Patches;
 
 /// <summary>
@@ -50,23 +52,48 @@ public sealed class PatchSet
     public int MultipleCount => Content.Count(c => c == PatchContent.Multiple);
     public bool ContentKnown => Content.Length > 0 && Content.All(c => c != PatchContent.Unknown);
 
-    /// <summary>A cheap fingerprint of the data (for checkpoints): FNV-1a over the bit patterns.</summary>
-    public ulong Fingerprint()
+    /// <summary>
+    /// The SHA-256 fingerprint of the patch set (checkpoints compare it): <see cref="CombineFingerprints"/> of L, the patch count
+    /// and the <see cref="MicrographDigest"/> of every micrograph in index order. Any change of a value changes it, a sign flip
+    /// (contrast inversion) included.
+    /// </summary>
+    public string Fingerprint()
     {
-        ulong hash = 1469598103934665603UL;
-        void Mix(ulong v)
+        int micrographs = Origins.Length == 0 ? 0 : Origins.Max(o => o.Micrograph) + 1;
+        var digests = new byte[micrographs][];
+        for (int m = 0; m < micrographs; m++)
         {
-            hash ^= v;
-            hash *= 1099511628211UL;
+            digests[m] = MicrographDigest(m);
         }
+        return CombineFingerprints(PatchSize, Count, digests);
+    }
 
-        Mix((ulong)PatchSize);
-        Mix((ulong)Count);
-        foreach (var v in Data)
+    /// <summary>
+    /// SHA-256 of the patches of micrograph <paramref name="micrograph"/>, in their order here: L, then per patch its row, column
+    /// and L² values (canonical bytes, <see cref="ContentHash"/>). A rank that holds only some micrographs computes their digests.
+    /// </summary>
+    public byte[] MicrographDigest(int micrograph)
+    {
+        using var hash = new ContentHash("CryoEmPS.PatchSet.Micrograph/1").Add(PatchSize);
+        for (int q = 0; q < Count; q++)
         {
-            Mix((ulong)BitConverter.DoubleToInt64Bits(v));
+            if (Origins[q].Micrograph == micrograph)
+            {
+                hash.Add(Origins[q].Row).Add(Origins[q].Column).Add(Patch(q));
+            }
         }
-        return hash;
+        return hash.FinishBytes();
+    }
+
+    /// <summary>The patch-set fingerprint from the per-micrograph digests, combined in micrograph order (64 hex digits).</summary>
+    public static string CombineFingerprints(int patchSize, int patchCount, IReadOnlyList<byte[]> micrographDigests)
+    {
+        using var hash = new ContentHash("CryoEmPS.PatchSet/1").Add(patchSize).Add(patchCount).Add(micrographDigests.Count);
+        foreach (var digest in micrographDigests)
+        {
+            hash.AddDigest(digest);
+        }
+        return hash.Finish();
     }
 
     public override string ToString()

@@ -1,5 +1,6 @@
 using System.Diagnostics;
 using CryoEmPS.Core.Evaluation;
+using CryoEmPS.Core.IO;
 using CryoEmPS.Core.Native;
 using CryoEmPS.Core.Numerics;
 using CryoEmPS.Core.Patches;
@@ -23,6 +24,7 @@ public static class ApproxEm
         IProgress<ApproxEmProgress>? progress = null, CancellationToken token = default)
     {
         settings.Validate(patches, initialCoefficients);
+        using var checkpointLock = settings.CheckpointPath == null ? null : FileLock.Acquire(settings.CheckpointPath, "The checkpoint");
         var run = new Driver(patches, initialCoefficients, settings, progress, token);
         int startStage = 0, startIteration = 0;
         if (settings.Resume && settings.CheckpointPath != null && File.Exists(settings.CheckpointPath))
@@ -107,6 +109,7 @@ public static class ApproxEm
         public (int Stage, int Iteration) Resume(ApproxEmCheckpoint checkpoint)
         {
             checkpoint.Verify(_key);
+            ApproxEmCheckpointValidation.ValidateFor(checkpoint, _settings, _settings.CheckpointPath);
             History.AddRange(checkpoint.History);
             var state = checkpoint.State;
             if (state.Chains.Length != _chains.Length)

@@ -1,5 +1,6 @@
 using System.Text;
 using CryoEmPS.Core.IO;
+using CryoEmPS.Core.Numerics;
 using CryoEmPS.Core.Patches;
 using CryoEmPS.Core.Projection;
 
@@ -14,9 +15,10 @@ public sealed class ApproxEmCheckpoint
 {
     private const string Magic = "CRYOEMPS-EM-CKPT";
     // Version 2: history rows carry the E-step precision and M-step seconds; the schedule string carries the precision setting.
-    // Version 3: each chain's state (x, v, σ², block visits of the incremental EM), the best iterate, and the rows' σ² and
+    // Version 3: the patch, initial-volume and rotation fingerprints are SHA-256 hex strings.
+    // Version 4: each chain's state (x, v, σ², block visits of the incremental EM), the best iterate, and the rows' σ² and
     // half-map shell.
-    private const int Version = 3;
+    private const int Version = 4;
 
     public ApproxEmCheckpoint(ApproxEmCheckpointKey key, int stage, int iteration, double[] x, double v, double prevQ, double q,
         ApproxEmIteration[] history)
@@ -59,7 +61,7 @@ public sealed class ApproxEmCheckpoint
         var schedule = new StringBuilder();
         foreach (var stage in s.Stages)
         {
-            schedule.Append($"[n={stage.Model.ParameterCount},l={stage.EllMax},K={stage.Rotations.Count}:{RotationHash(stage):x16}," +
+            schedule.Append($"[n={stage.Model.ParameterCount},l={stage.EllMax},K={stage.Rotations.Count}:{RotationHash(stage)}," +
                 $"S={stage.StochasticFactor:R},N={stage.MaxIterations},eps={stage.Tolerance:R}]");
         }
         schedule.Append($" precision={s.Precision}");
@@ -75,32 +77,26 @@ public sealed class ApproxEmCheckpoint
             schedule.ToString());
     }
 
-    private static ulong RotationHash(ApproxEmStage stage)
+    /// <summary>SHA-256 of the stage's rotation matrices (row by row, canonical bytes).</summary>
+    private static string RotationHash(ApproxEmStage stage)
     {
-        var values = new List<double>();
+        using var hash = new ContentHash("CryoEmPS.RotationSet/1").Add(stage.Rotations.Count);
         foreach (var rotation in stage.Rotations.Rotations)
         {
             for (int i = 0; i < 3; i++)
             {
                 for (int j = 0; j < 3; j++)
                 {
-                    values.Add(rotation[i, j]);
+                    hash.Add(rotation[i, j]);
                 }
             }
         }
-        return Hash(values);
+        return hash.Finish();
     }
 
-    internal static ulong Hash(IEnumerable<double> values)
-    {
-        ulong hash = 1469598103934665603UL;
-        foreach (var v in values)
-        {
-            hash ^= (ulong)BitConverter.DoubleToInt64Bits(v);
-            hash *= 1099511628211UL;
-        }
-        return hash;
-    }
+    /// <summary>SHA-256 of x₀ (its length, then its values as canonical bytes).</summary>
+    internal static string Hash(double[] values)
+        => new ContentHash("CryoEmPS.Coefficients/1").Add(values.Length).Add(values).Finish();
 
     public void Verify(ApproxEmCheckpointKey current)
     {
@@ -172,6 +168,7 @@ public sealed class ApproxEmCheckpoint
 
     public static ApproxEmCheckpoint Read(string path)
     {
+        ApproxEmCheckpointValidation.RequireReadable(path);
         var all = File.ReadAllBytes(path);
         if (all.Length < 8)
         {
@@ -194,17 +191,17 @@ public sealed class ApproxEmCheckpoint
             {
                 throw new InvalidDataException($"'{path}' is a version {version} checkpoint; this module reads version {Version}.");
             }
-            var key = new ApproxEmCheckpointKey(reader.ReadUInt64(), reader.ReadInt32(), reader.ReadInt32(), reader.ReadInt32(),
-                reader.ReadDouble(), reader.ReadDouble(), reader.ReadDouble(), reader.ReadInt32(), reader.ReadUInt64(),
+            var key = new ApproxEmCheckpointKey(reader.ReadString(), reader.ReadInt32(), reader.ReadInt32(), reader.ReadInt32(),
+                reader.ReadDouble(), reader.ReadDouble(), reader.ReadDouble(), reader.ReadInt32(), reader.ReadString(),
                 reader.ReadString());
             int stage = reader.ReadInt32(), iteration = reader.ReadInt32();
             double v = reader.ReadDouble(), previousObjective = reader.ReadDouble(), objective = reader.ReadDouble();
-            var x = new double[reader.ReadInt32()];
+            var x = new double[ApproxEmCheckpointValidation.Count(reader, sizeof(double), "coefficient", path)];
             for (int i = 0; i < x.Length; i++)
             {
                 x[i] = reader.ReadDouble();
             }
-            var history = new ApproxEmIteration[reader.ReadInt32()];
+            var history = new ApproxEmIteration[ApproxEmCheckpointValidation.Count(reader, 100, "history row", path)];
             for (int i = 0; i < history.Length; i++)
             {
                 int rowStage = reader.ReadInt32(), ellMax = reader.ReadInt32(), rotationCount = reader.ReadInt32();
@@ -228,9 +225,11 @@ public sealed class ApproxEmCheckpoint
                 };
             }
             var state = ApproxEmCheckpointState.Read(reader);
-            return new ApproxEmCheckpoint(key, stage, iteration, x, v, previousObjective, objective, history, state);
+            var checkpoint = new ApproxEmCheckpoint(key, stage, iteration, x, v, previousObjective, objective, history, state);
+            ApproxEmCheckpointValidation.Validate(checkpoint, path);
+            return checkpoint;
         }
-        catch (EndOfStreamException)
+        catch (Exception ex) when (ex is EndOfStreamException or FormatException)
         {
             throw new InvalidDataException($"'{path}' is truncated.");
         }

@@ -1,16 +1,19 @@
 namespace CryoEmPS.Core.Reconstruction;
 
-/// <summary>What identifies an EM problem: a checkpoint from a different one is refused.</summary>
-public sealed record ApproxEmCheckpointKey(ulong PatchFingerprint, int PatchCount, int PatchSize, int Seed, double NoiseVariance,
-    double EmptyProbability, double PosteriorCutoff, int FftSize, ulong InitialHash, string Schedule)
+/// <summary>
+/// What identifies an EM problem: a checkpoint from a different one is refused. The fingerprints are SHA-256 hex digests
+/// (<see cref="Patches.PatchSet.Fingerprint"/>, <see cref="ApproxEmCheckpoint.KeyOf"/>).
+/// </summary>
+public sealed record ApproxEmCheckpointKey(string PatchFingerprint, int PatchCount, int PatchSize, int Seed, double NoiseVariance,
+    double EmptyProbability, double PosteriorCutoff, int FftSize, string InitialHash, string Schedule)
 {
     /// <summary>The first difference from <paramref name="other"/>, in words (null when they agree).</summary>
     public string? Difference(ApproxEmCheckpointKey other)
     {
         if (PatchFingerprint != other.PatchFingerprint || PatchCount != other.PatchCount)
         {
-            return $"the patch set differs (fingerprint {other.PatchFingerprint:x16}, {other.PatchCount} patches in the checkpoint; " +
-                $"{PatchFingerprint:x16}, {PatchCount} now)";
+            return $"the patch set differs (fingerprint {Short(other.PatchFingerprint)}, {other.PatchCount} patches in the checkpoint; " +
+                $"{Short(PatchFingerprint)}, {PatchCount} now)";
         }
         if (PatchSize != other.PatchSize)
         {
@@ -46,4 +49,6 @@ public sealed record ApproxEmCheckpointKey(ulong PatchFingerprint, int PatchCoun
         }
         return null;
     }
+
+    private static string Short(string fingerprint) => fingerprint.Length > 16 ? fingerprint[..16] + "…" : fingerprint;
 }

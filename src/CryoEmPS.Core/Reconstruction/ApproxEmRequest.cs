@@ -95,6 +95,7 @@ public sealed class ApproxEmRequest
         }
 
         int size = patches.PatchSize;
+        ApproxEmInputChecks.CheckPatchSize(size);
         bool estimateNoiseVariance = NoiseVariance == null || EstimateNoiseVariance;
         double noiseVariance = ResolveNoiseVariance(patches);
         var schedule = ResolveSchedule(patches);
@@ -116,6 +117,7 @@ public sealed class ApproxEmRequest
         }
 
         CheckVolumes(size);
+        ApproxEmInputChecks.Check(this, patches, schedule.RotationCount);
         if (Resume && string.IsNullOrEmpty(CheckpointPath))
         {
             throw Invalid("ResumeWithoutCheckpoint", "-Resume needs -CheckpointPath, the checkpoint file to continue from.");

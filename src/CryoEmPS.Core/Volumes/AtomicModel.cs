@@ -40,6 +40,14 @@ public sealed class AtomicModel
     /// <summary>Reads a PDB file; see <see cref="ParsePdb"/>.</summary>
     public static AtomicModel Load(string path, bool excludeWater = false)
     {
+        // A named pipe or a device reports 0 bytes; opening a pipe would wait for a writer forever.
+        var info = new FileInfo(path);
+        if (info.Exists && info.Length == 0)
+        {
+            throw new AtomicModelException("PdbNoAtoms",
+                "The file is empty (a named pipe or a device also reports 0 bytes and is not read). " +
+                "Give a PDB-format file with coordinates.");
+        }
         using var reader = new StreamReader(path);
         return ParsePdb(reader, excludeWater, Path.GetFileNameWithoutExtension(path));
     }
@@ -49,7 +57,8 @@ public sealed class AtomicModel
     /// occupancy 55–60, B 61–66, element 77–78). The element comes from columns 77–78, or else from the atom
     /// name (columns 13–14). Only the first alternate location (blank, 'A' or '1') is kept. Waters are kept
     /// unless <paramref name="excludeWater"/>. Stops at the first ENDMDL (first model only).
-    /// Throws <see cref="AtomicModelException"/> ('PdbNoAtoms', 'PdbBadRecord', 'PdbUnknownElement').
+    /// Throws <see cref="AtomicModelException"/> ('PdbNoAtoms', 'PdbBadRecord' (also coordinates beyond ±<see cref="MaxCoordinate"/> Å or
+    /// occupancies outside 0..<see cref="MaxOccupancy"/>), 'PdbUnknownElement', 'PdbZeroOccupancy').
     /// </summary>
     public static AtomicModel ParsePdb(TextReader reader, bool excludeWater = false, string? name = null)
     {
@@ -71,7 +80,19 @@ public sealed class AtomicModel
             if (excludeWater && WaterNames.Contains(res)) { skipped++; continue; }
             if (!TryNum(Col(line, 31, 38), out double x) || !TryNum(Col(line, 39, 46), out double y) || !TryNum(Col(line, 47, 54), out double z))
                 throw new AtomicModelException("PdbBadRecord", $"Line {lineNo}: the coordinates in columns 31–54 ('{Col(line, 31, 54)}') are not numbers.");
+            if (Math.Abs(x) > MaxCoordinate || Math.Abs(y) > MaxCoordinate || Math.Abs(z) > MaxCoordinate)
+            {
+                throw new AtomicModelException("PdbBadRecord",
+                    $"Line {lineNo}: the coordinates ({x}, {y}, {z}) Å lie beyond ±{MaxCoordinate:0} Å; " +
+                    "a PDB model cannot reach that far (the format's columns hold at most 9999.999), so the record is damaged.");
+            }
             double occ = TryNum(Col(line, 55, 60), out double o) ? o : 1.0;
+            if (occ < 0 || occ > MaxOccupancy)
+            {
+                throw new AtomicModelException("PdbBadRecord",
+                    $"Line {lineNo}: the occupancy {occ} (columns 55–60) is outside 0..{MaxOccupancy:0}; " +
+                    "an occupancy is a fraction, normally 0 to 1.");
+            }
             double b = TryNum(Col(line, 61, 66), out double bf) ? bf : 0.0;
             string el = ElementOf(line, atomName);
             if (!Z.ContainsKey(el))
@@ -80,8 +101,21 @@ public sealed class AtomicModel
         }
         if (atoms.Count == 0)
             throw new AtomicModelException("PdbNoAtoms", "The PDB text has no ATOM or HETATM records" + (skipped > 0 ? $" left after skipping {skipped} (waters or alternate locations)" : "") + ". Give a PDB-format file with coordinates (mmCIF is not read; convert it to PDB first).");
-        return new AtomicModel(atoms, skipped, name);
+        var model = new AtomicModel(atoms, skipped, name);
+        if (!(model.TotalWeight > 0))
+        {
+            throw new AtomicModelException("PdbZeroOccupancy",
+                $"Every one of the {atoms.Count} atoms has occupancy 0, so the map would be empty. " +
+                "Give a model whose occupancies (columns 55–60) are not all 0.");
+        }
+        return model;
     }
+
+    /// <summary>The largest |coordinate| accepted, in Å (the PDB columns hold at most 9999.999).</summary>
+    public const double MaxCoordinate = 1e6;
+
+    /// <summary>The largest occupancy accepted (a fraction, normally at most 1).</summary>
+    public const double MaxOccupancy = 1000;
 
     private static string Col(string line, int from, int to)
     {

@@ -1,0 +1,96 @@
+using CryoEmPS.Core.Numerics;
+using CryoEmPS.Core.Patches;
+using CryoEmPS.Core.Volumes;
+
+namespace CryoEmPS.Core.Reconstruction;
+
+/// <summary>
+/// The checks of an EM request that guard the numbers rather than the schedule (called once from
+/// <see cref="ApproxEmRequest.Resolve"/>, before any rotation grid is made): a patch size the Fourier–Bessel basis has
+/// functions for, finite patch values within float32 range, a finite x₀, and a per-rotation memory estimate within
+/// <see cref="MemoryBudget"/>. Each failure is an <see cref="ApproxEmInputException"/> with its stable ErrorId.
+/// </summary>
+public static class ApproxEmInputChecks
+{
+    /// <summary>
+    /// Bytes the E-step and M-step keep per rotation for patches of side L (box B = L without a filter, 2L − 1 lags per
+    /// axis): the projection (L² doubles and a float32 copy), back-projection, pixel weights and filtered projection (B² each),
+    /// the lag weights ((2L − 1)²) and the rotation itself. A lower bound: the run needs this much at least.
+    /// </summary>
+    public static double BytesPerRotation(int patchSize)
+    {
+        double l2 = (double)patchSize * patchSize;
+        double lags = 2.0 * patchSize - 1;
+        return 8 * (l2 + 3 * l2 + lags * lags) + 4 * l2 + 128;
+    }
+
+    /// <summary>A patch side the Fourier–Bessel basis has functions for (L ≥ 4), else PatchSizeTooSmall.</summary>
+    public static void CheckPatchSize(int size)
+    {
+        if (size < 2 || FourierBesselBasis.MaxEll(size) < 0)
+        {
+            throw new ApproxEmInputException("PatchSizeTooSmall",
+                $"The patches are {size}×{size}: the Fourier–Bessel basis has no function below L = 4 (its first radial zero must lie " +
+                $"under 2πRc, R = ⌊L/2⌋). Cut patches of side at least 4 with Get-PatchSet -PatchSize (the paper uses L = 17).");
+        }
+    }
+
+    /// <summary>Finite patches and x₀, and the memory estimate (the size was checked by <see cref="CheckPatchSize"/>).</summary>
+    public static void Check(ApproxEmRequest request, PatchSet patches, IReadOnlyList<int> rotationCounts)
+    {
+        int size = patches.PatchSize;
+        CheckPatchValues(patches);
+        var initial = request.InitialCoefficients?.Coefficients ?? request.InitialVolume?.Data;
+        if (initial != null)
+        {
+            for (int i = 0; i < initial.Length; i++)
+            {
+                if (!double.IsFinite(initial[i]))
+                {
+                    string where = request.InitialCoefficients != null ? "coefficient" : "voxel";
+                    throw new ApproxEmInputException("VolumeNotFinite",
+                        $"The initial volume has the value {initial[i]} at {where} {i}; every value must be a finite number. " +
+                        "Replace the NaN/infinite values first, or check how the volume was made.");
+                }
+            }
+        }
+        CheckMemory(size, rotationCounts, patches.Count);
+    }
+
+    /// <summary>Every patch value finite and at most float32's largest (what an MRC file can hold), else PatchSetNotFinite.</summary>
+    public static void CheckPatchValues(PatchSet patches)
+    {
+        var data = patches.Data;
+        for (int i = 0; i < data.Length; i++)
+        {
+            if (!(Math.Abs(data[i]) <= float.MaxValue))
+            {
+                int perPatch = patches.PatchSize * patches.PatchSize;
+                var origin = patches.Origins[i / perPatch];
+                throw new ApproxEmInputException("PatchSetNotFinite",
+                    $"Patch {i / perPatch} (micrograph {origin.Micrograph}, row {origin.Row}, column {origin.Column}) has the value " +
+                    $"{data[i]}; every pixel must be finite and at most {float.MaxValue:g3} in size, or the likelihood overflows. " +
+                    "Check the micrographs (Get-PatchSet refuses such micrographs) and replace the bad pixels.");
+            }
+        }
+    }
+
+    /// <summary>The largest stage's per-rotation memory within the budget, and its lag-weight array within one .NET array.</summary>
+    public static void CheckMemory(int patchSize, IReadOnlyList<int> rotationCounts, int patchCount)
+    {
+        int largest = rotationCounts.Count == 0 ? 0 : rotationCounts.Max();
+        double lags = 2.0 * patchSize - 1;
+        try
+        {
+            MemoryBudget.RequireArray((double)largest * lags * lags, $"A stage of {largest} rotations on {patchSize}×{patchSize} patches",
+                "Use fewer rotations per stage (-RotationCount; the paper uses 3392).");
+            MemoryBudget.Require(largest * BytesPerRotation(patchSize) + 8.0 * patchCount * patchSize * patchSize,
+                $"A stage of {largest} rotations on {patchCount} patches of {patchSize}×{patchSize}",
+                "Use fewer rotations per stage (-RotationCount; the paper uses 3392), or raise $" + MemoryBudget.LimitVariable + ".");
+        }
+        catch (MemoryLimitException ex)
+        {
+            throw new ApproxEmInputException(ex.ErrorId, ex.Message);
+        }
+    }
+}
