@@ -77,7 +77,7 @@ public static class ApproxEmReconstruction
             return (FourierBesselTransform.Analyze(plan.InitialVolume, firstEllMax), "Volume");
         }
         var basis = FourierBesselBasis.Create(size, firstEllMax);
-        var random = new Random(ApproxEm.IterationSeed(plan.Seed, -1, -1));
+        var random = new SeededRandom(ApproxEm.IterationSeed(plan.Seed, -1, -1));
         var x = new double[basis.Count];
         for (int i = 0; i < x.Length; i++)
         {

@@ -127,7 +127,7 @@ public static class Phantom
     public static IReadOnlyList<GaussianBlob> Blobs(int size, int seed = DefaultSeed)
     {
         if (size < 5) throw new ArgumentOutOfRangeException(nameof(size), $"A phantom needs a side of at least 5 voxels; got {size}.");
-        var rng = new Random(seed);
+        var rng = new Numerics.SeededRandom(seed);
         double scale = size / 17.0;
         var blobs = new List<GaussianBlob>(BlobCount);
         for (int i = 0; i < BlobCount; i++)
