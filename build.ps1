@@ -106,9 +106,21 @@ function Invoke-Build {
     $bin = Join-Path $Root "src/CryoEmPS.Commands/bin/$Configuration/net8.0"
     if (Test-Path $ModuleOut) { Remove-Item -Recurse -Force $ModuleOut }
     New-Item -ItemType Directory -Force -Path (Join-Path $ModuleOut 'en-US') | Out-Null
-    foreach ($dll in 'CryoEmPS.dll', 'CryoEmPS.Core.dll', 'MathNet.Numerics.dll') {
+    foreach ($dll in 'CryoEmPS.dll', 'CryoEmPS.Core.dll', 'MathNet.Numerics.dll', 'ScottPlot.dll', 'SkiaSharp.dll', 'SkiaSharp.HarfBuzz.dll',
+        'HarfBuzzSharp.dll') {
         Copy-Item -LiteralPath (Join-Path $bin $dll) -Destination $ModuleOut
     }
+    # The charts' native libraries (libSkiaSharp, libHarfBuzzSharp), for the platforms FFTW/OpenBLAS run on (Linux); the
+    # module's NativeAssetResolver finds them in runtimes/<rid>/native.
+    foreach ($rid in 'linux-x64', 'linux-arm64') {
+        $native = Join-Path $bin "runtimes/$rid/native"
+        if (Test-Path $native) {
+            $target = Join-Path $ModuleOut "runtimes/$rid/native"
+            New-Item -ItemType Directory -Force -Path $target | Out-Null
+            Copy-Item -Path (Join-Path $native '*') -Destination $target
+        }
+    }
+    Copy-Item -LiteralPath (Join-Path $Root 'LICENSE') -Destination $ModuleOut
     # One version number: Directory.Build.props.
     [xml]$props = Get-Content -Raw (Join-Path $Root 'Directory.Build.props')
     $version = @($props.Project.PropertyGroup | Where-Object { $_['Version'] })[0].Version

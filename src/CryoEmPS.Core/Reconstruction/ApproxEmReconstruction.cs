@@ -25,7 +25,7 @@ public static class ApproxEmReconstruction
     {
         var (x0, source) = Initial(plan);
         int size = plan.Patches.PatchSize;
-        double voxelSize = x0.VoxelSize > 0 ? x0.VoxelSize : plan.Reference?.VoxelSize ?? 0;
+        double voxelSize = plan.Patches.PixelSize > 0 ? plan.Patches.PixelSize : x0.VoxelSize > 0 ? x0.VoxelSize : plan.Reference?.VoxelSize ?? 0;
         var bases = plan.EllMax.Select(ellMax => FourierBesselBasis.Create(size, ellMax)).ToArray();
         var stages = new ApproxEmStage[plan.StageCount];
         for (int i = 0; i < stages.Length; i++)
