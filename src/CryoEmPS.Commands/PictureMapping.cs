@@ -72,12 +72,12 @@ internal static class PictureMapping
         PlotSeries Series(string label, Func<ApproxEmIteration, double> value) => new(label, step, rows.Select(value).ToArray());
         var panels = new List<PlotPanel>
         {
-            new("log-likelihood / patch", [Series("LL / patch", row => row.LogLikelihoodPerPatch)]),
+            new("LL / patch", [Series("log-likelihood per patch", row => row.LogLikelihoodPerPatch)]),
             voxel > 0
                 ? new("FSC 0.5 resolution (Å)",
                     [Series("against the reference", row => row.FscShell > 0 ? result.Size * voxel / row.FscShell : double.NaN)])
                 : new("FSC 0.5 crossing (shell)", [Series("against the reference", row => row.FscShell)]),
-            new("v (empty-patch probability)", [Series("v", row => row.EmptyProbability)]),
+            new("v (P empty)", [Series("v", row => row.EmptyProbability)]),
             new("seconds", [Series("iteration", row => row.Seconds), Series("of which M-step", row => row.MStepSeconds)]),
         };
         var starts = new List<PlotMarker>();

@@ -32,6 +32,8 @@ public sealed class HistoryChart
             if (p == 0)
             {
                 plot.Title(Title);
+                // Above the stage labels, which sit on the top edge of the first panel.
+                plot.Axes.Title.Label.OffsetY = -24;
             }
             if (p == Panels.Count - 1)
             {
@@ -69,7 +71,7 @@ public sealed class HistoryChart
             plot.Axes.AutoScale();
             plot.Axes.SetLimitsX(xmin - 0.5, xmax + 0.5);
             // The same left and right margins in every panel, so the shared x axis and the stage lines line up.
-            plot.Layout.Fixed(new PixelPadding(90, 30, p == Panels.Count - 1 ? 50 : 25, p == 0 ? 55 : 12));
+            plot.Layout.Fixed(new PixelPadding(90, 30, p == Panels.Count - 1 ? 50 : 25, p == 0 ? 75 : 12));
             plots.Add(plot);
         }
         if (plots.Count == 0)
@@ -79,6 +81,6 @@ public sealed class HistoryChart
         var multiplot = ChartStyle.Multiplot(plots);
         multiplot.Layout = new ScottPlot.MultiplotLayouts.Rows();
         multiplot.SharedAxes.ShareX(plots);
-        return ChartStyle.Png(multiplot, width, Math.Max(1, Panels.Count) * panelHeight + 80);
+        return ChartStyle.Png(multiplot, width, Math.Max(1, Panels.Count) * panelHeight + 100);
     }
 }
