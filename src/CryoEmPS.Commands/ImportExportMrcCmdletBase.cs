@@ -139,9 +139,9 @@ public abstract class ExportFileCmdletBase : CryoEmCmdlet
     /// <summary>
     /// Resolves the target, writes it atomically after ShouldProcess, maps an ArgumentException thrown by
     /// <paramref name="write"/> (data that cannot be stored) to <paramref name="invalidDataErrorId"/>, and
-    /// emits the FileInfo with -PassThru.
+    /// emits the FileInfo with -PassThru. Returns the path written, or null when ShouldProcess declined.
     /// </summary>
-    protected void WriteTarget(string prefix, string what, Action<Stream> write, string invalidDataErrorId)
+    protected string? WriteTarget(string prefix, string what, Action<Stream> write, string invalidDataErrorId)
     {
         if (ParameterSetName != "LiteralPath" && WildcardPattern.ContainsWildcardCharacters(Path))
         {
@@ -168,5 +168,6 @@ public abstract class ExportFileCmdletBase : CryoEmCmdlet
                 WriteObject(InvokeProvider.Item.Get(new[] { resolved }, true, true), true);
             }
         }
+        return written ? resolved : null;
     }
 }

@@ -20,8 +20,10 @@ public sealed class ImportMicrographCommand : ImportMrcCmdletBase
     protected override void Import(string file)
     {
         var micrographs = ReadMrc(file, MrcReader.ReadMicrographs);
-        foreach (var micrograph in micrographs)
+        for (int i = 0; i < micrographs.Length; i++)
         {
+            var micrograph = micrographs[i];
+            micrograph.FilePath = micrographs.Length == 1 ? file : $"{i + 1}@{file}";
             if (NoiseVariance.HasValue)
             {
                 micrograph.NoiseVariance = NoiseVariance.Value;
