@@ -14,7 +14,12 @@ public sealed class ImportEmImageStackCommand : ImportMrcCmdletBase
 {
     protected override void Import(string file)
     {
-        var stack = file.EndsWith(".star", StringComparison.OrdinalIgnoreCase) ? ReadStar(file) : ReadMrc(file, MrcReader.ReadImageStack);
+        bool star = file.EndsWith(".star", StringComparison.OrdinalIgnoreCase);
+        var stack = star ? ReadStar(file) : ReadMrc(file, MrcReader.ReadImageStack);
+        if (!star)
+        {
+            WarnIfNonCubicVoxel(file, checkZ: false);
+        }
         WriteVerbose(stack.ToString());
         WriteObject(stack);
     }

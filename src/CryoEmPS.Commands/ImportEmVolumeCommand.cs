@@ -12,6 +12,7 @@ public sealed class ImportEmVolumeCommand : ImportMrcCmdletBase
     protected override void Import(string file)
     {
         var volume = ReadMrc(file, MrcReader.ReadVolume);
+        WarnIfNonCubicVoxel(file, checkZ: true);
         WriteVerbose($"{volume}: voxel size {volume.VoxelSize} Å, start ({volume.StartX}, {volume.StartY}, {volume.StartZ}).");
         WriteObject(volume);
     }

@@ -20,6 +20,7 @@ public sealed class ImportMicrographCommand : ImportMrcCmdletBase
     protected override void Import(string file)
     {
         var micrographs = ReadMrc(file, MrcReader.ReadMicrographs);
+        WarnIfNonCubicVoxel(file, checkZ: false);
         for (int i = 0; i < micrographs.Length; i++)
         {
             var micrograph = micrographs[i];

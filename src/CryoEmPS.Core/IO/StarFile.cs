@@ -19,6 +19,8 @@ public sealed class StarBlock
     public string[][] Rows { get; }
     public bool IsLoop { get; }
 
+    public override string ToString() => $"data_{Name}: {(IsLoop ? "loop" : "pairs")} of {Columns.Length} columns, {Rows.Length} rows";
+
     public int IndexOf(string column) => Array.FindIndex(Columns, c => string.Equals(c, column.TrimStart('_'), StringComparison.Ordinal));
 
     /// <summary>The values of one column (throws when the column is absent).</summary>
