@@ -194,6 +194,28 @@ function Invoke-Script([string] $Path, [string[]] $Arguments = @()) {
     if ($LASTEXITCODE -ne 0) { throw "$Path failed with exit code $LASTEXITCODE." }
 }
 
+# A line on stderr every few seconds while a long child runs (the benchmark's runs print only when each ends). A .NET timer,
+# not a PowerShell event: events are not processed while a native command runs.
+function Start-Heartbeat([int] $Seconds, [string] $What) {
+    if (-not ('CryoEmPSBuild.Heartbeat' -as [type])) {
+        Add-Type -TypeDefinition @'
+namespace CryoEmPSBuild {
+    public sealed class Heartbeat : System.IDisposable {
+        private readonly System.Threading.Timer _timer;
+        private readonly System.Diagnostics.Stopwatch _clock = System.Diagnostics.Stopwatch.StartNew();
+        public Heartbeat(int seconds, string what) {
+            _timer = new System.Threading.Timer(_ => System.Console.Error.WriteLine(
+                string.Format("   ... {0} running, {1:0.0} min elapsed", what, _clock.Elapsed.TotalMinutes)),
+                null, seconds * 1000, seconds * 1000);
+        }
+        public void Dispose() { _timer.Dispose(); }
+    }
+}
+'@
+    }
+    return [CryoEmPSBuild.Heartbeat]::new($Seconds, $What)
+}
+
 try {
     switch ($Task) {
         'Bootstrap' { Invoke-Bootstrap }
@@ -202,7 +224,10 @@ try {
         'Demo' { Invoke-Bootstrap; Invoke-Build; Invoke-Script (Join-Path $Root 'examples/Demo.ps1') }
         'Bench' {
             Invoke-Bootstrap; Invoke-Build
-            Invoke-Script (Join-Path $Root 'benchmarks/Invoke-Benchmark.ps1') @('-Protocol', $Protocol)
+            Write-Host "== Bench: protocol $Protocol (each run prints its table when it ends; a heartbeat line every 30 s until then)"
+            $heartbeat = Start-Heartbeat -Seconds 30 -What "Bench $Protocol"
+            try { Invoke-Script (Join-Path $Root 'benchmarks/Invoke-Benchmark.ps1') @('-Protocol', $Protocol) }
+            finally { $heartbeat.Dispose() }
         }
     }
 }
