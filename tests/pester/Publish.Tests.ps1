@@ -1,5 +1,5 @@
 # The module as a user gets it: publish the built module to a local PSResource repository (a temporary folder), install it
-# back with Install-PSResource and import it by name. Runs in a child PowerShell whose HOME and XDG_DATA_HOME are a temporary folder,
+# back with Install-PSResource and import it by name. Runs in a child PowerShell whose HOME and XDG folders are a temporary folder,
 # so the repository registration and the installed module never touch the user's own.
 BeforeAll {
     . (Join-Path $PSScriptRoot 'Common.ps1')
@@ -41,18 +41,24 @@ Import-Module CryoEmPS
         if ([System.IO.Path]::GetFileNameWithoutExtension($exe) -eq 'dotnet') { $argList += (Join-Path $PSHOME 'pwsh.dll') }
         $argList += '-NoProfile', '-NonInteractive', '-File', $scriptFile
         # Install-PSResource -Scope CurrentUser goes under $HOME/.local/share/powershell/Modules, the repository list under
-        # XDG_DATA_HOME: point both at the test folder.
-        $savedData = $env:XDG_DATA_HOME
-        $savedHome = $env:HOME
+        # XDG_DATA_HOME and NuGet's settings under XDG_CONFIG_HOME: point all at the test folder. The folders must exist
+        # (.NET's GetFolderPath returns "" for a missing one, and PSResourceGet would then write into the current folder),
+        # and the child runs in the test folder.
+        $xdg = @{ XDG_DATA_HOME = (Join-Path $data '.local/share'); XDG_CONFIG_HOME = (Join-Path $data '.config'); XDG_CACHE_HOME = (Join-Path $data '.cache'); HOME = $data }
+        $xdg.Values | ForEach-Object { New-Item -ItemType Directory -Force -Path $_ | Out-Null }
+        $saved = @{}
+        foreach ($k in $xdg.Keys) { $saved[$k] = [Environment]::GetEnvironmentVariable($k) }
+        Push-Location $root
         try {
-            $env:XDG_DATA_HOME = Join-Path $data ".local/share"
-            $env:HOME = $data
+            foreach ($k in $xdg.Keys) { [Environment]::SetEnvironmentVariable($k, $xdg[$k]) }
             $out = & $exe @argList 2>&1 | Out-String
         }
         finally {
-            $env:XDG_DATA_HOME = $savedData
-            $env:HOME = $savedHome
+            foreach ($k in $saved.Keys) { [Environment]::SetEnvironmentVariable($k, $saved[$k]) }
+            Pop-Location
         }
+        Join-Path $root 'PSResourceGet' | Should -Not -Exist
+        Join-Path $root 'NuGet' | Should -Not -Exist
         $line = ($out -split "`n" | Where-Object { $_ -like 'RESULT|*' } | Select-Object -First 1)
         $line | Should -Not -BeNullOrEmpty -Because $out
         $parts = $line.Trim() -split '\|'
