@@ -175,7 +175,8 @@ public sealed class ExportParticleCoordinateCommand : ExportFileCmdletBase
             return known[0];
         }
         WriteWarning(known.Count > 1
-            ? $"The micrographs have different pixel sizes ({string.Join(", ", known)} Å); data_optics says {known[0]} Å. Export one STAR file per pixel size, or give -PixelSize."
+            ? $"The micrographs have different pixel sizes ({string.Join(", ", known)} Å); data_optics says {known[0]} Å. " +
+                "Export one STAR file per pixel size, or give -PixelSize."
             : "The micrographs' pixel size is unknown; data_optics says 1 Å/pixel. Give -PixelSize for the real value.");
         return known.Count > 0 ? known[0] : 1.0;
     }

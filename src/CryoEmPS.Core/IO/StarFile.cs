@@ -170,7 +170,10 @@ public static class StarFile
         return v;
     }
 
-    /// <summary>The columns of the data_particles block of <see cref="WriteParticleCoordinates(TextWriter, IEnumerable{ValueTuple{Micrograph, string}}, double)"/>.</summary>
+    /// <summary>
+    /// The columns of the data_particles block of
+    /// <see cref="WriteParticleCoordinates(TextWriter, IEnumerable{ValueTuple{Micrograph, string}}, double)"/>.
+    /// </summary>
     public static readonly string[] ParticleColumns =
     {
         "rlnCoordinateX", "rlnCoordinateY", "rlnAngleRot", "rlnAngleTilt", "rlnAnglePsi", "rlnMicrographName", "rlnOpticsGroup",

@@ -28,7 +28,10 @@ public static class RotationGrid
         return new RotationSet(rots, RotationSetKind.Grid, count);
     }
 
-    /// <summary><paramref name="count"/> Haar-uniform random rotations from <see cref="UniformRotation.Draw"/> with <c>new SeededRandom(seed)</c> (xoshiro256**).</summary>
+    /// <summary>
+    /// <paramref name="count"/> Haar-uniform random rotations from <see cref="UniformRotation.Draw"/> with
+    /// <c>new SeededRandom(seed)</c> (xoshiro256**).
+    /// </summary>
     public static RotationSet Random(int count, int seed)
     {
         if (count < 1) throw new ArgumentOutOfRangeException(nameof(count), $"The number of rotations must be at least 1; got {count}.");
