@@ -106,9 +106,21 @@ function Invoke-Build {
     $bin = Join-Path $Root "src/CryoEmPS.Commands/bin/$Configuration/net8.0"
     if (Test-Path $ModuleOut) { Remove-Item -Recurse -Force $ModuleOut }
     New-Item -ItemType Directory -Force -Path (Join-Path $ModuleOut 'en-US') | Out-Null
-    foreach ($dll in 'CryoEmPS.dll', 'CryoEmPS.Core.dll', 'MathNet.Numerics.dll') {
+    foreach ($dll in 'CryoEmPS.dll', 'CryoEmPS.Core.dll', 'MathNet.Numerics.dll', 'ScottPlot.dll', 'SkiaSharp.dll', 'SkiaSharp.HarfBuzz.dll',
+        'HarfBuzzSharp.dll') {
         Copy-Item -LiteralPath (Join-Path $bin $dll) -Destination $ModuleOut
     }
+    # The charts' native libraries (libSkiaSharp, libHarfBuzzSharp), for the platforms FFTW/OpenBLAS run on (Linux); the
+    # module's NativeAssetResolver finds them in runtimes/<rid>/native.
+    foreach ($rid in 'linux-x64', 'linux-arm64') {
+        $native = Join-Path $bin "runtimes/$rid/native"
+        if (Test-Path $native) {
+            $target = Join-Path $ModuleOut "runtimes/$rid/native"
+            New-Item -ItemType Directory -Force -Path $target | Out-Null
+            Copy-Item -Path (Join-Path $native '*') -Destination $target
+        }
+    }
+    Copy-Item -LiteralPath (Join-Path $Root 'LICENSE') -Destination $ModuleOut
     # One version number: Directory.Build.props.
     [xml]$props = Get-Content -Raw (Join-Path $Root 'Directory.Build.props')
     $version = @($props.Project.PropertyGroup | Where-Object { $_['Version'] })[0].Version
@@ -182,6 +194,28 @@ function Invoke-Script([string] $Path, [string[]] $Arguments = @()) {
     if ($LASTEXITCODE -ne 0) { throw "$Path failed with exit code $LASTEXITCODE." }
 }
 
+# A line on stderr every few seconds while a long child runs (the benchmark's runs print only when each ends). A .NET timer,
+# not a PowerShell event: events are not processed while a native command runs.
+function Start-Heartbeat([int] $Seconds, [string] $What) {
+    if (-not ('CryoEmPSBuild.Heartbeat' -as [type])) {
+        Add-Type -TypeDefinition @'
+namespace CryoEmPSBuild {
+    public sealed class Heartbeat : System.IDisposable {
+        private readonly System.Threading.Timer _timer;
+        private readonly System.Diagnostics.Stopwatch _clock = System.Diagnostics.Stopwatch.StartNew();
+        public Heartbeat(int seconds, string what) {
+            _timer = new System.Threading.Timer(_ => System.Console.Error.WriteLine(
+                string.Format("   ... {0} running, {1:0.0} min elapsed", what, _clock.Elapsed.TotalMinutes)),
+                null, seconds * 1000, seconds * 1000);
+        }
+        public void Dispose() { _timer.Dispose(); }
+    }
+}
+'@
+    }
+    return [CryoEmPSBuild.Heartbeat]::new($Seconds, $What)
+}
+
 try {
     switch ($Task) {
         'Bootstrap' { Invoke-Bootstrap }
@@ -190,7 +224,10 @@ try {
         'Demo' { Invoke-Bootstrap; Invoke-Build; Invoke-Script (Join-Path $Root 'examples/Demo.ps1') }
         'Bench' {
             Invoke-Bootstrap; Invoke-Build
-            Invoke-Script (Join-Path $Root 'benchmarks/Invoke-Benchmark.ps1') @('-Protocol', $Protocol)
+            Write-Host "== Bench: protocol $Protocol (each run prints its table when it ends; a heartbeat line every 30 s until then)"
+            $heartbeat = Start-Heartbeat -Seconds 30 -What "Bench $Protocol"
+            try { Invoke-Script (Join-Path $Root 'benchmarks/Invoke-Benchmark.ps1') @('-Protocol', $Protocol) }
+            finally { $heartbeat.Dispose() }
         }
     }
 }

@@ -50,11 +50,12 @@ $mic | Export-Micrograph -Path (Join-Path $OutputFolder 'micrograph.mrc') -Force
 $mic | Export-ParticleCoordinate -Path (Join-Path $OutputFolder 'truth.star') -Force
 $truth | Export-EmVolume -Path (Join-Path $OutputFolder 'truth.mrc') -Force
 $truth | Export-EmPicture -Path (Join-Path $OutputFolder 'truth.png') -Force
-$mic | Export-EmPicture -Path (Join-Path $OutputFolder 'micrograph.png') -Force
+$mic | Export-EmPicture -Path (Join-Path $OutputFolder 'micrograph.png') -Force          # true particles boxed
 
 # 3. Patches: the observed data of the EM.
 $patches = $mic | Get-PatchSet -PatchSize $L
 Write-Host ("3. Patches: {0} of {1}x{1} ({2} whole, {3} partial, {4} empty)" -f $patches.Count, $L, $patches.WholeCount, $patches.PartialCount, $patches.EmptyCount)
+$patches | Export-EmPicture -Path (Join-Path $OutputFolder 'patches.png') -Force      # non-empty patches boxed by content
 
 # 4. The initial guess: the truth low-passed to 5³ and back (the paper starts from an AlphaFold model).
 $initial = $truth | Resize-EmVolume -Size 5 | Resize-EmVolume -Size $L
@@ -81,6 +82,8 @@ foreach ($stage in $result.History | Group-Object Stage) {
 $fsc = $result | Measure-Fsc -Reference $truth
 $result.Volume | Export-EmVolume -Path (Join-Path $OutputFolder 'estimate.mrc') -Force
 $result | Export-EmPicture -Path (Join-Path $OutputFolder 'estimate.png') -Force
+$result | Export-EmPicture -History -Path (Join-Path $OutputFolder 'history.png') -Force
+$fsc0, $fsc | Export-EmPicture -Label 'initial guess', 'estimate' -Path (Join-Path $OutputFolder 'fsc.png') -Force
 Write-Host ("6. Estimate: FSC 0.5 at shell {0:0.00} of {1} ({2:0.0} Å); initial guess was {3:0.00}" -f $fsc.CrossingShell, [int][math]::Floor($L / 2), $fsc.ResolutionAngstrom, $fsc0.CrossingShell)
 Write-Host 'FSC curve (shell: initial -> estimate):'
 for ($k = 0; $k -lt $fsc.Curve.Count; $k++) {

@@ -1,5 +1,7 @@
 using System.Management.Automation;
+using CryoEmPS.Core.Evaluation;
 using CryoEmPS.Core.IO;
+using CryoEmPS.Core.Patches;
 using CryoEmPS.Core.Projection;
 using CryoEmPS.Core.Reconstruction;
 using CryoEmPS.Core.Simulation;
@@ -8,20 +10,27 @@ using CryoEmPS.Core.Volumes;
 namespace CryoEmPS.Commands;
 
 /// <summary>
-/// Export-EmPicture: a greyscale PNG to look at a Micrograph, an ImageStack (montage), a Volume (central
-/// slices and a projection), a FourierBesselVolume or an ApproxEmResult (its volume). Written atomically.
+/// Export-EmPicture: a PNG to look at. A Micrograph or PatchSet with boxes on its particles or patches; an ImageStack
+/// (montage); a Volume, FourierBesselVolume or ApproxEmResult as labelled slice and projection panels with a scale bar;
+/// an ApproxEmResult with -History as its history chart; one or more FscResults as an FSC chart. Charts come from
+/// Core/Plotting (ScottPlot 5) through <see cref="PictureMapping"/>. Written atomically.
 /// </summary>
 [Cmdlet(VerbsData.Export, "EmPicture", SupportsShouldProcess = true, DefaultParameterSetName = "Path")]
 [OutputType(typeof(FileInfo))]
 public sealed class ExportEmPictureCommand : ExportFileCmdletBase
 {
     private object? _input;
+    private readonly List<FscResult> _fsc = new();
+
     /// <summary>The object to draw.</summary>
     [Parameter(Mandatory = true, ValueFromPipeline = true)]
     [ValidateNotNull]
     public object InputObject { get; set; } = null!;
 
-    /// <summary>Magnification of volumes and image stacks (each voxel or pixel becomes Zoom×Zoom pixels).</summary>
+    /// <summary>
+    /// Screen pixels per voxel or pixel. Volumes: default 8; image stacks use half of it; micrographs and patch sets:
+    /// without -Zoom the picture fits in 1024 pixels, with it each pixel becomes Zoom×Zoom.
+    /// </summary>
     [Parameter]
     [ValidateRange(1, 64)]
     public int Zoom { get; set; } = 8;
@@ -31,10 +40,36 @@ public sealed class ExportEmPictureCommand : ExportFileCmdletBase
     [ValidateCount(2, 2)]
     public double[] Percentile { get; set; } = { 0.5, 99.5 };
 
+    /// <summary>With an ApproxEmResult: draw its history (log-likelihood, FSC, v, seconds per iteration) instead of its volume.</summary>
+    [Parameter]
+    public SwitchParameter History { get; set; }
+
+    /// <summary>With FscResults: the legend label of each curve, in order.</summary>
+    [Parameter]
+    [ValidateNotNull]
+    public string[]? Label { get; set; }
+
+    /// <summary>With a Micrograph or PatchSet: the reconstruction whose most probable placements to box as well.</summary>
+    [Parameter]
+    [ValidateNotNull]
+    public ApproxEmResult? ApproxEmResult { get; set; }
+
     protected override void ProcessRecord()
     {
-        AcceptSingleInput(InputObject, "object", "PictureMultipleInputs");
-        _input = InputObject is PSObject wrapped ? wrapped.BaseObject : InputObject;
+        var input = InputObject is PSObject wrapped ? wrapped.BaseObject : InputObject;
+        if (input is FscResult fsc && (_input == null || _fsc.Count > 0))
+        {
+            // Several FSC curves go into one chart.
+            _fsc.Add(fsc);
+            _input = fsc;
+            return;
+        }
+        if (_fsc.Count > 0)
+        {
+            AcceptSingleInput(input, "object", "PictureMultipleInputs");
+        }
+        AcceptSingleInput(input, "object", "PictureMultipleInputs");
+        _input = input;
     }
 
     protected override void EndProcessing()
@@ -50,22 +85,56 @@ public sealed class ExportEmPictureCommand : ExportFileCmdletBase
             Fail($"-Percentile needs two values with 0 ≤ low < high ≤ 100; got {low} and {high}.", "PictureInvalidPercentile",
                 ErrorCategory.InvalidArgument, Percentile);
         }
-        PngPicture.Picture? picture = _input switch
+        if (History && _input is not Core.Reconstruction.ApproxEmResult)
         {
-            Micrograph micrograph => PngPicture.FromMicrograph(micrograph, 1024, low, high),
-            ImageStack stack => PngPicture.FromImageStack(stack, Math.Max(1, Zoom / 2), 64, low, high),
-            Volume volume => PngPicture.FromVolume(volume, Zoom, low, high),
-            FourierBesselVolume fourierBessel => PngPicture.FromVolume(fourierBessel.ToVolume(), Zoom, low, high),
-            ApproxEmResult result => PngPicture.FromVolume(result.Volume, Zoom, low, high),
+            Fail($"-History draws the history of an ApproxEmResult, but the input is a {_input.GetType().Name}.", "PictureHistoryNeedsResult",
+                ErrorCategory.InvalidArgument, _input);
+        }
+        bool zoomGiven = MyInvocation.BoundParameters.ContainsKey(nameof(Zoom));
+        double micrographZoom = zoomGiven ? Zoom : 0;
+        if (ApproxEmResult != null && _input is Micrograph or PatchSet
+            && !PictureMapping.Placements(ApproxEmResult, 0).Any())
+        {
+            WriteWarning("This ApproxEmResult carries no per-patch placements yet, so only the true particles (or the patches' " +
+                "known content) are boxed.");
+        }
+        Func<byte[]>? draw = _input switch
+        {
+            FscResult => () => PictureMapping.Fsc(_fsc, Label).ToPng(),
+            Micrograph micrograph => () => PictureMapping.Micrograph(micrograph, ApproxEmResult, micrographZoom, low, high).ToPng(),
+            PatchSet patches => () => PictureMapping.Patches(patches, ApproxEmResult, micrographZoom, low, high).ToPng(),
+            ImageStack stack => () => Encode(PngPicture.FromImageStack(stack, Math.Max(1, Zoom / 2), 64, low, high)),
+            Volume volume => () => PictureMapping.Volume(volume, Zoom, low, high).ToPng(),
+            FourierBesselVolume fourierBessel => () => PictureMapping.Volume(fourierBessel.ToVolume(), Zoom, low, high).ToPng(),
+            Core.Reconstruction.ApproxEmResult result when History => () => PictureMapping.History(result).ToPng(),
+            Core.Reconstruction.ApproxEmResult result => () => PictureMapping.Volume(result.Volume, Zoom, low, high).ToPng(),
             _ => null,
         };
-        if (picture == null)
+        if (draw == null)
         {
-            Fail($"Export-EmPicture draws a Micrograph, ImageStack, Volume, FourierBesselVolume or ApproxEmResult, " +
-                $"not {_input.GetType().Name}.",
+            Fail($"Export-EmPicture draws a Micrograph, PatchSet, ImageStack, Volume, FourierBesselVolume, ApproxEmResult or " +
+                $"FscResult, not {_input.GetType().Name}.",
                 "PictureUnsupportedType", ErrorCategory.InvalidType, _input);
         }
-        WriteTarget("PictureFile", $"Write a {picture.Width}x{picture.Height} PNG of {_input}", stream => PngPicture.Write(stream, picture),
-            "PictureInvalidData");
+        byte[] png = Array.Empty<byte>();
+        try
+        {
+            png = draw();
+        }
+        catch (Exception ex) when (ex is DllNotFoundException or TypeInitializationException)
+        {
+            Fail(new InvalidOperationException("The chart library could not load its native part (libSkiaSharp). " +
+                "Check that the module folder's runtimes/<platform>/native holds it: " + ex.Message, ex),
+                "PictureNativeLibraryMissing", ErrorCategory.NotInstalled, _input);
+        }
+        string what = _fsc.Count > 1 ? $"{_fsc.Count} FSC curves" : _input.ToString() ?? _input.GetType().Name;
+        WriteTarget("PictureFile", $"Write a PNG of {what}", stream => stream.Write(png), "PictureInvalidData");
+    }
+
+    private static byte[] Encode(PngPicture.Picture picture)
+    {
+        using var memory = new MemoryStream();
+        PngPicture.Write(memory, picture);
+        return memory.ToArray();
     }
 }

@@ -42,6 +42,14 @@ public sealed class ExportMicrographCommand : ExportFileCmdletBase
                 $"(an MRC header has 10 labels). Export them to separate files to keep all.");
         }
         string what = _all.Count == 1 ? $"Write {first} as an MRC micrograph" : $"Write {_all.Count} micrographs as an MRC stack";
-        WriteTarget("MrcFile", what, stream => MrcWriter.WriteMicrographs(stream, _all), "MrcInvalidData");
+        string? written = WriteTarget("MrcFile", what, stream => MrcWriter.WriteMicrographs(stream, _all), "MrcInvalidData");
+        if (written != null)
+        {
+            // So Export-ParticleCoordinate names the file that holds the micrograph.
+            for (int i = 0; i < _all.Count; i++)
+            {
+                _all[i].FilePath = _all.Count == 1 ? written : $"{i + 1}@{written}";
+            }
+        }
     }
 }

@@ -15,6 +15,7 @@ public sealed class ImportEmVolumeCommand : ImportMrcCmdletBase
         {
             return;
         }
+        WarnIfNonCubicVoxel(file, checkZ: true);
         WriteVerbose($"{volume}: voxel size {volume.VoxelSize} Å, start ({volume.StartX}, {volume.StartY}, {volume.StartZ}).");
         WriteObject(volume);
     }

@@ -100,6 +100,33 @@ public abstract class ImportMrcCmdletBase : CryoEmCmdlet
         return existing;
     }
 
+    /// <summary>
+    /// Warns when the header's cell gives different sampling along x, y (and z for a volume): the module keeps one voxel
+    /// size (the x one, cella.x / mx), so say so instead of collapsing the others silently.
+    /// </summary>
+    protected void WarnIfNonCubicVoxel(string file, bool checkZ)
+    {
+        MrcHeader header;
+        try
+        {
+            header = MrcReader.ReadHeader(file);
+        }
+        catch (IOException)
+        {
+            return; // the reader itself reports what is wrong with the file
+        }
+        double x = MrcHeader.VoxelSizeFromCell(header.CellX, header.Mx);
+        double y = MrcHeader.VoxelSizeFromCell(header.CellY, header.My);
+        double z = MrcHeader.VoxelSizeFromCell(header.CellZ, header.Mz);
+        bool Differs(double other) => other > 0 && x > 0 && Math.Abs(other - x) > 1e-4 * x;
+        if (Differs(y) || (checkZ && Differs(z)))
+        {
+            string sizes = checkZ ? $"{x:0.####} x {y:0.####} x {z:0.####} Å (x, y, z)" : $"{x:0.####} x {y:0.####} Å (x, y)";
+            WriteWarning($"'{file}' has non-cubic voxels of {sizes}; CryoEmPS keeps one voxel size, {x:0.####} Å (along x), for " +
+                $"every axis. Resample the map to cubic voxels first if the difference matters.");
+        }
+    }
+
     private void PathError(string message, string errorId, string path)
         => WriteError(new ErrorRecord(new ArgumentException(message), errorId, ErrorCategory.InvalidArgument, path));
 
@@ -181,9 +208,9 @@ public abstract class ExportFileCmdletBase : CryoEmCmdlet
     /// <summary>
     /// Resolves the target, writes it atomically after ShouldProcess, maps an ArgumentException thrown by
     /// <paramref name="write"/> (data that cannot be stored) to <paramref name="invalidDataErrorId"/>, and
-    /// emits the FileInfo with -PassThru.
+    /// emits the FileInfo with -PassThru. Returns the path written, or null when ShouldProcess declined.
     /// </summary>
-    protected void WriteTarget(string prefix, string what, Action<Stream> write, string invalidDataErrorId)
+    protected string? WriteTarget(string prefix, string what, Action<Stream> write, string invalidDataErrorId)
     {
         if (ParameterSetName != "LiteralPath" && WildcardPattern.ContainsWildcardCharacters(Path))
         {
@@ -210,5 +237,6 @@ public abstract class ExportFileCmdletBase : CryoEmCmdlet
                 WriteObject(InvokeProvider.Item.Get(new[] { resolved }, true, true), true);
             }
         }
+        return written ? resolved : null;
     }
 }

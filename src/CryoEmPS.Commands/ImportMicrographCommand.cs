@@ -23,8 +23,11 @@ public sealed class ImportMicrographCommand : ImportMrcCmdletBase
         {
             return;
         }
-        foreach (var micrograph in micrographs)
+        WarnIfNonCubicVoxel(file, checkZ: false);
+        for (int i = 0; i < micrographs.Length; i++)
         {
+            var micrograph = micrographs[i];
+            micrograph.FilePath = micrographs.Length == 1 ? file : $"{i + 1}@{file}";
             if (NoiseVariance.HasValue)
             {
                 micrograph.NoiseVariance = NoiseVariance.Value;

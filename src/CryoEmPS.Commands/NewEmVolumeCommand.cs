@@ -58,6 +58,14 @@ public sealed class NewEmVolumeCommand : CryoEmCmdlet
     [Parameter(ParameterSetName = ModelLiteralSet)]
     public SwitchParameter ExcludeWater { get; set; }
 
+    /// <summary>
+    /// Keep the model's coordinate frame: the grid is the model's own Å grid (index i at (Start + i) × voxel size), with
+    /// StartX/Y/Z (MRC nxstart/nystart/nzstart) set so Export-EmVolume's map overlays the model in ChimeraX.
+    /// </summary>
+    [Parameter(ParameterSetName = ModelSet)]
+    [Parameter(ParameterSetName = ModelLiteralSet)]
+    public SwitchParameter KeepModelFrame { get; set; }
+
     protected override void ProcessRecord()
     {
         MemoryChecks.Require(this, MemoryChecks.Volume(Size), $"A {Size}³ volume", "Give a smaller -Size.", Size);
@@ -91,12 +99,12 @@ public sealed class NewEmVolumeCommand : CryoEmCmdlet
         }
         WriteVerbose($"{path}: {model.Atoms.Count} atoms ({model.SkippedRecords} records skipped), Σ Z = {model.TotalWeight:0.#}; " +
             $"σ = {Core.Volumes.AtomicModel.SigmaFactor * resolution:0.###} Å from resolution {resolution:0.###} Å; " +
-            $"centre of mass at the grid origin.");
+            (KeepModelFrame ? "the model's own frame (MRC nxstart/nystart/nzstart set)." : "centre of mass at the grid origin."));
         Volume? volume = null;
         List<string>? warnings = null;
         try
         {
-            volume = model.ToVolume(Size, VoxelSize, resolution, out warnings, CancellationToken);
+            volume = model.ToVolume(Size, VoxelSize, resolution, KeepModelFrame.IsPresent, out warnings, CancellationToken);
         }
         catch (ArgumentOutOfRangeException ex)
         {

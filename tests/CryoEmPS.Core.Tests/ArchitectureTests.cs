@@ -24,7 +24,7 @@ public sealed class ArchitectureTests
     /// <summary>The layers, lowest first: a folder may use only folders listed before it (and only those its row allows).</summary>
     private static readonly string[] Layers =
     [
-        "Native", "Numerics", "Rotations", "Volumes", "Projection", "Simulation", "Patches", "Evaluation", "IO", "Reconstruction",
+        "Native", "Numerics", "Plotting", "Rotations", "Volumes", "Projection", "Simulation", "Patches", "Evaluation", "IO", "Reconstruction",
     ];
 
     /// <summary>
@@ -35,6 +35,7 @@ public sealed class ArchitectureTests
     {
         ["Native"] = [],
         ["Numerics"] = ["Native"],
+        ["Plotting"] = ["Native", "Numerics"],
         ["Rotations"] = ["Native", "Numerics"],
         ["Volumes"] = ["Native", "Numerics", "Rotations"],
         ["Projection"] = ["Native", "Numerics", "Rotations", "Volumes"],
@@ -52,6 +53,8 @@ public sealed class ArchitectureTests
         ("Numerics", Layers.Where(f => f is not ("Native" or "Numerics")).ToArray(),
             "Numerics/ (lane FFT, SIMD, RNG) may use only Native/"),
         ("IO", ["Reconstruction"], "file formats never depend on the EM"),
+        ("Plotting", Layers.Where(f => f is not ("Native" or "Numerics" or "Plotting")).ToArray(),
+            "charts take plain data (series, images, boxes); the cmdlets map results onto them"),
     ];
 
     /// <summary>Assemblies Core must never reference: PowerShell and the cmdlet assembly.</summary>

@@ -95,4 +95,24 @@ public class AtomicModelTests
         dry.ToVolume(17, 1.0, 3.0, out var w2);
         Assert.NotEmpty(w2);
     }
+
+    [Fact]
+    public void KeepModelFrameLeavesAnAtomAtItsOwnCoordinates()
+    {
+        // One carbon at (31.3, −12.2, 7.9) Å on a 2 Å grid: in the model's frame its density peaks at the voxel whose
+        // coordinate (Start + i) × 2 Å is nearest, and Start places the box centre at the rounded centre of mass.
+        var model = new AtomicModel(new[] { new Atom("C", 31.3, -12.2, 7.9, 1, 0, "CA", "ALA", false) });
+        var v = model.ToVolume(15, 2.0, 6.0, keepModelFrame: true, out var warnings);
+        Assert.Empty(warnings);
+        Assert.Equal((16 - 7, -6 - 7, 4 - 7), (v.StartX, v.StartY, v.StartZ));
+        int best = Array.IndexOf(v.Data, v.Data.Max());
+        int x = best % 15;
+        int y = best / 15 % 15;
+        int z = best / 225;
+        Assert.Equal(32.0, (v.StartX + x) * 2.0);
+        Assert.Equal(-12.0, (v.StartY + y) * 2.0);
+        Assert.Equal(8.0, (v.StartZ + z) * 2.0);
+        var centred = model.ToVolume(15, 2.0, 6.0, out _);
+        Assert.Equal((0, 0, 0), (centred.StartX, centred.StartY, centred.StartZ));
+    }
 }

@@ -175,7 +175,7 @@ public class ForwardModelTests
         double expectedSquares = 0;
         for (int block = 0; block < 3; block++)
         {
-            var g = new Random(100 + block);
+            var g = new SeededRandom(100 + block);
             int start = block * rowsPerBlock * width, end = Math.Min((block + 1) * rowsPerBlock, rows) * width;
             for (int i = start; i < end; i += 2)
             {

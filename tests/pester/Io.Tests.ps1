@@ -203,14 +203,48 @@ Describe 'Export-ParticleCoordinate' {
         $p = Join-Path $TestDrive 'parts.star'
         New-TestMicrograph -L 9 | Export-ParticleCoordinate -Path $p -MicrographName 'sim.mrc'
         $blocks = [CryoEmPS.Core.IO.StarFile]::Read($p)
-        $blocks.Count | Should -Be 1
-        $blocks[0].Name | Should -Be 'particles'
-        $blocks[0].ColumnAsDouble('rlnCoordinateX') | Should -Be 7, 19    # columns 3, 15 + 4
-        $blocks[0].ColumnAsDouble('rlnCoordinateY') | Should -Be 6, 24    # rows 2, 20 + 4
-        $rot = $blocks[0].ColumnAsDouble('rlnAngleRot')[0]
+        $blocks.Name | Should -Be 'optics', 'particles'    # RELION 3.1+ layout
+        $blocks[0].Column('rlnMicrographPixelSize') | Should -Be '1.34'
+        $blocks[0].Column('rlnImageSize') | Should -Be '9'
+        $particles = $blocks[1]
+        $particles.ColumnAsDouble('rlnCoordinateX') | Should -Be 7, 19    # columns 3, 15 + 4
+        $particles.ColumnAsDouble('rlnCoordinateY') | Should -Be 6, 24    # rows 2, 20 + 4
+        $rot = $particles.ColumnAsDouble('rlnAngleRot')[0]
         [math]::Abs($rot - 10) | Should -BeLessThan 1e-9
-        $blocks[0].Column('rlnMicrographName') | Should -Be 'sim.mrc', 'sim.mrc'
+        $particles.Column('rlnMicrographName') | Should -Be 'sim.mrc', 'sim.mrc'
+        $particles.Column('rlnOpticsGroup') | Should -Be '1', '1'
         (Get-Content -Raw $p) | Should -Match 'loop_'
+    }
+    It 'names the micrograph file Export-Micrograph wrote, relative to the STAR file' {
+        $m = New-TestMicrograph -L 9
+        New-Item -ItemType Directory (Join-Path $TestDrive 'Micrographs') -Force | Out-Null
+        $m | Export-Micrograph -Path (Join-Path $TestDrive 'Micrographs/mic007.mrc') -Force
+        $m.FilePath | Should -Be (Join-Path $TestDrive 'Micrographs/mic007.mrc')
+        $p = Join-Path $TestDrive 'named.star'
+        $m | Export-ParticleCoordinate -Path $p
+        (Import-StarFile $p -Block particles -AsObject).rlnMicrographName | Should -Be 'Micrographs/mic007.mrc', 'Micrographs/mic007.mrc'
+        $again = Import-Micrograph (Join-Path $TestDrive 'Micrographs/mic007.mrc')
+        $again.FilePath | Should -Be (Join-Path $TestDrive 'Micrographs/mic007.mrc')
+    }
+    It 'warns and falls back to the name when the micrograph was never written' {
+        $p = Join-Path $TestDrive 'unnamed.star'
+        New-TestMicrograph | Export-ParticleCoordinate -Path $p -WarningVariable w -WarningAction SilentlyContinue
+        "$w" | Should -Match 'was not written'
+        (Import-StarFile $p -Block particles -AsObject)[0].rlnMicrographName | Should -Be 'sim.mrc'
+    }
+    It 'writes one coordinate file per micrograph and their list with -PerMicrograph' {
+        $m = New-TestMicrograph -L 9
+        $m | Export-Micrograph -Path (Join-Path $TestDrive 'mic042.mrc') -Force
+        $dir = Join-Path $TestDrive 'coords'
+        New-Item -ItemType Directory $dir | Out-Null
+        $files = $m | Export-ParticleCoordinate -Path $dir -PerMicrograph -Suffix manualpick -PassThru
+        $files.Name | Should -Be 'mic042_manualpick.star', 'coordinate_files_manualpick.star'
+        $rows = Import-StarFile (Join-Path $dir 'mic042_manualpick.star') -AsObject
+        $rows.rlnCoordinateX | Should -Be 7, 19
+        $list = Import-StarFile (Join-Path $dir 'coordinate_files_manualpick.star') -AsObject
+        $list.rlnMicrographName | Should -Be '../mic042.mrc'
+        $list.rlnMicrographCoordinates | Should -Be 'mic042_manualpick.star'
+        { $m | Export-ParticleCoordinate -Path (Join-Path $TestDrive 'nope') -PerMicrograph } | Should -Throw -ErrorId 'StarFileFolderNotFound*'
     }
     It 'fails with MicrographHasNoTruth for a micrograph that was not simulated' {
         $m = [CryoEmPS.Core.Simulation.Micrograph]::new(8, 8, $null, 0, 'real')

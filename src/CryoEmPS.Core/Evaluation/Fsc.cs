@@ -59,7 +59,7 @@ public sealed class FscResult
 
     public override string ToString()
     {
-        string res = double.IsNaN(ResolutionAngstrom) ? "" : $", {ResolutionAngstrom:0.##} Å";
+        string res = double.IsNaN(ResolutionAngstrom) ? ", – Å (voxel size unknown)" : $", {ResolutionAngstrom:0.##} Å";
         string never = CrossesThreshold ? "" : " (never below threshold)";
         return $"FSC {Threshold}: shell {CrossingShell:0.##} of {Size / 2}{res}{never}";
     }

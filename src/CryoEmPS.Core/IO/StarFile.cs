@@ -19,6 +19,8 @@ public sealed class StarBlock
     public string[][] Rows { get; }
     public bool IsLoop { get; }
 
+    public override string ToString() => $"data_{Name}: {(IsLoop ? "loop" : "pairs")} of {Columns.Length} columns, {Rows.Length} rows";
+
     public int IndexOf(string column) => Array.FindIndex(Columns, c => string.Equals(c, column.TrimStart('_'), StringComparison.Ordinal));
 
     /// <summary>The values of one column (throws when the column is absent).</summary>
@@ -168,49 +170,91 @@ public static class StarFile
         return v;
     }
 
-    /// <summary>The STAR columns of <see cref="WriteParticleCoordinates"/>.</summary>
+    /// <summary>
+    /// The columns of the data_particles block of
+    /// <see cref="WriteParticleCoordinates(TextWriter, IEnumerable{ValueTuple{Micrograph, string}}, double)"/>.
+    /// </summary>
     public static readonly string[] ParticleColumns =
-        { "rlnCoordinateX", "rlnCoordinateY", "rlnAngleRot", "rlnAngleTilt", "rlnAnglePsi", "rlnMicrographName" };
+    {
+        "rlnCoordinateX", "rlnCoordinateY", "rlnAngleRot", "rlnAngleTilt", "rlnAnglePsi", "rlnMicrographName", "rlnOpticsGroup",
+    };
+
+    /// <summary>The columns of the data_optics block (RELION 3.1+): one optics group; no CTF columns (the simulation has none).</summary>
+    public static readonly string[] OpticsColumns =
+    {
+        "rlnOpticsGroupName", "rlnOpticsGroup", "rlnMicrographOriginalPixelSize", "rlnMicrographPixelSize", "rlnImageSize",
+        "rlnImageDimensionality",
+    };
+
+    /// <summary>The columns of a per-micrograph coordinate file (<see cref="WriteMicrographCoordinates"/>).</summary>
+    public static readonly string[] MicrographCoordinateColumns =
+        { "rlnCoordinateX", "rlnCoordinateY", "rlnAngleRot", "rlnAngleTilt", "rlnAnglePsi", "rlnClassNumber" };
 
     /// <summary>
-    /// Writes the true particles of simulated micrographs as a RELION particle STAR file (block data_particles).
-    /// _rlnCoordinateX/Y are the particle CENTRES in pixels, 0-based (the first pixel of the micrograph is 0):
+    /// Writes the true particles of simulated micrographs as a RELION 3.1+ particle STAR file: a data_optics block (one
+    /// optics group "opticsGroup1" with the micrograph pixel size in Å and the particle box size L) and a data_particles
+    /// block. _rlnCoordinateX/Y are the particle CENTRES in pixels, 0-based (the first pixel of the micrograph is 0):
     /// column + floor(L/2) and row + floor(L/2), L = the particle size. RELION's extraction (relion_preprocess,
-    /// extractParticlesFromOneFrame) windows x0 = (long)xcoord + FIRST_XMIPP_INDEX(L) = xcoord − floor(L/2)
-    /// into a micrograph whose first pixel has index 0, so a box extracted at these coordinates is exactly
-    /// the L×L box the particle was placed in; the centre is the grid origin floor(L/2) (CONVENTIONS §4).
-    /// Angles are RELION rot/tilt/psi in degrees from <see cref="Rotations.Rotation.ToEulerZyz"/>.
+    /// extractParticlesFromOneFrame) windows x0 = (long)xcoord + FIRST_XMIPP_INDEX(L) = xcoord − floor(L/2) into a
+    /// micrograph whose first pixel has index 0, so a box extracted at these coordinates is exactly the L×L box the
+    /// particle was placed in; the centre is the grid origin floor(L/2) (CONVENTIONS §4). Angles are RELION rot/tilt/psi
+    /// in degrees from <see cref="Rotations.Rotation.ToEulerZyz"/>. <paramref name="pixelSize"/> (Å) must be positive.
     /// </summary>
-    public static void WriteParticleCoordinates(TextWriter w, IEnumerable<(Micrograph Micrograph, string MicrographName)> micrographs)
+    public static void WriteParticleCoordinates(TextWriter w, IEnumerable<(Micrograph Micrograph, string MicrographName)> micrographs,
+        double pixelSize)
     {
+        if (!(pixelSize > 0) || !double.IsFinite(pixelSize))
+        {
+            throw new ArgumentException($"A RELION 3.1 optics block needs a positive pixel size; got {pixelSize}.");
+        }
         var rows = new List<string[]>();
+        int particleSize = 0;
         foreach (var (m, name) in micrographs)
         {
-            if (m.Truth == null) throw new ArgumentException($"The micrograph '{m.Name}' has no truth (it was not simulated), so there are no particle coordinates to write.");
-            int half = m.Truth.ParticleSize / 2;
-            foreach (var p in m.Truth.Particles)
+            var truth = RequireTruth(m);
+            particleSize = truth.ParticleSize;
+            int half = truth.ParticleSize / 2;
+            foreach (var p in truth.Particles)
             {
                 var (rot, tilt, psi) = p.Rotation.ToEulerZyz();
-                rows.Add(new[]
-                {
-                    F(p.Column + half), F(p.Row + half), A(rot), A(tilt), A(psi), name,
-                });
+                rows.Add(new[] { F(p.Column + half), F(p.Row + half), A(rot), A(tilt), A(psi), name, "1" });
             }
         }
+        string px = pixelSize.ToString("0.######", CultureInfo.InvariantCulture);
+        WriteLoop(w, "optics", OpticsColumns,
+            new[] { new[] { "opticsGroup1", "1", px, px, particleSize.ToString(CultureInfo.InvariantCulture), "2" } });
         WriteLoop(w, "particles", ParticleColumns, rows);
     }
 
-    public static void WriteParticleCoordinates(string path, IEnumerable<(Micrograph Micrograph, string MicrographName)> micrographs, bool overwrite)
+    /// <summary>
+    /// One micrograph's coordinate file as RELION's extraction reads it (Extract: "input coordinates"): an unnamed data_
+    /// block with a loop of particle centres (_rlnCoordinateX/Y, 0-based pixels as in
+    /// <see cref="WriteParticleCoordinates(TextWriter, IEnumerable{ValueTuple{Micrograph, string}}, double)"/>), the angles
+    /// and class 1.
+    /// </summary>
+    public static void WriteMicrographCoordinates(TextWriter w, Micrograph m)
     {
-        var list = micrographs.ToList();
-        foreach (var (m, _) in list)
-            if (m.Truth == null) throw new ArgumentException($"The micrograph '{m.Name}' has no truth (it was not simulated), so there are no particle coordinates to write.");
-        AtomicFile.Write(path, s =>
+        var truth = RequireTruth(m);
+        int half = truth.ParticleSize / 2;
+        var rows = truth.Particles.Select(p =>
         {
-            using var w = new StreamWriter(s, new UTF8Encoding(false), 1 << 16, leaveOpen: true) { NewLine = "\n" };
-            WriteParticleCoordinates(w, list);
-        }, overwrite);
+            var (rot, tilt, psi) = p.Rotation.ToEulerZyz();
+            return (IReadOnlyList<string>)new[] { F(p.Column + half), F(p.Row + half), A(rot), A(tilt), A(psi), "1" };
+        });
+        WriteLoop(w, "", MicrographCoordinateColumns, rows);
     }
+
+    /// <summary>
+    /// The list of coordinate files that RELION 4+ extraction takes (a data_coordinate_files block with
+    /// _rlnMicrographName and _rlnMicrographCoordinates, as relion_autopick and Manual picking write it).
+    /// </summary>
+    public static void WriteCoordinateFileList(TextWriter w, IEnumerable<(string MicrographName, string CoordinateFile)> files)
+        => WriteLoop(w, "coordinate_files", new[] { "rlnMicrographName", "rlnMicrographCoordinates" },
+            files.Select(f => (IReadOnlyList<string>)new[] { f.MicrographName, f.CoordinateFile }));
+
+    private static MicrographTruth RequireTruth(Micrograph m)
+        => m.Truth ?? throw new ArgumentException(
+            $"The micrograph '{m.Name}' has no truth (it was not simulated), so there are no particle coordinates to write.");
 
     private static string F(double v) => v.ToString("0.000000", CultureInfo.InvariantCulture);
     // Angles at full double precision so the rotation round-trips (to ~1e-12 degrees).

@@ -104,7 +104,25 @@ public static class PatchExtractor
         }
         double commonNoiseVariance = unknown || disagree ? double.NaN : noiseVariance;
         return new PatchSet(patchSize, data, origins, content, commonNoiseVariance,
-            micrographs.Select(micrograph => micrograph.Name).ToArray());
+            micrographs.Select(micrograph => micrograph.Name).ToArray(), CommonPixelSize(micrographs, warnings));
+    }
+
+    /// <summary>The micrographs' common pixel size in Å; 0 (with a warning) when they disagree, 0 when any is unknown.</summary>
+    private static double CommonPixelSize(IReadOnlyList<Micrograph> micrographs, Action<string>? warnings)
+    {
+        double first = micrographs[0].PixelSize;
+        if (micrographs.Any(micrograph => !(micrograph.PixelSize > 0)))
+        {
+            return 0;
+        }
+        if (micrographs.Any(micrograph => Math.Abs(micrograph.PixelSize - first) > 1e-6 * first))
+        {
+            var values = string.Join(", ", micrographs.Select(micrograph => micrograph.PixelSize.ToString("0.###")).Distinct().Take(5));
+            warnings?.Invoke($"The micrographs have different pixel sizes ({values} Å); the patch set's PixelSize is 0 (unknown). " +
+                $"Build one patch set per pixel size.");
+            return 0;
+        }
+        return first;
     }
 
     /// <summary>Classifies the gr×gc patches of one micrograph from its truth (row-major into <paramref name="content"/>).</summary>

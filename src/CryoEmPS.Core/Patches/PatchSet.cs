@@ -9,7 +9,7 @@ namespace CryoEmPS.Core.Patches;
 public sealed class PatchSet
 {
     public PatchSet(int patchSize, double[] data, PatchOrigin[] origins, PatchContent[]? content = null, double noiseVariance = double.NaN,
-        IReadOnlyList<string>? micrographNames = null)
+        IReadOnlyList<string>? micrographNames = null, double pixelSize = 0)
     {
         if (patchSize <= 0)
         {
@@ -30,6 +30,7 @@ public sealed class PatchSet
         Content = content ?? new PatchContent[origins.Length];
         NoiseVariance = noiseVariance;
         MicrographNames = micrographNames?.ToArray() ?? Array.Empty<string>();
+        PixelSize = double.IsFinite(pixelSize) && pixelSize > 0 ? pixelSize : 0;
     }
 
     /// <summary>L, the side of each patch.</summary>
@@ -42,6 +43,8 @@ public sealed class PatchSet
     /// <summary>σ² carried from the micrographs (NaN when they did not carry one, or disagreed).</summary>
     public double NoiseVariance { get; }
     public string[] MicrographNames { get; }
+    /// <summary>Å per pixel carried from the micrographs (0 when unknown or when they disagree); the EM's volume gets it.</summary>
+    public double PixelSize { get; }
     public int MicrographCount => MicrographNames.Length;
 
     public ReadOnlySpan<double> Patch(int q) => Data.AsSpan(q * PatchSize * PatchSize, PatchSize * PatchSize);
@@ -99,6 +102,7 @@ public sealed class PatchSet
     public override string ToString()
     {
         string c = ContentKnown ? $" ({WholeCount} whole, {PartialCount} partial, {MultipleCount} multiple, {EmptyCount} empty)" : "";
-        return $"PatchSet {Count} patches of {PatchSize}x{PatchSize}{c}";
+        string px = PixelSize > 0 ? $", {PixelSize:0.###} Å/px" : "";
+        return $"PatchSet {Count} patches of {PatchSize}x{PatchSize}{c}{px}";
     }
 }

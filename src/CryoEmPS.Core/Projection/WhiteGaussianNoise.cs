@@ -39,7 +39,7 @@ public sealed class WhiteGaussianNoise
         var blockSquares = new double[blocks];
         Parallel.For(0, blocks, new ParallelOptions { CancellationToken = token }, block =>
         {
-            var generator = new Random(seedOfBlock(block));
+            var generator = new SeededRandom(seedOfBlock(block));
             long start = (long)block * rowsPerBlock * width;
             long end = Math.Min((long)(block + 1) * rowsPerBlock, rows) * width;
             double squares = 0;

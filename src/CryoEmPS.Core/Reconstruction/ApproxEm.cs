@@ -464,7 +464,7 @@ public static class ApproxEm
         {
             return all;
         }
-        var rng = new Random(IterationSeed(seed, stage, iteration));
+        var rng = new SeededRandom(IterationSeed(seed, stage, iteration));
         for (int i = 0; i < count; i++)
         {
             int j = i + rng.Next(patchCount - i);

@@ -1,3 +1,4 @@
+using CryoEmPS.Core.Numerics;
 using CryoEmPS.Core.Patches;
 
 namespace CryoEmPS.Core.Reconstruction;
@@ -123,7 +124,7 @@ internal sealed class ApproxEmChain
         }
 
         var order = (int[])members.Clone();
-        var random = new Random(seed);
+        var random = new SeededRandom(seed);
         for (int i = order.Length - 1; i > 0; i--)
         {
             int j = random.Next(i + 1);

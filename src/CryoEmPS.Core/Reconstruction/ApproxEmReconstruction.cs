@@ -25,7 +25,7 @@ public static class ApproxEmReconstruction
     {
         var (x0, source) = Initial(plan);
         int size = plan.Patches.PatchSize;
-        double voxelSize = x0.VoxelSize > 0 ? x0.VoxelSize : plan.Reference?.VoxelSize ?? 0;
+        double voxelSize = plan.Patches.PixelSize > 0 ? plan.Patches.PixelSize : x0.VoxelSize > 0 ? x0.VoxelSize : plan.Reference?.VoxelSize ?? 0;
         var bases = plan.EllMax.Select(ellMax => FourierBesselBasis.Create(size, ellMax)).ToArray();
         var stages = new ApproxEmStage[plan.StageCount];
         for (int i = 0; i < stages.Length; i++)
@@ -91,7 +91,7 @@ public static class ApproxEmReconstruction
             return (FourierBesselTransform.Analyze(plan.InitialVolume, firstEllMax), "Volume");
         }
         var basis = FourierBesselBasis.Create(size, firstEllMax);
-        var random = new Random(ApproxEm.IterationSeed(plan.Seed, -1, -1));
+        var random = new SeededRandom(ApproxEm.IterationSeed(plan.Seed, -1, -1));
         var x = new double[basis.Count];
         for (int i = 0; i < x.Length; i++)
         {

@@ -1,3 +1,4 @@
+using CryoEmPS.Core.Numerics;
 namespace CryoEmPS.Core.Rotations;
 
 /// <summary>Ways to make a <see cref="RotationSet"/>: a deterministic near-uniform grid, uniform random draws, or given angles/matrices.</summary>
@@ -27,11 +28,14 @@ public static class RotationGrid
         return new RotationSet(rots, RotationSetKind.Grid, count);
     }
 
-    /// <summary><paramref name="count"/> Haar-uniform random rotations from <see cref="UniformRotation.Draw"/> with <c>new Random(seed)</c>.</summary>
+    /// <summary>
+    /// <paramref name="count"/> Haar-uniform random rotations from <see cref="UniformRotation.Draw"/> with
+    /// <c>new SeededRandom(seed)</c> (xoshiro256**).
+    /// </summary>
     public static RotationSet Random(int count, int seed)
     {
         if (count < 1) throw new ArgumentOutOfRangeException(nameof(count), $"The number of rotations must be at least 1; got {count}.");
-        var rng = new System.Random(seed);
+        var rng = new SeededRandom(seed);
         var rots = new Rotation[count];
         for (int i = 0; i < count; i++) rots[i] = UniformRotation.Draw(rng);
         return new RotationSet(rots, RotationSetKind.Random, count, seed);

@@ -69,6 +69,11 @@ public sealed class Micrograph
     public double[] Data { get; }
     public double PixelSize { get; set; }
     public string Name { get; set; }
+    /// <summary>
+    /// The MRC file this micrograph was last read from or written to (Import-Micrograph, Export-Micrograph; "n@file" for the
+    /// n-th micrograph of a stack); null when it never was. Export-ParticleCoordinate names it as _rlnMicrographName.
+    /// </summary>
+    public string? FilePath { get; set; }
 
     /// <summary>σ² of the white noise in the delivered image; NaN when unknown.</summary>
     public double NoiseVariance { get; set; } = double.NaN;

@@ -171,7 +171,7 @@ public static class MicrographSimulator
         int requested = RequestedCount(o, l);
 
         // Where the particles go, then their rotations (placement order, the same generator).
-        var random = new Random(SubSeed(o.Seed, 1));
+        var random = new SeededRandom(SubSeed(o.Seed, 1));
         var anchors = PlaceParticles(o, n, m, l, lFull, requested, random, progress, cancellationToken);
         var (rotations, rotationIndex) = DrawRotations(o, anchors.Count, random);
 

@@ -159,8 +159,18 @@ public sealed class AtomicModel
     /// Renders the model on an n³ grid of voxel size <paramref name="voxelSize"/> Å: atoms as Gaussians of mass
     /// occupancy × Z and σ = 0.225 × <paramref name="resolution"/> Å (σ ≥ 0.4 voxel is required, i.e. resolution ≥ 1.78 × voxel size), centre of mass
     /// at index floor(n/2). <paramref name="warnings"/> says when the model does not fit in the box.
+    /// With <paramref name="keepModelFrame"/> the map stays in the model's coordinate frame, so it overlays the model (e.g. in
+    /// ChimeraX): the grid is the model's own Å grid of step <paramref name="voxelSize"/>, voxel index i on an axis sits at
+    /// (Start + i) × voxel size Å, with Start = round(centre of mass / voxel size) − floor(n/2) stored in
+    /// <see cref="Volume.StartX"/>/<see cref="Volume.StartY"/>/<see cref="Volume.StartZ"/> (MRC nxstart/nystart/nzstart). The box
+    /// is then centred within half a voxel of the centre of mass.
     /// </summary>
     public Volume ToVolume(int size, double voxelSize, double resolution, out List<string> warnings, CancellationToken cancellationToken = default)
+        => ToVolume(size, voxelSize, resolution, keepModelFrame: false, out warnings, cancellationToken);
+
+    /// <inheritdoc cref="ToVolume(int, double, double, out List{string}, CancellationToken)"/>
+    public Volume ToVolume(int size, double voxelSize, double resolution, bool keepModelFrame, out List<string> warnings,
+        CancellationToken cancellationToken = default)
     {
         if (size < 2) throw new ArgumentOutOfRangeException(nameof(size), $"The box side must be at least 2 voxels; got {size}.");
         if (!(voxelSize > 0) || !double.IsFinite(voxelSize)) throw new ArgumentOutOfRangeException(nameof(voxelSize), $"The voxel size must be a positive number of Å; got {voxelSize}.");
@@ -171,6 +181,14 @@ public sealed class AtomicModel
         var com = CentreOfMass();
         int c = size / 2;
         var vol = new Volume(size, voxelSize: voxelSize, name: Name);
+        if (keepModelFrame)
+        {
+            // The box centre (index c) moves to the model-grid point nearest the centre of mass.
+            vol.StartX = (int)Math.Round(com.X / voxelSize) - c;
+            vol.StartY = (int)Math.Round(com.Y / voxelSize) - c;
+            vol.StartZ = (int)Math.Round(com.Z / voxelSize) - c;
+            com = ((vol.StartX + c) * voxelSize, (vol.StartY + c) * voxelSize, (vol.StartZ + c) * voxelSize);
+        }
         int rad = (int)Math.Ceiling(4.5 * sigma);
         double norm = Math.Pow(2 * Math.PI * sigma * sigma, -1.5), inv2s2 = 1 / (2 * sigma * sigma);
         var gx = new double[2 * rad + 2]; var gy = new double[2 * rad + 2]; var gz = new double[2 * rad + 2];

@@ -149,7 +149,7 @@ public static class Phantom
         {
             throw new ArgumentOutOfRangeException(nameof(size), $"A phantom needs a side of at least 5 voxels; got {size}.");
         }
-        var rng = new Random(seed);
+        var rng = new Numerics.SeededRandom(seed);
         double Uniform(double low, double high) => low + (high - low) * rng.NextDouble();
         (double X, double Y, double Z) InBall(double radius)
         {
