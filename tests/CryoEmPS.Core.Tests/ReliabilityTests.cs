@@ -323,7 +323,10 @@ public class ReliabilityTests
             // A negative or huge coefficient count with a correct checksum: refused before anything is allocated.
             Make().Write(path);
             var bytes = File.ReadAllBytes(path);
-            int countOffset = bytes.Length - 8 - 4 - 3 * 8 - 4;
+            // The coefficient count is the first int 3 followed by the doubles 1, 1, 2 (the per-chain state after the history
+            // repeats them later).
+            var pattern = BitConverter.GetBytes(3).Concat(new[] { 1.0, 1.0, 2.0 }.SelectMany(BitConverter.GetBytes)).ToArray();
+            int countOffset = bytes.AsSpan().IndexOf(pattern);
             Assert.Equal(3, BitConverter.ToInt32(bytes, countOffset));
             foreach (int count in new[] { -1, int.MaxValue, 1 << 28 })
             {

@@ -96,6 +96,8 @@ public sealed class ApproxEmRequest
 
         int size = patches.PatchSize;
         ApproxEmInputChecks.CheckPatchSize(size);
+        // The values first: the σ² estimate below starts from their mean square.
+        ApproxEmInputChecks.CheckPatchValues(patches);
         bool estimateNoiseVariance = NoiseVariance == null || EstimateNoiseVariance;
         double noiseVariance = ResolveNoiseVariance(patches);
         var schedule = ResolveSchedule(patches);
