@@ -74,10 +74,13 @@ internal static class PictureMapping
         {
             new("LL / patch", [Series("log-likelihood per patch", row => row.LogLikelihoodPerPatch)]),
             voxel > 0
-                ? new("FSC 0.5 resolution (Å)",
-                    [Series("against the reference", row => row.FscShell > 0 ? result.Size * voxel / row.FscShell : double.NaN)])
-                : new("FSC 0.5 crossing (shell)", [Series("against the reference", row => row.FscShell)]),
+                ? new("resolution (Å)",
+                    [Series("FSC 0.5 against the reference", row => row.FscShell > 0 ? result.Size * voxel / row.FscShell : double.NaN),
+                        Series("half maps, FSC 0.143", row => row.HalfMapFscShell > 0 ? result.Size * voxel / row.HalfMapFscShell : double.NaN)])
+                : new("FSC crossing (shell)", [Series("0.5 against the reference", row => row.FscShell),
+                    Series("half maps, 0.143", row => row.HalfMapFscShell)]),
             new("v (P empty)", [Series("v", row => row.EmptyProbability)]),
+            new("σ² (noise variance)", [Series("σ² of the E-step", row => row.NoiseVariance)]),
             new("seconds", [Series("iteration", row => row.Seconds), Series("of which M-step", row => row.MStepSeconds)]),
         };
         var starts = new List<PlotMarker>();
