@@ -502,6 +502,7 @@ public static class ApproxEm
         bool likelihoodOnly = iteration >= stage.MaxIterations;
         var stopwatch = Stopwatch.StartNew();
         long lastReport = 0;
+        double firstFraction = double.NaN, firstSeconds = 0;
         Action<double>? report = progress == null ? null : fraction =>
         {
             long now = stopwatch.ElapsedMilliseconds;
@@ -511,15 +512,27 @@ public static class ApproxEm
                 return;
             }
 
+            // The rate is measured from the first report on, so that the E-step's set-up (projections, FFT plans, JIT) does not
+            // count as if it were per-pair work; until 5 % more of the E-step is done the time left is unknown (−1).
             double elapsed = stopwatch.Elapsed.TotalSeconds;
-            double remainingThis = fraction > 0.01 ? elapsed / fraction - elapsed : -1;
+            if (double.IsNaN(firstFraction))
+            {
+                firstFraction = fraction;
+                firstSeconds = elapsed;
+            }
+
+            double secondsPerFraction = fraction - firstFraction > 0.05 ? (elapsed - firstSeconds) / (fraction - firstFraction) : -1;
+            double remainingThis = secondsPerFraction < 0 ? -1 : (1 - fraction) * secondsPerFraction;
             double remainingRest = 0;
             for (int i = stageIndex; i < settings.Stages.Count; i++)
             {
                 int left = i == stageIndex ? settings.Stages[i].MaxIterations - iteration : settings.Stages[i].MaxIterations + 1;
+                // A stage not yet timed: this E-step's time scaled by its work (rotations × patches per E-step).
+                double work = (double)settings.Stages[i].Rotations.Count * settings.Stages[i].StochasticFactor /
+                    (stage.Rotations.Count * stage.StochasticFactor);
                 double perIteration = clock.IterationSeconds[i] > 0
                     ? clock.IterationSeconds[i]
-                    : (fraction > 0.01 ? elapsed / fraction : 0);
+                    : (secondsPerFraction > 0 ? (firstSeconds + secondsPerFraction) * work : 0);
                 remainingRest += Math.Max(0, left) * perIteration;
             }
 
