@@ -43,8 +43,6 @@ public sealed class FscResult
 
     public FscShell[] Curve { get; }
     public double Threshold { get; }
-    /// <summary>The same curve read at another threshold (for example 0.143 for half maps).</summary>
-    public FscResult WithThreshold(double threshold) => new(Curve, threshold, Size, VoxelSize);
     public int Size { get; }
     public double VoxelSize { get; }
     /// <summary>The first shell k whose correlation is below the threshold (−1 if none).</summary>

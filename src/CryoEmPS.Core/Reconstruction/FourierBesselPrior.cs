@@ -1,4 +1,3 @@
-using CryoEmPS.Core.Evaluation;
 using CryoEmPS.Core.Volumes;
 
 namespace CryoEmPS.Core.Reconstruction;
@@ -10,7 +9,7 @@ namespace CryoEmPS.Core.Reconstruction;
 ///   R_ℓ[s, s′] = L³ · c³ ∫₀¹ j_{ℓ,s}(k) j_{ℓ,s′}(k) k² / τ²(c·k·L) dk,
 /// because Σ_j ≈ L³ ∫ dξ, f̂(ck, θ, φ) = Σ x_{ℓ,m,s} Y_ℓ^m j_{ℓ,s}(k), the spherical harmonics are orthonormal and the real
 /// parametrisation mixes only m (so Σ_m x̄_{ℓms} x_{ℓms′} = Σ_m p_{ℓms} p_{ℓms′}). The shell of frequency |ξ| = ck is c·k·L in
-/// DFT index units (the shells of <see cref="Fsc"/>). τ² is not diagonal in s, because every j_{ℓ,s} spans all shells;
+/// DFT index units (the shells of <see cref="CryoEmPS.Core.Evaluation.Fsc"/>). τ² is not diagonal in s, because every j_{ℓ,s} spans all shells;
 /// with a constant τ², R = (L³/τ²)·I (the basis is orthonormal). The MAP normal equations are (C + σ²R) p = y.
 /// </summary>
 public sealed class FourierBesselPrior
@@ -162,7 +161,10 @@ public sealed class FourierBesselPrior
 
     public FourierBesselBasis Basis { get; }
 
-    /// <summary>τ² per shell (DFT units: the variance of one DFT coefficient of the signal).</summary>
+    /// <summary>
+    /// τ²: per shell in DFT units (the variance of one DFT coefficient of the signal) for the shell form; per (ℓ, s) in
+    /// coefficient units, ℓ outermost, for <see cref="Diagonal"/>.
+    /// </summary>
     public double[] Tau2 { get; }
 
     /// <summary>R_ℓ, S(ℓ)×S(ℓ) row-major (a copy).</summary>
@@ -208,86 +210,6 @@ public sealed class FourierBesselPrior
                 }
             }
         }
-    }
-
-    /// <summary>
-    /// The noise power per DFT voxel that coefficients with covariance <paramref name="noiseVariance"/>·<paramref name="inverse"/>
-    /// (n×n row-major, the inverse of the M-step's C) put on each shell 0..floor(L/2), averaged over directions:
-    ///   N(k) = σ²/(4π) Σ_ℓ Σ_{s,s′} j_{ℓ,s}(k) j_{ℓ,s′}(k) Σ_m C⁻¹[(ℓ,m,s), (ℓ,m,s′)],  k = shell/(c·L),
-    /// because the direction average of |f̂(ck, θ, φ)|² is (1/4π) Σ_{ℓ,m} |Σ_s x_{ℓ,m,s} j_{ℓ,s}(k)|² and the real parametrisation
-    /// mixes only m. A DFT coefficient of the voxel samples is f̂ at that frequency (unit voxels), so N is in τ²'s units.
-    /// </summary>
-    public static double[] NoisePower(FourierBesselBasis basis, double[] inverse, double noiseVariance)
-    {
-        int n = basis.Count, size = basis.Size, shells = size / 2 + 1;
-        double c = FourierBesselBasis.Bandlimit;
-        var power = new double[shells];
-        for (int ell = 0; ell <= basis.EllMax; ell++)
-        {
-            int count = basis.RadialCount(ell);
-            // Σ_m C⁻¹ over the (s, s′) block of this ℓ.
-            var block = new double[count * count];
-            for (int m = -ell; m <= ell; m++)
-            {
-                for (int s = 0; s < count; s++)
-                {
-                    long row = (long)basis.Index(ell, m, s + 1) * n;
-                    for (int t = 0; t < count; t++)
-                    {
-                        block[s * count + t] += inverse[row + basis.Index(ell, m, t + 1)];
-                    }
-                }
-            }
-
-            var radial = new double[count];
-            for (int shell = 0; shell < shells; shell++)
-            {
-                double k = shell / (c * size);
-                for (int s = 0; s < count; s++)
-                {
-                    radial[s] = basis.RadialFunction(ell, s + 1, k);
-                }
-
-                double sum = 0;
-                for (int s = 0; s < count; s++)
-                {
-                    for (int t = 0; t < count; t++)
-                    {
-                        sum += radial[s] * block[s * count + t] * radial[t];
-                    }
-                }
-
-                power[shell] += noiseVariance * sum / (4 * Math.PI);
-            }
-        }
-
-        return power;
-    }
-
-    /// <summary>
-    /// τ²[shell] from unregularised solutions of this M-step, as RELION's auto-refine sets τ² = T·FSC/(1 − FSC)·σ²_rec:
-    /// with two independent half maps the signal power is their cross-power Σ Re(A·B̄)/count (which equals FSC/(1 − FSC)
-    /// times the half map's noise power); with one map it is its power less the noise power <paramref name="noise"/> that its
-    /// normal equations predict. τ² = T·max(signal, 1e-6 of the largest shell's), so a shell without signal is pulled to 0.
-    /// </summary>
-    public static double[] EstimateTau2(IReadOnlyList<Volume> maps, double[] noise, double tau2Fudge)
-    {
-        var sums = maps.Count == 2 ? Fsc.ShellSums(maps[0], maps[1]) : Fsc.ShellSums(maps[0], maps[0]);
-        var signal = new double[sums.Count.Length];
-        for (int k = 0; k < signal.Length; k++)
-        {
-            double mean = sums.Count[k] > 0 ? sums.Cross[k] / sums.Count[k] : 0;
-            signal[k] = maps.Count == 2 ? mean : mean - noise[k];
-        }
-
-        return Floored(signal, tau2Fudge);
-    }
-
-    private static double[] Floored(double[] tau2, double tau2Fudge)
-    {
-        double largest = tau2.Max();
-        double floor = largest > 0 ? 1e-6 * largest : 1e-300;
-        return tau2.Select(t => tau2Fudge * Math.Max(t, floor)).ToArray();
     }
 
     /// <summary>Nodes and weights on [0, 1], piecewise between k = shell/(c·L) for the integer shells.</summary>

@@ -31,9 +31,6 @@ public sealed class HalfSets
     /// <summary>How the split was made, in words.</summary>
     public string Rule { get; }
 
-    /// <summary>Half <paramref name="half"/> (0 or 1).</summary>
-    public int[] this[int half] => half == 0 ? First : Second;
-
     /// <summary>The split of <paramref name="patches"/> described on the class.</summary>
     public static HalfSets Split(PatchSet patches)
     {
@@ -77,5 +74,6 @@ public sealed class HalfSets
     private static int[] Indices(PatchOrigin[] origins, Func<PatchOrigin, bool> take)
         => Enumerable.Range(0, origins.Length).Where(i => take(origins[i])).ToArray();
 
-    public override string ToString() => $"half-sets of {First.Length} and {Second.Length} patches, {Rule}";
+    public override string ToString()
+        => $"half-sets of {First.Length} and {Second.Length} patches ({GuardCount} left out), {Rule}";
 }
