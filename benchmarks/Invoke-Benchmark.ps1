@@ -91,6 +91,9 @@ if ($Worker) {
             Seconds = ($rows | Measure-Object Seconds -Sum).Sum
             LogLikelihoodPerPatch = $rows[-1].LogLikelihoodPerPatch; FscShell = $rows[-1].FscShell
             BestFscShell = ($rows | Measure-Object FscShell -Maximum).Maximum; HalfMapShell = $rows[-1].HalfMapFscShell
+            # The map the stage handed on (or returned): the best by the truth-free criterion so far, else its last row.
+            HandedOnFscShell = $result.History[$result.StageResultRows[[int]$g.Name - 1]].FscShell
+            EstimatedShell = $result.History[$result.StageResultRows[[int]$g.Name - 1]].EstimatedFscShell
             SkippedFraction = ($rows | Measure-Object SkippedFraction -Maximum).Maximum
         }
     }
@@ -101,7 +104,7 @@ if ($Worker) {
         Name = $cfg.Name; Size = $cfg.Size; Patches = $patches.Count; Particles = $mic.ParticleCount; ThrottleLimit = $cfg.ThrottleLimit
         SetupSeconds = $setup; WallSeconds = $wall; PeakWorkingSetBytes = [System.Diagnostics.Process]::GetCurrentProcess().PeakWorkingSet64
         Stages = @($stages); CoefficientSha256 = $hash; StartFscShell = $result.InitialFscShell; FinalFscShell = $result.FinalFscShell
-        ResultHalfMapShell = $result.HalfMapFscShell; TrueNoiseVariance = $mic.NoiseVariance; NoiseVariance = $result.NoiseVariance
+        ResultHalfMapShell = $result.HalfMapFscShell; ResultEstimatedShell = $result.EstimatedFscShell; StagesRun = $result.StagesRun; ScheduledStages = @($cfg.EllMax).Count; TrueNoiseVariance = $mic.NoiseVariance; NoiseVariance = $result.NoiseVariance
         NoiseVarianceEstimated = $result.NoiseVarianceEstimated; BestRow = "$($result.BestIteration)"; RegisterBits = [CryoEmPS.Core.Reconstruction.EStep]::Registers.Bits
     } | ConvertTo-Json -Depth 5 -Compress | Write-Output
     return
@@ -132,11 +135,13 @@ function Write-Run($r) {
     @{ n = 's/iteration'; e = { '{0:0.0}' -f $_.SecondsPerIteration } }, @{ n = 'first E-step s'; e = { '{0:0.0}' -f $_.FirstEStepSeconds } }, @{ n = 'M-step s'; e = { '{0:0.00}' -f $_.MStepSeconds } }, Precision,
     @{ n = 'pairs/s'; e = { '{0:0.000e0}' -f ($_.Pairs / $_.Seconds) } }, @{ n = 'LL/patch'; e = { '{0:0.###}' -f $_.LogLikelihoodPerPatch } },
     @{ n = 'FSC shell'; e = { '{0:0.00}' -f $_.FscShell } }, @{ n = 'best FSC'; e = { '{0:0.00}' -f $_.BestFscShell } },
-    @{ n = 'half-map'; e = { '{0:0.00}' -f $_.HalfMapShell } }, @{ n = 'skipped'; e = { '{0:P1}' -f $_.SkippedFraction } } -AutoSize | Out-String -Width 220 | Write-Host
+    @{ n = 'half-map'; e = { '{0:0.00}' -f $_.HalfMapShell } }, @{ n = 'handed on'; e = { '{0:0.00}' -f $_.HandedOnFscShell } },
+    @{ n = 'estimate'; e = { '{0:0.00}' -f $_.EstimatedShell } }, @{ n = 'skipped'; e = { '{0:P1}' -f $_.SkippedFraction } } -AutoSize | Out-String -Width 220 | Write-Host
     Write-Host ("  FSC 0.5 crossing: start {0:0.00} → result {1:0.00}; half-map 0.143 crossing of the result {2:0.00}; σ² {3} {4:g6} vs added {5:g6} ({6:+0.00;-0.00} %)" -f `
             $r.StartFscShell, $r.FinalFscShell, $r.ResultHalfMapShell, $(if ($r.NoiseVarianceEstimated) { 'estimated' } else { 'given' }), $r.NoiseVariance,
             $r.TrueNoiseVariance, (100 * ($r.NoiseVariance / $r.TrueNoiseVariance - 1)))
-    Write-Host "  returned: $($r.BestRow)"
+    Write-Host ("  returned: {0}; truth-free estimate of its FSC 0.5 crossing {1:0.00}; {2} of {3} stages ran" -f $r.BestRow, $r.ResultEstimatedShell,
+        $r.StagesRun, $r.ScheduledStages)
     Write-Host ("  total EM wall time {0:0.0} s (setup {1:0.0} s), peak working set {2:0.00} GB, {3:0.000e0} patch-rotation pairs/s" -f `
             $r.WallSeconds, $r.SetupSeconds, ($r.PeakWorkingSetBytes / 1GB), ($pairs / $r.WallSeconds))
 }

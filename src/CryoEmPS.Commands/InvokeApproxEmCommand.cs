@@ -111,6 +111,17 @@ public sealed class InvokeApproxEmCommand : CryoEmCmdlet
     [ValidateRange(0, int.MaxValue)]
     public int HalfMapPatience { get; set; }
 
+    /// <summary>
+    /// A fraction in (0, 0.5) of the patches kept out of every M-step; their log-likelihood, recorded every iteration, then picks
+    /// the returned map and ends stalled stages (instead of the half-map FSC).
+    /// </summary>
+    [Parameter]
+    public double HeldOutFraction { get; set; }
+
+    /// <summary>Fixed: every stage of the schedule (the paper's). Adaptive: raise ℓmax only while the criterion improves.</summary>
+    [Parameter]
+    public FrequencyMarching Marching { get; set; } = FrequencyMarching.Fixed;
+
     private readonly List<PatchSet> _sets = new();
 
     protected override void ProcessRecord() => _sets.Add(PatchSet);
@@ -148,6 +159,12 @@ public sealed class InvokeApproxEmCommand : CryoEmCmdlet
         if (plan.HalfSets != null)
         {
             WriteVerbose($"Gold-standard {plan.HalfSets}.");
+        }
+
+        if (plan.HeldOut != null)
+        {
+            WriteVerbose($"{plan.HeldOut.Length} of {patches.Count} patches are held out of every M-step; their log-likelihood " +
+                $"chooses the returned map.");
         }
 
         if (initial == null && !(Resume && checkpointPath != null && File.Exists(checkpointPath)))
@@ -208,6 +225,8 @@ public sealed class InvokeApproxEmCommand : CryoEmCmdlet
         EstimateNoiseVariance = EstimateNoiseVariance.IsPresent,
         HalfSet = HalfSet.IsPresent,
         HalfMapPatience = HalfMapPatience,
+        Marching = Marching,
+        HeldOutFraction = MyInvocation.BoundParameters.ContainsKey(nameof(HeldOutFraction)) ? HeldOutFraction : null,
     };
 
     /// <summary>Core's one check of the request, its ErrorId reported as a terminating error.</summary>

@@ -123,6 +123,48 @@ public static class Fsc
         return sums;
     }
 
+    /// <summary>
+    /// The volume with every DFT coefficient of shell k (shells as in <see cref="Compute"/>) multiplied by
+    /// <paramref name="weight"/>[k]; the corners beyond ⌊L/2⌋ take the last weight. Real up to rounding (the weights are radial).
+    /// </summary>
+    public static Volume FilterShells(Volume volume, IReadOnlyList<double> weight)
+    {
+        volume.RequireCube();
+        int n = volume.Size, kmax = n / 2;
+        if (weight.Count != kmax + 1)
+        {
+            throw new ArgumentException($"One weight per shell 0..{kmax} is needed; got {weight.Count}.", nameof(weight));
+        }
+
+        var f = ToComplex(volume);
+        int[] dims = { n, n, n };
+        Fftw.Dft(f, dims, true);
+        for (int z = 0; z < n; z++)
+        {
+            int kz = z <= n / 2 ? z : z - n;
+            for (int y = 0; y < n; y++)
+            {
+                int ky = y <= n / 2 ? y : y - n;
+                for (int x = 0; x < n; x++)
+                {
+                    int kx = x <= n / 2 ? x : x - n;
+                    int shell = (int)Math.Round(Math.Sqrt((double)kz * kz + ky * ky + kx * kx), MidpointRounding.AwayFromZero);
+                    f[(z * n + y) * n + x] *= weight[Math.Min(shell, kmax)];
+                }
+            }
+        }
+
+        Fftw.Dft(f, dims, false);
+        double scale = 1.0 / ((double)n * n * n);
+        var data = new double[f.Length];
+        for (int i = 0; i < data.Length; i++)
+        {
+            data[i] = f[i].Real * scale;
+        }
+
+        return new Volume(n, data, volume.VoxelSize, volume.Name);
+    }
+
     private static Complex[] ToComplex(Volume v)
     {
         var c = new Complex[v.Data.Length];

@@ -36,6 +36,10 @@ public static class ApproxEm
         for (int stageIndex = startStage; stageIndex < settings.Stages.Count; stageIndex++)
         {
             run.RunStage(stageIndex, run.ResumedRows > 0 && stageIndex == startStage ? startIteration : null);
+            if (settings.AdaptiveMarching && !run.Improved(stageIndex))
+            {
+                break;
+            }
         }
 
         return run.Result();
@@ -60,6 +64,8 @@ public static class ApproxEm
         private int _bestRow = -1;
         private int _bestStage = -1;
         private double[][]? _bestX;
+        // Per stage: the attenuation g_ℓ its rotation grid imposes (for the half-map estimate), computed once.
+        private readonly double[]?[] _gridBlur;
 
         public Driver(PatchSet patches, double[] initialCoefficients, ApproxEmSettings settings, IProgress<ApproxEmProgress>? progress,
             CancellationToken token)
@@ -70,12 +76,15 @@ public static class ApproxEm
             _key = ApproxEmCheckpoint.KeyOf(patches, initialCoefficients, settings, _forward);
             _progress = progress;
             _token = token;
-            var members = settings.HalfSets == null
-                ? new[] { Enumerable.Range(0, patches.Count).ToArray() }
-                : new[] { settings.HalfSets.First, settings.HalfSets.Second };
+            // Held-out patches are in no chain: neither the one reconstruction nor either half is fitted to them.
+            var halves = settings.HalfSets?.Without(settings.HeldOut);
+            var members = halves == null
+                ? new[] { HeldOutSet.Rest(patches.Count, settings.HeldOut) }
+                : new[] { halves.First, halves.Second };
             _chains = members.Select((m, c) => new ApproxEmChain(c, m, ChainSeed(settings.Seed, c), (double[])initialCoefficients.Clone(),
                 new ShiftPrior(_forward, settings.EmptyProbability), settings.NoiseVariance)).ToArray();
             Clock = new ProgressClock(settings.Stages);
+            _gridBlur = new double[]?[settings.Stages.Count];
         }
 
         public List<ApproxEmIteration> History { get; } = new();
@@ -83,7 +92,13 @@ public static class ApproxEm
         public ProgressClock Clock { get; }
         private bool Halves => _chains.Length == 2;
 
-        /// <summary>The result: the best iterate with half-sets (the last one otherwise), in the last stage's parameter space.</summary>
+        /// <summary>
+        /// Adaptive marching: true when stage <paramref name="stageIndex"/> produced the best map so far by the criterion (so the data
+        /// support its ℓmax and the next stage may raise it); the first stage always counts as an improvement.
+        /// </summary>
+        public bool Improved(int stageIndex) => stageIndex == 0 || _bestStage == stageIndex;
+
+        /// <summary>The result: the best iterate by the criterion (the last one without one), in the last stage's parameter space.</summary>
         public ApproxEmRun Result()
         {
             double[][] x = _bestX != null ? _bestX : _chains.Select(chain => chain.X).ToArray();
@@ -95,6 +110,24 @@ public static class ApproxEm
                 History[best].Best = true;
             }
 
+            // The map each stage handed on (or returned): the best row up to its end, or its last row without a criterion.
+            var stageResults = new int[_settings.Stages.Count];
+            for (int stageIndex = 0; stageIndex < stageResults.Length; stageIndex++)
+            {
+                int number = stageIndex + 1;
+                int last = History.FindLastIndex(row => row.Stage == number);
+                int bestSoFar = -1;
+                for (int i = 0; HasCriterion && i <= last; i++)
+                {
+                    if (Candidate(i) && (bestSoFar < 0 || !(Criterion(History[i]) < Criterion(History[bestSoFar]))))
+                    {
+                        bestSoFar = i;
+                    }
+                }
+
+                stageResults[stageIndex] = bestSoFar >= 0 ? bestSoFar : last;
+            }
+
             double v = _chains.Average(chain => chain.ShiftPrior.EmptyProbability);
             double noiseVariance = _chains.Average(chain => chain.NoiseVariance);
             return new ApproxEmRun(Combined(x), v, History, _settings.Stages.Count, ResumedRows > 0, ResumedRows)
@@ -102,6 +135,7 @@ public static class ApproxEm
                 HalfCoefficients = Halves ? x : null,
                 NoiseVariance = noiseVariance,
                 BestRow = best,
+                StageResultRows = stageResults,
             };
         }
 
@@ -187,6 +221,53 @@ public static class ApproxEm
             }
 
             Clock.SkipRestOfStage(stage, iteration);
+            // The half-map criterion judges only a stage's last map (see Candidate).
+            if (_settings.HeldOut == null && Halves && iteration > 0)
+            {
+                ConsiderBest(stageIndex);
+            }
+
+            // With a criterion the stage hands on the best map so far, not simply its last one.
+            if (HasCriterion && _bestX != null && _bestRow != History.Count - 1)
+            {
+                foreach (var chain in _chains)
+                {
+                    chain.X = LiftTo(_bestStage, stageIndex, _bestX[chain.Index]);
+                }
+            }
+        }
+
+        /// <summary>True when the run has a truth-free criterion: held-out patches, or half-sets.</summary>
+        private bool HasCriterion => _settings.HeldOut != null || Halves;
+
+        /// <summary>
+        /// The truth-free criterion of a row, larger = better: the held-out log-likelihood per patch when patches are held out,
+        /// else the half-map score (see <see cref="ApproxEmIteration.EstimatedFscShell"/>); NaN without either.
+        /// </summary>
+        private double Criterion(ApproxEmIteration row)
+            => _settings.HeldOut != null ? row.HeldOutLogLikelihoodPerPatch : Halves ? row.EstimatedFscShell : double.NaN;
+
+        /// <summary>
+        /// Whether History[<paramref name="index"/>] may be returned. Only maps the EM made (iteration ≥ 1): in stage 1 iteration 0
+        /// is x₀ itself, later it repeats the map the previous stage handed on. With the held-out criterion every such row. With
+        /// the half-map criterion only the last row of a stage: the halves start alike and are aligned with similar, uncertain
+        /// poses, so early in a stage they agree more than their quality warrants (measured: on the benchmark the half-map
+        /// estimate fell while the FSC against the truth rose, and choosing by it within a stage returned the stage's worst map).
+        /// </summary>
+        private bool Candidate(int index)
+            => History[index].Iteration > 0
+                && (_settings.HeldOut != null || index == History.Count - 1 || History[index + 1].Stage != History[index].Stage);
+
+        /// <summary>The last row becomes the best when its criterion is at least the best's (ties go to the later map).</summary>
+        private void ConsiderBest(int stageIndex)
+        {
+            var row = History[^1];
+            if (_bestRow < 0 || !(Criterion(row) < Criterion(History[_bestRow])))
+            {
+                _bestRow = History.Count - 1;
+                _bestStage = stageIndex;
+                _bestX = _chains.Select(chain => (double[])chain.X.Clone()).ToArray();
+            }
         }
 
         /// <summary>
@@ -196,7 +277,7 @@ public static class ApproxEm
         private bool Stalled(int stageIndex)
         {
             int patience = _settings.HalfMapPatience;
-            if (!Halves || patience <= 0)
+            if (!HasCriterion || patience <= 0)
             {
                 return false;
             }
@@ -207,8 +288,8 @@ public static class ApproxEm
                 return false;
             }
 
-            double before = rows.Take(rows.Count - patience).Max(row => row.HalfMapFscShell);
-            return rows.Skip(rows.Count - patience).All(row => !(row.HalfMapFscShell > before + 0.01));
+            double before = rows.Take(rows.Count - patience).Max(Criterion);
+            return rows.Skip(rows.Count - patience).All(row => !(Criterion(row) > before));
         }
 
         /// <summary>Iteration 0 of a stage: x lifted to the stage's parameter space and its E-step (LL₀).</summary>
@@ -356,24 +437,24 @@ public static class ApproxEm
         private void Record(int stageIndex, int iteration, EStepResult[] statistics, double seconds, double regularization,
             double mStepSeconds)
         {
-            double halfMapShell = double.NaN;
+            double halfMapShell = double.NaN, estimatedShell = double.NaN;
             if (Halves)
             {
-                var stage = (FourierBesselModel)_settings.Stages[stageIndex].Model;
-                var half1 = new FourierBesselVolume(stage.Basis, _chains[0].X).ToVolume();
-                var half2 = new FourierBesselVolume(stage.Basis, _chains[1].X).ToVolume();
-                halfMapShell = Fsc.Compute(half1, half2, HalfMapThreshold).CrossingShell;
+                var basis = ((FourierBesselModel)_settings.Stages[stageIndex].Model).Basis;
+                var half1 = new FourierBesselVolume(basis, _chains[0].X).ToVolume();
+                var half2 = new FourierBesselVolume(basis, _chains[1].X).ToVolume();
+                _gridBlur[stageIndex] ??= GridBlur.Attenuation(_settings.Stages[stageIndex].Rotations.Rotations, basis.EllMax);
+                (halfMapShell, estimatedShell) = HalfMapResolution(half1, half2, basis.EllMax, _gridBlur[stageIndex]);
             }
 
-            var row = Row(_settings, stageIndex, iteration, statistics, _chains, seconds, Combined(_chains.Select(c => c.X).ToArray()),
-                regularization, mStepSeconds, halfMapShell);
+            var combined = Combined(_chains.Select(c => c.X).ToArray());
+            double heldOut = HeldOutLogLikelihood(stageIndex, iteration, combined);
+            var row = Row(_settings, stageIndex, iteration, statistics, _chains, seconds, combined, regularization, mStepSeconds,
+                halfMapShell, estimatedShell, heldOut);
             History.Add(row);
-            // Rows at iteration 0 are not candidates: in stage 1 both halves are x₀ itself, later they repeat the last row.
-            if (Halves && iteration > 0 && (_bestRow < 0 || halfMapShell >= History[_bestRow].HalfMapFscShell))
+            if (_settings.HeldOut != null && row.Iteration > 0)
             {
-                _bestRow = History.Count - 1;
-                _bestStage = stageIndex;
-                _bestX = _chains.Select(chain => (double[])chain.X.Clone()).ToArray();
+                ConsiderBest(stageIndex);
             }
 
             Clock.EStepDone();
@@ -389,6 +470,26 @@ public static class ApproxEm
             Report(_progress, _settings.Stages, stageIndex, iteration, "iteration", Clock, row);
         }
 
+        /// <summary>
+        /// The held-out patches' log-likelihood per patch under the map the chains make together (their mean), the chains' mean σ²
+        /// and v: an E-step that only scores (no statistics). NaN without held-out patches.
+        /// </summary>
+        private double HeldOutLogLikelihood(int stageIndex, int iteration, double[] combined)
+        {
+            if (_settings.HeldOut == null)
+            {
+                return double.NaN;
+            }
+
+            var shiftPrior = _chains.Length == 1
+                ? _chains[0].ShiftPrior
+                : new ShiftPrior(_forward, _chains.Average(chain => chain.ShiftPrior.EmptyProbability));
+            var result = DoEStep(_patches, _settings, _forward, stageIndex, iteration, _settings.HeldOut, combined,
+                _chains.Average(chain => chain.NoiseVariance), shiftPrior, new RotationPrior(_settings.Stages[stageIndex].Rotations.Count),
+                _progress, Clock, _token, "held-out E-step", likelihoodOnly: true);
+            return result.LogLikelihoodPerPatch;
+        }
+
         /// <summary>x of stage <paramref name="from"/> lifted through the stages up to <paramref name="to"/>.</summary>
         private double[] LiftTo(int from, int to, double[] x)
         {
@@ -399,6 +500,26 @@ public static class ApproxEm
 
             return x;
         }
+    }
+
+    /// <summary>
+    /// The resolution of two half maps expanded at <paramref name="ellMax"/>: where their FSC F crosses 0.143 (Rosenthal &amp; Henderson
+    /// 2003), and the truth-free estimate of where the full map's FSC against the truth crosses 0.5: the crossing of
+    /// C_ref·√c = √(2F/(1+F))·√c, with c the share of each shell the expansion can hold (<see cref="ModelCompleteness"/>, from the
+    /// mean map's radial profile). F measures only how reproducible the expansion is; √c adds what it cannot hold at all.
+    /// </summary>
+    public static (double HalfMapShell, double EstimatedShell) HalfMapResolution(Volume half1, Volume half2, int ellMax,
+        double[]? attenuation)
+    {
+        var fsc = Fsc.Compute(half1, half2, HalfMapThreshold);
+        var mean = new Volume(half1.Size, half1.Data.Zip(half2.Data, (a, b) => 0.5 * (a + b)).ToArray());
+        var ceiling = ModelCompleteness.Ceiling(half1.Size, ellMax, ModelCompleteness.RadialVariance(mean), attenuation);
+        var estimate = fsc.Curve.Select((shell, k) =>
+        {
+            double f = Math.Max(0, shell.Correlation);
+            return shell with { Correlation = Math.Sqrt(2 * f / (1 + f)) * ceiling[k] };
+        }).ToArray();
+        return (fsc.CrossingShell, new FscResult(estimate, 0.5, fsc.Size, fsc.VoxelSize).CrossingShell);
     }
 
     /// <summary>The FSC threshold of the half-map resolution (0.143, Rosenthal &amp; Henderson 2003).</summary>
@@ -495,11 +616,11 @@ public static class ApproxEm
 
     private static EStepResult DoEStep(PatchSet patches, ApproxEmSettings settings, ForwardModel forward, int stageIndex, int iteration,
         int[] minibatch, double[] x, double noiseVariance, ShiftPrior shiftPrior, RotationPrior rotationPrior,
-        IProgress<ApproxEmProgress>? progress, ProgressClock clock, CancellationToken token, string phase)
+        IProgress<ApproxEmProgress>? progress, ProgressClock clock, CancellationToken token, string phase, bool likelihoodOnly = false)
     {
         var stage = settings.Stages[stageIndex];
         // The E-step at k = MaxIterations ends the stage: no M-step will use its statistics, only its LL.
-        bool likelihoodOnly = iteration >= stage.MaxIterations;
+        likelihoodOnly |= iteration >= stage.MaxIterations;
         var stopwatch = Stopwatch.StartNew();
         long lastReport = 0;
         double firstFraction = double.NaN, firstSeconds = 0;
@@ -554,7 +675,8 @@ public static class ApproxEm
     }
 
     private static ApproxEmIteration Row(ApproxEmSettings settings, int stageIndex, int k, EStepResult[] statistics,
-        ApproxEmChain[] chains, double seconds, double[] x, double lambda, double mStepSeconds, double halfMapShell)
+        ApproxEmChain[] chains, double seconds, double[] x, double lambda, double mStepSeconds, double halfMapShell, double estimatedShell,
+        double heldOut)
     {
         var stage = settings.Stages[stageIndex];
         double shell = double.NaN;
@@ -579,7 +701,8 @@ public static class ApproxEm
             NoiseVariance = chains.Length == 1 ? chains[0].NoiseVariance : chains.Average(c => c.NoiseVariance),
             Seconds = seconds, MStepSeconds = mStepSeconds, FscShell = shell, FscFirstShellBelow = below, Regularization = lambda,
             SkippedFraction = pairs == 0 ? 0 : (double)skipped / pairs,
-            Precision = statistics[0].Precision, HalfMapFscShell = halfMapShell,
+            Precision = statistics[0].Precision, HalfMapFscShell = halfMapShell, EstimatedFscShell = estimatedShell,
+            HeldOutLogLikelihoodPerPatch = heldOut,
         };
     }
 

@@ -18,7 +18,8 @@ public sealed class ApproxEmCheckpoint
     // Version 3: the patch, initial-volume and rotation fingerprints are SHA-256 hex strings.
     // Version 4: each chain's state (x, v, σ², block visits of the incremental EM), the best iterate, and the rows' σ² and
     // half-map shell.
-    private const int Version = 4;
+    // Version 5: the rows' held-out log-likelihood and estimated FSC shell; the schedule string carries the held-out count.
+    private const int Version = 5;
 
     public ApproxEmCheckpoint(ApproxEmCheckpointKey key, int stage, int iteration, double[] x, double v, double prevQ, double q,
         ApproxEmIteration[] history)
@@ -66,11 +67,13 @@ public sealed class ApproxEmCheckpoint
         }
         schedule.Append($" precision={s.Precision}");
         // The options of the quality issue, only when they differ from the paper's (so paper-run checkpoints keep their key).
-        if (s.MStep != MStepMode.Minibatch || s.Prior != ApproxEmPrior.None || s.EstimateNoiseVariance || s.HalfSets != null)
+        if (s.MStep != MStepMode.Minibatch || s.Prior != ApproxEmPrior.None || s.EstimateNoiseVariance || s.HalfSets != null || s.HeldOut != null
+            || s.AdaptiveMarching)
         {
             schedule.Append($" mstep={s.MStep} prior={s.Prior} T={s.Tau2Fudge:R} sigma2={(s.EstimateNoiseVariance ? "estimated" : "fixed")}" +
                 $" halves={(s.HalfSets == null ? "none" : $"{s.HalfSets.First.Length}+{s.HalfSets.Second.Length}")}" +
-                $" patience={s.HalfMapPatience}");
+                $" patience={s.HalfMapPatience} heldout={s.HeldOut?.Length ?? 0}" +
+                $" marching={(s.AdaptiveMarching ? "adaptive" : "fixed")}");
         }
         return new ApproxEmCheckpointKey(patches.Fingerprint(), patches.Count, patches.PatchSize, s.Seed, s.NoiseVariance,
             s.EmptyProbability, s.PosteriorCutoff, forward.FftSize(s.FftSize), Hash(x0),
@@ -158,6 +161,8 @@ public sealed class ApproxEmCheckpoint
                 writer.Write(row.MStepSeconds);
                 writer.Write(row.NoiseVariance);
                 writer.Write(row.HalfMapFscShell);
+                writer.Write(row.HeldOutLogLikelihoodPerPatch);
+                writer.Write(row.EstimatedFscShell);
             }
             State.Write(writer);
         }
@@ -212,7 +217,8 @@ public sealed class ApproxEmCheckpoint
                 int below = reader.ReadInt32();
                 double regularization = reader.ReadDouble(), skippedFraction = reader.ReadDouble();
                 var precision = (EStepPrecision)reader.ReadInt32();
-                double mStepSeconds = reader.ReadDouble(), rowNoiseVariance = reader.ReadDouble(), halfMapShell = reader.ReadDouble();
+                double mStepSeconds = reader.ReadDouble(), rowNoiseVariance = reader.ReadDouble(), halfMapShell = reader.ReadDouble(),
+                    heldOut = reader.ReadDouble(), estimated = reader.ReadDouble();
                 history[i] = new ApproxEmIteration
                 {
                     Stage = rowStage, EllMax = ellMax, RotationCount = rotationCount, StochasticFactor = stochasticFactor,
@@ -222,6 +228,7 @@ public sealed class ApproxEmCheckpoint
                     FscFirstShellBelow = below == int.MinValue ? null : below,
                     Regularization = regularization, SkippedFraction = skippedFraction,
                     Precision = precision, MStepSeconds = mStepSeconds, NoiseVariance = rowNoiseVariance, HalfMapFscShell = halfMapShell,
+                    HeldOutLogLikelihoodPerPatch = heldOut, EstimatedFscShell = estimated,
                 };
             }
             var state = ApproxEmCheckpointState.Read(reader);

@@ -54,7 +54,17 @@ public static class ApproxEmInputChecks
                 }
             }
         }
-        CheckMemory(size, rotationCounts, patches.Count);
+        // The statistics the M-step solves with: one set per block of the incremental EM (per stage), per chain (two with half-sets).
+        var factors = request.StochasticFactor ?? ApproxEmRequest.PaperStochasticFactor;
+        int storedSets = 1;
+        for (int i = 0; i < rotationCounts.Count; i++)
+        {
+            double factor = factors.Length == rotationCounts.Count ? factors[i] : factors.Length == 1 ? factors[0] : 1;
+            int blocks = request.MStep == MStepMode.Incremental && factor > 0 ? ApproxEmChain.BlockCount(factor, patches.Count) : 1;
+            storedSets = Math.Max(storedSets, blocks);
+        }
+
+        CheckMemory(size, rotationCounts, patches.Count, (request.HalfSet ? 2 : 1) * storedSets);
     }
 
     /// <summary>Every patch value finite and at most float32's largest (what an MRC file can hold), else PatchSetNotFinite.</summary>
@@ -76,7 +86,8 @@ public static class ApproxEmInputChecks
     }
 
     /// <summary>The largest stage's per-rotation memory within the budget, and its lag-weight array within one .NET array.</summary>
-    public static void CheckMemory(int patchSize, IReadOnlyList<int> rotationCounts, int patchCount)
+    /// <param name="storedSets">How many E-steps' statistics are held at once (blocks of the incremental EM × chains); 1: the last.</param>
+    public static void CheckMemory(int patchSize, IReadOnlyList<int> rotationCounts, int patchCount, int storedSets = 1)
     {
         int largest = rotationCounts.Count == 0 ? 0 : rotationCounts.Max();
         double lags = 2.0 * patchSize - 1;
@@ -84,8 +95,10 @@ public static class ApproxEmInputChecks
         {
             MemoryBudget.RequireArray((double)largest * lags * lags, $"A stage of {largest} rotations on {patchSize}×{patchSize} patches",
                 "Use fewer rotations per stage (-RotationCount; the paper uses 3392).");
-            MemoryBudget.Require(largest * BytesPerRotation(patchSize) + 8.0 * patchCount * patchSize * patchSize,
-                $"A stage of {largest} rotations on {patchCount} patches of {patchSize}×{patchSize}",
+            double statistics = 8.0 * (2.0 * patchSize * patchSize + lags * lags) * largest * Math.Max(0, storedSets - 1);
+            MemoryBudget.Require(largest * BytesPerRotation(patchSize) + statistics + 8.0 * patchCount * patchSize * patchSize,
+                $"A stage of {largest} rotations on {patchCount} patches of {patchSize}×{patchSize}" +
+                (storedSets > 1 ? $", with {storedSets} sets of E-step statistics held (incremental blocks × half-sets)" : ""),
                 "Use fewer rotations per stage (-RotationCount; the paper uses 3392), or raise $" + MemoryBudget.LimitVariable + ".");
         }
         catch (MemoryLimitException ex)

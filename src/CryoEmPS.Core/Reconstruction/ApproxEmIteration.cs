@@ -42,6 +42,17 @@ public sealed class ApproxEmIteration
     /// support, without the truth); NaN without half-sets.
     /// </summary>
     public double HalfMapFscShell { get; init; } = double.NaN;
+    /// <summary>
+    /// With held-out patches: their log-likelihood per patch under this row's map, σ² and v (they are in no M-step, so a map that
+    /// fits noise loses here); NaN without them.
+    /// </summary>
+    public double HeldOutLogLikelihoodPerPatch { get; init; } = double.NaN;
+    /// <summary>
+    /// With half-sets: the truth-free estimate of this map's FSC(0.5) crossing against the truth, from the half-map FSC and the
+    /// share of each shell the expansion at this ℓmax can hold (see <see cref="ApproxEm.HalfMapResolution"/>); NaN without
+    /// half-sets. It chooses the returned map when no patches are held out.
+    /// </summary>
+    public double EstimatedFscShell { get; init; } = double.NaN;
     /// <summary>True on the row whose volume the result returns (the best half-map resolution with half-sets, else the last row).</summary>
     public bool Best { get; internal set; }
 

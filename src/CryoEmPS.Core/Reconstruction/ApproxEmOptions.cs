@@ -26,3 +26,17 @@ public enum ApproxEmPrior
     /// </summary>
     Gaussian,
 }
+
+/// <summary>How the run moves from one ℓmax to the next (frequency marching).</summary>
+public enum FrequencyMarching
+{
+    /// <summary>Every stage of the schedule runs (the paper's fixed schedule).</summary>
+    Fixed,
+
+    /// <summary>
+    /// The next stage runs only when this one produced the best map so far by the truth-free criterion (the held-out log-likelihood,
+    /// or the half-map estimate): as RELION's auto-refine raises its resolution limit only while the data support it. Needs
+    /// half-sets or held-out patches.
+    /// </summary>
+    Adaptive,
+}

@@ -12,7 +12,8 @@ namespace CryoEmPS.Core.Reconstruction;
 public sealed class ApproxEmPlan
 {
     internal ApproxEmPlan(ApproxEmRequest request, PatchSet patches, int[] ellMax, RotationSet[] rotations, double[] stochasticFactor,
-        int[] maxIterations, double[] tolerance, double noiseVariance, bool estimateNoiseVariance, HalfSets? halfSets)
+        int[] maxIterations, double[] tolerance, double noiseVariance, bool estimateNoiseVariance, HalfSets? halfSets,
+        int[]? heldOut)
     {
         Patches = patches;
         InitialVolume = request.InitialVolume;
@@ -25,6 +26,8 @@ public sealed class ApproxEmPlan
         NoiseVariance = noiseVariance;
         EstimateNoiseVariance = estimateNoiseVariance;
         HalfSets = halfSets;
+        HeldOut = heldOut;
+        Marching = request.Marching;
         MStep = request.MStep;
         Prior = request.Prior;
         Tau2Fudge = request.Tau2Fudge;
@@ -54,6 +57,9 @@ public sealed class ApproxEmPlan
     public bool EstimateNoiseVariance { get; }
     /// <summary>The gold-standard halves, or null.</summary>
     public HalfSets? HalfSets { get; }
+    /// <summary>The held-out patch indices (ascending; in no M-step), or null.</summary>
+    public int[]? HeldOut { get; }
+    public FrequencyMarching Marching { get; }
     public MStepMode MStep { get; }
     public ApproxEmPrior Prior { get; }
     public double Tau2Fudge { get; }

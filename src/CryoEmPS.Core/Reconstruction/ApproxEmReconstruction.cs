@@ -39,7 +39,8 @@ public static class ApproxEmReconstruction
             Threads = plan.Threads, PosteriorCutoff = plan.PosteriorCutoff, Precision = plan.Precision, Reference = plan.Reference,
             CheckpointPath = plan.CheckpointPath, Resume = plan.Resume,
             MStep = plan.MStep, Prior = plan.Prior, Tau2Fudge = plan.Tau2Fudge, EstimateNoiseVariance = plan.EstimateNoiseVariance,
-            HalfSets = plan.HalfSets, HalfMapPatience = plan.HalfMapPatience,
+            HalfSets = plan.HalfSets, HalfMapPatience = plan.HalfMapPatience, HeldOut = plan.HeldOut,
+            AdaptiveMarching = plan.Marching == FrequencyMarching.Adaptive,
             Lift = (stage, x) => new FourierBesselVolume(bases[stage - 1], x, voxelSize).WithEllMax(plan.EllMax[stage]).Coefficients,
             Synthesize = (stage, x) => new FourierBesselVolume(bases[stage], x, voxelSize).ToVolume(),
         };
@@ -50,20 +51,26 @@ public static class ApproxEmReconstruction
         volume.Name = "ApproxEm";
         var halves = run.HalfCoefficients?.Select((x, i) => new FourierBesselVolume(bases[^1], x, voxelSize, $"ApproxEm half {i + 1}"))
             .ToArray();
+        var halfVolumes = halves?.Select(half =>
+        {
+            var map = half.ToVolume();
+            map.VoxelSize = voxelSize;
+            map.Name = half.Name;
+            return map;
+        }).ToArray();
+        if (halfVolumes != null)
+        {
+            volume = FscWeighted(volume, halfVolumes[0], halfVolumes[1]);
+        }
         return new ApproxEmResult
         {
             Volume = volume, FourierBesselVolume = estimate, EmptyProbability = run.EmptyProbability, History = run.History.ToArray(),
             Seed = plan.Seed, PatchCount = plan.Patches.Count, NoiseVariance = run.NoiseVariance,
             InitialNoiseVariance = plan.NoiseVariance, NoiseVarianceEstimated = plan.EstimateNoiseVariance,
             MStep = plan.MStep, Prior = plan.Prior, Tau2Fudge = plan.Tau2Fudge, HalfSets = plan.HalfSets,
-            HalfFourierBesselVolume = halves,
-            HalfVolume = halves?.Select(half =>
-            {
-                var map = half.ToVolume();
-                map.VoxelSize = voxelSize;
-                map.Name = half.Name;
-                return map;
-            }).ToArray(),
+            HalfFourierBesselVolume = halves, HeldOutCount = plan.HeldOut?.Length ?? 0, Marching = plan.Marching,
+            StageResultRows = run.StageResultRows,
+            HalfVolume = halfVolumes,
             InitialEmptyProbability = plan.EmptyProbability, EllMaxSchedule = plan.EllMax.ToArray(),
             RotationCount = plan.Rotations.Select(set => set.Count).ToArray(), StochasticFactor = plan.StochasticFactor.ToArray(),
             MaxIterations = plan.MaxIterations.ToArray(), Tolerance = plan.Tolerance.ToArray(), Threads = plan.Threads,
@@ -71,6 +78,22 @@ public static class ApproxEmReconstruction
             InitialVolumeSource = run.Resumed ? source + " (resumed from checkpoint)" : source,
             CheckpointPath = plan.CheckpointPath, Resumed = run.Resumed,
         };
+    }
+
+    /// <summary>
+    /// The FSC-weighted combination of two half maps (Rosenthal &amp; Henderson 2003): their mean <paramref name="mean"/> with shell k
+    /// multiplied by C_ref = √(2F_k/(1+F_k)), F_k their FSC (0 where F_k ≤ 0), the expected correlation of the mean with the
+    /// noise-free map. It damps the shells the halves do not reproduce; the FSC of the map against anything is unchanged where
+    /// F_k &gt; 0 (a positive factor per shell).
+    /// </summary>
+    public static Volume FscWeighted(Volume mean, Volume half1, Volume half2)
+    {
+        var fsc = Evaluation.Fsc.Compute(half1, half2, ApproxEm.HalfMapThreshold);
+        var weight = fsc.Curve.Select(shell => shell.Correlation > 0 ? Math.Sqrt(2 * shell.Correlation / (1 + shell.Correlation)) : 0)
+            .ToArray();
+        var weighted = Evaluation.Fsc.FilterShells(mean, weight);
+        weighted.Name = mean.Name + " (FSC-weighted)";
+        return weighted;
     }
 
     /// <summary>

@@ -72,6 +72,13 @@ public sealed class ApproxEmRequest
     public bool HalfSet { get; init; }
     /// <summary>With half-sets: end a stage when the half-map resolution has not improved for this many iterations (0: never).</summary>
     public int HalfMapPatience { get; init; }
+    /// <summary>
+    /// The fraction of patches held out of every M-step, in (0, 0.5), whose log-likelihood under each iterate is the truth-free
+    /// criterion (see <see cref="HeldOutSet"/>); null: none.
+    /// </summary>
+    public double? HeldOutFraction { get; init; }
+    /// <summary>Fixed (every stage, the paper's) or adaptive frequency marching (needs half-sets or held-out patches).</summary>
+    public FrequencyMarching Marching { get; init; } = FrequencyMarching.Fixed;
 
     /// <summary>The default prior.</summary>
     public const ApproxEmPrior DefaultPrior = ApproxEmPrior.None;
@@ -112,7 +119,13 @@ public sealed class ApproxEmRequest
             throw Invalid("HalfMapPatienceOutOfRange", $"-HalfMapPatience must be 0 (never stop early) or more; got {HalfMapPatience}.");
         }
 
-        var halves = HalfSet ? ResolveHalfSets(patches, schedule) : null;
+        var heldOut = ResolveHeldOut(patches);
+        var halves = HalfSet ? ResolveHalfSets(patches, schedule, heldOut) : null;
+        if (Marching == FrequencyMarching.Adaptive && halves == null && heldOut == null)
+        {
+            throw Invalid("AdaptiveMarchingNeedsCriterion",
+                "-Marching Adaptive decides from a truth-free criterion: add -HalfSet or -HeldOutFraction (or use -Marching Fixed).");
+        }
         if (!(EmptyProbability >= 0 && EmptyProbability < 1))
         {
             throw Invalid("EmptyProbabilityOutOfRange", $"-EmptyProbability v₀ must lie in [0, 1); got {EmptyProbability}.");
@@ -131,13 +144,38 @@ public sealed class ApproxEmRequest
             .Select(count => grids.TryGetValue(count, out var grid) ? grid : grids[count] = RotationGrid.SuperFibonacci(count))
             .ToArray();
         return new ApproxEmPlan(this, patches, (int[])EllMax.Clone(), rotations, schedule.StochasticFactor, schedule.MaxIterations,
-            schedule.Tolerance, noiseVariance, estimateNoiseVariance, halves);
+            schedule.Tolerance, noiseVariance, estimateNoiseVariance, halves, heldOut);
+    }
+
+    /// <summary>The held-out patches (<see cref="HeldOutFraction"/> of them, seeded), or null.</summary>
+    private int[]? ResolveHeldOut(PatchSet patches)
+    {
+        if (HeldOutFraction is not double fraction)
+        {
+            return null;
+        }
+
+        if (!(fraction > 0 && fraction < 0.5))
+        {
+            throw Invalid("HeldOutFractionOutOfRange",
+                $"-HeldOutFraction must lie in (0, 0.5): a share of the patches kept out of every M-step; got {fraction}.");
+        }
+
+        var heldOut = HeldOutSet.Choose(patches.Count, fraction, Seed);
+        if (heldOut.Length < 1 || patches.Count - heldOut.Length < MinimumHalfSetPatches)
+        {
+            throw Invalid("HeldOutFractionOutOfRange",
+                $"-HeldOutFraction {fraction} of {patches.Count} patches leaves {heldOut.Length} held out and " +
+                $"{patches.Count - heldOut.Length} to reconstruct from: too few. Use more patches or another fraction.");
+        }
+
+        return heldOut;
     }
 
     /// <summary>The gold-standard split; each half must hold enough patches for every stage's minibatch.</summary>
-    private static HalfSets ResolveHalfSets(PatchSet patches, Schedule schedule)
+    private static HalfSets ResolveHalfSets(PatchSet patches, Schedule schedule, int[]? heldOut)
     {
-        var halves = HalfSets.Split(patches);
+        var halves = HalfSets.Split(patches).Without(heldOut);
         int smaller = Math.Min(halves.First.Length, halves.Second.Length);
         double smallestS = schedule.StochasticFactor.Min();
         if (smaller < MinimumHalfSetPatches || (int)Math.Floor(smallestS * smaller) < 1)

@@ -25,11 +25,26 @@ public sealed class ApproxEmResult
     public double Tau2Fudge { get; init; }
     /// <summary>The gold-standard split (null without -HalfSet).</summary>
     public HalfSets? HalfSets { get; init; }
-    /// <summary>The two half maps (null without -HalfSet); <see cref="Volume"/> is their mean.</summary>
+    /// <summary>
+    /// The two half maps (null without -HalfSet). <see cref="Volume"/> is then their FSC-weighted combination (their mean with each
+    /// Fourier shell scaled by √(2F/(1+F))) and <see cref="FourierBesselVolume"/> their plain mean.
+    /// </summary>
     public Volume[]? HalfVolume { get; init; }
     public FourierBesselVolume[]? HalfFourierBesselVolume { get; init; }
-    /// <summary>The history row whose volume this result holds (best half-map resolution with half-sets, else the last).</summary>
+    /// <summary>How many patches were held out of every M-step (0: none).</summary>
+    public int HeldOutCount { get; init; }
+    public FrequencyMarching Marching { get; init; }
+    /// <summary>For every stage of the schedule, the History index of the map it handed on or returned (see the about topic).</summary>
+    public int[] StageResultRows { get; init; } = Array.Empty<int>();
+    /// <summary>Stages that ran (fewer than the schedule's when adaptive marching stopped early).</summary>
+    public int StagesRun => History.Length == 0 ? 0 : History.Max(row => row.Stage);
+    /// <summary>
+    /// The history row whose volume this result holds: the best by the truth-free criterion (the held-out log-likelihood, else the
+    /// half-map estimate) when there is one, else the last.
+    /// </summary>
     public ApproxEmIteration? BestIteration => History.FirstOrDefault(row => row.Best);
+    /// <summary>The truth-free estimate of the FSC(0.5) crossing against the truth of the returned map (NaN without half-sets).</summary>
+    public double EstimatedFscShell => BestIteration?.EstimatedFscShell ?? double.NaN;
     /// <summary>The half-map FSC 0.143 crossing shell of the returned iterate (NaN without half-sets).</summary>
     public double HalfMapFscShell => BestIteration?.HalfMapFscShell ?? double.NaN;
     /// <summary>The half-map resolution in Å, L·voxel/shell (NaN without half-sets or voxel size).</summary>
@@ -62,7 +77,7 @@ public sealed class ApproxEmResult
     public override string ToString()
     {
         string fsc = double.IsNaN(FinalFscShell) ? "" : $", FSC shell {InitialFscShell:0.##} → {FinalFscShell:0.##}";
-        fsc += double.IsNaN(HalfMapFscShell) ? "" : $", half-map shell {HalfMapFscShell:0.##}";
+        fsc += double.IsNaN(HalfMapFscShell) ? "" : $", half-map shell {HalfMapFscShell:0.##} (estimate {EstimatedFscShell:0.##})";
         return $"ApproxEmResult L = {Size}, ℓmax = {EllMax}, {Iterations} iterations, " +
             $"LL/patch {FinalLogLikelihoodPerPatch:0.###}, v = {EmptyProbability:0.###}{fsc}";
     }

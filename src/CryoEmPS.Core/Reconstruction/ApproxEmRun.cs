@@ -28,4 +28,6 @@ public sealed class ApproxEmRun
     public double NoiseVariance { get; init; }
     /// <summary>The history row of the returned iterate.</summary>
     public int BestRow { get; init; }
+    /// <summary>For every stage, the history row whose map it handed on (or returned): the best by the criterion so far.</summary>
+    public int[] StageResultRows { get; init; } = Array.Empty<int>();
 }

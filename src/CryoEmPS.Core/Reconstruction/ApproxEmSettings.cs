@@ -52,6 +52,13 @@ public sealed class ApproxEmSettings
     /// With half-sets: stop a stage when the half-map resolution has not improved for this many iterations (0: never early).
     /// </summary>
     public int HalfMapPatience { get; init; }
+    /// <summary>Patch indices (ascending) kept out of every M-step; their log-likelihood is recorded every iteration (null: none).</summary>
+    public int[]? HeldOut { get; init; }
+    /// <summary>
+    /// Adaptive frequency marching: after a stage that did not produce the best map so far (by the held-out or half-map criterion),
+    /// stop instead of raising ℓmax. Needs a criterion.
+    /// </summary>
+    public bool AdaptiveMarching { get; init; }
 
     /// <summary>The one check of a run's settings against its patches and x₀ (the E-step and M-step then trust them).</summary>
     public void Validate(PatchSet patches, double[] x0)

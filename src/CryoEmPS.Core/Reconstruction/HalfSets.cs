@@ -71,6 +71,19 @@ public sealed class HalfSets
             origins.Count(o => o.Column == guard), $"one micrograph cut at patch column x = {guard} (left out as the guard band)");
     }
 
+    /// <summary>The same split without the patches in <paramref name="excluded"/> (held out of the reconstruction); null: this.</summary>
+    public HalfSets Without(int[]? excluded)
+    {
+        if (excluded == null || excluded.Length == 0)
+        {
+            return this;
+        }
+
+        var set = new HashSet<int>(excluded);
+        return new HalfSets(First.Where(i => !set.Contains(i)).ToArray(), Second.Where(i => !set.Contains(i)).ToArray(), GuardCount,
+            $"{Rule}, without {excluded.Length} held-out patches");
+    }
+
     private static int[] Indices(PatchOrigin[] origins, Func<PatchOrigin, bool> take)
         => Enumerable.Range(0, origins.Length).Where(i => take(origins[i])).ToArray();
 
