@@ -71,6 +71,10 @@ Describe 'Invoke-ApproxEm' {
         @{ Name = 'a prior factor T of 0'; Id = 'Tau2FudgeOutOfRange'; Patches = { $script:Patches }; Extra = @{ Prior = 'Gaussian'; Tau2Fudge = 0 } }
         @{ Name = 'a prior factor T of NaN'; Id = 'Tau2FudgeOutOfRange'; Patches = { $script:Patches }; Extra = @{ Tau2Fudge = [double]::NaN } }
         @{ Name = 'half-sets of too few patches'; Id = 'HalfSetTooSmall'; Patches = { New-TestPatchSet -Count 5 }; Extra = @{ HalfSet = $true } }
+        @{ Name = 'a held-out fraction of 0.5'; Id = 'HeldOutFractionOutOfRange'; Patches = { $script:Patches }; Extra = @{ HeldOutFraction = 0.5 } }
+        @{ Name = 'a held-out fraction of 0'; Id = 'HeldOutFractionOutOfRange'; Patches = { $script:Patches }; Extra = @{ HeldOutFraction = 0 } }
+        @{ Name = 'a held-out fraction of NaN'; Id = 'HeldOutFractionOutOfRange'; Patches = { $script:Patches }; Extra = @{ HeldOutFraction = [double]::NaN } }
+        @{ Name = 'adaptive marching without a criterion'; Id = 'AdaptiveMarchingNeedsCriterion'; Patches = { $script:Patches }; Extra = @{ Marching = 'Adaptive' } }
         @{ Name = 'a non-positive noise variance'; Id = 'NoiseVarianceInvalid'; Patches = { $script:Patches }; Extra = @{ NoiseVariance = 0 } }
         @{ Name = 'S outside (0, 1]'; Id = 'StochasticFactorOutOfRange'; Patches = { $script:Patches }; Extra = @{ StochasticFactor = 1.5 } }
         @{ Name = 'schedule arrays of different lengths'; Id = 'ScheduleLengthMismatch'; Patches = { $script:Patches }; Extra = @{ MaxIterations = 1, 2, 3 } }
@@ -94,7 +98,8 @@ Describe 'Invoke-ApproxEm' {
     }
 
     It 'runs gold-standard half-sets and reports the half-map resolution' {
-        $r = $script:Patches | Invoke-ApproxEm -InitialVolume $script:Init -EllMax 2 -RotationCount 10 -MaxIterations 2 -Seed 1 -HalfSet -Prior Gaussian
+        # Without the prior the History's half-map FSC is that of the returned half maps (with it, of the unregularised halves).
+        $r = $script:Patches | Invoke-ApproxEm -InitialVolume $script:Init -EllMax 2 -RotationCount 10 -MaxIterations 2 -Seed 1 -HalfSet
         $r.HalfVolume.Count | Should -Be 2
         $r.HalfSets.First.Count | Should -BeGreaterThan 0
         @($r.History | Where-Object Best).Count | Should -Be 1
@@ -105,6 +110,23 @@ Describe 'Invoke-ApproxEm' {
         $fsc.CrossingShell | Should -BeGreaterThan ($r.HalfMapFscShell - 1e-9)
         $fsc.CrossingShell | Should -BeLessThan ($r.HalfMapFscShell + 1e-9)
         ($r | Measure-Fsc -Reference $r.Volume).Threshold | Should -Be 0.5
+        $r.History | ForEach-Object { [double]::IsNaN($_.EstimatedFscShell) | Should -BeFalse }
+        # Volume is the FSC-weighted combination, FourierBesselVolume the plain mean of the halves.
+        $r.Volume.Name | Should -Match 'FSC-weighted'
+        ($r | Out-String) | Should -Match '\('
+    }
+
+    It 'holds patches out, chooses the returned map by their log-likelihood and marches adaptively' {
+        $r = $script:Patches | Invoke-ApproxEm -InitialVolume $script:Init -EllMax 1, 2 -RotationCount 10 -MaxIterations 2 -Seed 1 -HeldOutFraction 0.2 -Marching Adaptive
+        $r.HeldOutCount | Should -Be ([math]::Floor(0.2 * $script:Patches.Count))
+        $r.Marching | Should -Be 'Adaptive'
+        $r.History | ForEach-Object { [double]::IsNaN($_.HeldOutLogLikelihoodPerPatch) | Should -BeFalse }
+        $r.History[0].PatchCount | Should -Be ($script:Patches.Count - $r.HeldOutCount)
+        $best = ($r.History | Where-Object Iteration -gt 0 | Measure-Object HeldOutLogLikelihoodPerPatch -Maximum).Maximum
+        $r.BestIteration.HeldOutLogLikelihoodPerPatch | Should -Be $best
+        $r.StagesRun | Should -BeIn 1, 2
+        $r.StageResultRows.Count | Should -Be 2
+        ($r.History | Out-String -Width 250) | Should -Match 'Held-out'
     }
 
     It 'refuses a checkpoint from a different problem' {

@@ -64,6 +64,8 @@ public static class ApproxEm
         private int _bestRow = -1;
         private int _bestStage = -1;
         private double[][]? _bestX;
+        // With the prior and half-sets: the unregularised half solutions of the last M-step, whose FSC the History reports.
+        private double[][]? _halfMapX;
         // Per stage: the attenuation g_ℓ its rotation grid imposes (for the half-map estimate), computed once.
         private readonly double[]?[] _gridBlur;
 
@@ -81,8 +83,13 @@ public static class ApproxEm
             var members = halves == null
                 ? new[] { HeldOutSet.Rest(patches.Count, settings.HeldOut) }
                 : new[] { halves.First, halves.Second };
+            // Each chain scores every members.Length-th held-out patch (they are in no chain's fit, so any share is fair).
+            var heldOut = settings.HeldOut ?? Array.Empty<int>();
             _chains = members.Select((m, c) => new ApproxEmChain(c, m, ChainSeed(settings.Seed, c), (double[])initialCoefficients.Clone(),
-                new ShiftPrior(_forward, settings.EmptyProbability), settings.NoiseVariance)).ToArray();
+                new ShiftPrior(_forward, settings.EmptyProbability), settings.NoiseVariance)
+            {
+                HeldOut = heldOut.Where((_, i) => i % members.Length == c).ToArray(),
+            }).ToArray();
             Clock = new ProgressClock(settings.Stages);
             _gridBlur = new double[]?[settings.Stages.Count];
         }
@@ -311,7 +318,7 @@ public static class ApproxEm
                 }
 
                 chain.StartStage(stageIndex, stage.StochasticFactor, _settings.MStep);
-                statistics[chain.Index] = EStep(chain, stageIndex, 0, rotationPrior, "E-step");
+                statistics[chain.Index] = EStep(chain, stageIndex, 0, rotationPrior, "E-step", score: true);
                 chain.Store(0, statistics[chain.Index]);
             }
 
@@ -339,7 +346,7 @@ public static class ApproxEm
             var statistics = new EStepResult[_chains.Length];
             foreach (var chain in _chains)
             {
-                statistics[chain.Index] = EStep(chain, stageIndex, iteration, rotationPrior, "E-step");
+                statistics[chain.Index] = EStep(chain, stageIndex, iteration, rotationPrior, "E-step", score: true);
                 if (iteration < stage.MaxIterations)
                 {
                     chain.Store(iteration, statistics[chain.Index]);
@@ -360,11 +367,16 @@ public static class ApproxEm
         {
             var stage = _settings.Stages[stageIndex];
             var statistics = _chains.Select(chain => chain.MStepStatistics(_settings.MStep)).ToArray();
-            var equations = statistics.Select(stats => MStep.Build(stage.Model, stage.Rotations.Rotations, stats, _settings.Threads, _token))
+            var equations = _chains
+                .Select(chain => chain.MStepEquations(_settings.MStep, stage.Model, stage.Rotations.Rotations, _settings.Threads, _token))
                 .ToArray();
             var solutions = equations.Select(MStep.Solve).ToArray();
+            _halfMapX = null;
             if (_settings.Prior == ApproxEmPrior.Gaussian)
             {
+                // The prior's τ² comes from both halves, which shapes the two MAP half maps alike: their FSC would overstate the
+                // resolution. The half-map columns of this iteration measure the unregularised halves instead, which share nothing.
+                _halfMapX = Halves ? solutions.Select(solution => solution.Coefficients).ToArray() : null;
                 var basis = ((FourierBesselModel)stage.Model).Basis;
                 var prior = Halves
                     ? FourierBesselPrior.FromHalves(basis, solutions[0].Coefficients, solutions[1].Coefficients, _settings.Tau2Fudge)
@@ -402,15 +414,26 @@ public static class ApproxEm
             return solutions;
         }
 
-        private EStepResult EStep(ApproxEmChain chain, int stageIndex, int iteration, RotationPrior rotationPrior, string phase)
+        /// <summary>
+        /// The chain's E-step of iteration <paramref name="iteration"/>; with <paramref name="score"/> its share of the held-out
+        /// patches is scored from the same projections (<see cref="ApproxEmChain.HeldOutScore"/>).
+        /// </summary>
+        private EStepResult EStep(ApproxEmChain chain, int stageIndex, int iteration, RotationPrior rotationPrior, string phase,
+            bool score = false)
         {
             var stage = _settings.Stages[stageIndex];
             var patches = _settings.MStep == MStepMode.Incremental
                 ? chain.Block(iteration)
                 : Minibatch(chain.Members.Length, stage.StochasticFactor, chain.Seed, stageIndex, iteration).Select(i => chain.Members[i])
                     .ToArray();
-            return DoEStep(_patches, _settings, _forward, stageIndex, iteration, patches, chain.X, chain.NoiseVariance, chain.ShiftPrior,
-                rotationPrior, _progress, Clock, _token, phase);
+            var (result, heldOut) = DoEStep(_patches, _settings, _forward, stageIndex, iteration, patches, score ? chain.HeldOut : null,
+                chain.X, chain.NoiseVariance, chain.ShiftPrior, rotationPrior, _progress, Clock, _token, phase);
+            if (score)
+            {
+                chain.HeldOutScore = heldOut;
+            }
+
+            return result;
         }
 
         /// <summary>The objective of an iteration: the mean over the chains of their LL per patch.</summary>
@@ -441,14 +464,16 @@ public static class ApproxEm
             if (Halves)
             {
                 var basis = ((FourierBesselModel)_settings.Stages[stageIndex].Model).Basis;
-                var half1 = new FourierBesselVolume(basis, _chains[0].X).ToVolume();
-                var half2 = new FourierBesselVolume(basis, _chains[1].X).ToVolume();
+                // After an M-step with the prior: this M-step's unregularised halves (see MStepOfChains); else the half maps.
+                var halves = iteration > 0 && _halfMapX != null ? _halfMapX : _chains.Select(chain => chain.X).ToArray();
+                var half1 = new FourierBesselVolume(basis, halves[0]).ToVolume();
+                var half2 = new FourierBesselVolume(basis, halves[1]).ToVolume();
                 _gridBlur[stageIndex] ??= GridBlur.Attenuation(_settings.Stages[stageIndex].Rotations.Rotations, basis.EllMax);
                 (halfMapShell, estimatedShell) = HalfMapResolution(half1, half2, basis.EllMax, _gridBlur[stageIndex]);
             }
 
             var combined = Combined(_chains.Select(c => c.X).ToArray());
-            double heldOut = HeldOutLogLikelihood(stageIndex, iteration, combined);
+            double heldOut = HeldOutLogLikelihood();
             var row = Row(_settings, stageIndex, iteration, statistics, _chains, seconds, combined, regularization, mStepSeconds,
                 halfMapShell, estimatedShell, heldOut);
             History.Add(row);
@@ -471,23 +496,19 @@ public static class ApproxEm
         }
 
         /// <summary>
-        /// The held-out patches' log-likelihood per patch under the map the chains make together (their mean), the chains' mean σ²
-        /// and v: an E-step that only scores (no statistics). NaN without held-out patches.
+        /// The held-out patches' log-likelihood per patch: each chain scores its share of them (<see cref="ApproxEmChain.HeldOut"/>)
+        /// under its own map, σ² and v, from the projections of its E-step. NaN without held-out patches.
         /// </summary>
-        private double HeldOutLogLikelihood(int stageIndex, int iteration, double[] combined)
+        private double HeldOutLogLikelihood()
         {
             if (_settings.HeldOut == null)
             {
                 return double.NaN;
             }
 
-            var shiftPrior = _chains.Length == 1
-                ? _chains[0].ShiftPrior
-                : new ShiftPrior(_forward, _chains.Average(chain => chain.ShiftPrior.EmptyProbability));
-            var result = DoEStep(_patches, _settings, _forward, stageIndex, iteration, _settings.HeldOut, combined,
-                _chains.Average(chain => chain.NoiseVariance), shiftPrior, new RotationPrior(_settings.Stages[stageIndex].Rotations.Count),
-                _progress, Clock, _token, "held-out E-step", likelihoodOnly: true);
-            return result.LogLikelihoodPerPatch;
+            var scores = _chains.Select(chain => chain.HeldOutScore).Where(score => score != null).Select(score => score!).ToArray();
+            int count = scores.Sum(score => score.Patches.Length);
+            return count == 0 ? double.NaN : scores.Sum(score => score.LogLikelihood) / count;
         }
 
         /// <summary>x of stage <paramref name="from"/> lifted through the stages up to <paramref name="to"/>.</summary>
@@ -614,13 +635,13 @@ public static class ApproxEm
     private static double[] Lift(ApproxEmSettings settings, int stage, double[] x)
         => settings.Lift != null ? settings.Lift(stage, x) : ZeroPad(x, settings.Stages[stage].Model.ParameterCount);
 
-    private static EStepResult DoEStep(PatchSet patches, ApproxEmSettings settings, ForwardModel forward, int stageIndex, int iteration,
-        int[] minibatch, double[] x, double noiseVariance, ShiftPrior shiftPrior, RotationPrior rotationPrior,
-        IProgress<ApproxEmProgress>? progress, ProgressClock clock, CancellationToken token, string phase, bool likelihoodOnly = false)
+    private static (EStepResult Result, EStepResult? Score) DoEStep(PatchSet patches, ApproxEmSettings settings, ForwardModel forward,
+        int stageIndex, int iteration, int[] minibatch, int[]? scoreOnly, double[] x, double noiseVariance, ShiftPrior shiftPrior,
+        RotationPrior rotationPrior, IProgress<ApproxEmProgress>? progress, ProgressClock clock, CancellationToken token, string phase)
     {
         var stage = settings.Stages[stageIndex];
         // The E-step at k = MaxIterations ends the stage: no M-step will use its statistics, only its LL.
-        likelihoodOnly |= iteration >= stage.MaxIterations;
+        bool likelihoodOnly = iteration >= stage.MaxIterations;
         var stopwatch = Stopwatch.StartNew();
         long lastReport = 0;
         double firstFraction = double.NaN, firstSeconds = 0;
@@ -670,8 +691,8 @@ public static class ApproxEm
             Threads = settings.Threads, FftSize = settings.FftSize, PosteriorCutoff = settings.PosteriorCutoff, Progress = report,
             LikelihoodOnly = likelihoodOnly, Precision = settings.Precision,
         };
-        return EStep.Run(forward, stage.Model, stage.Rotations.Rotations, x, patches, minibatch, noiseVariance, shiftPrior,
-            rotationPrior, options, token);
+        return EStep.RunAndScore(forward, stage.Model, stage.Rotations.Rotations, x, patches, minibatch, scoreOnly, noiseVariance,
+            shiftPrior, rotationPrior, options, token);
     }
 
     private static ApproxEmIteration Row(ApproxEmSettings settings, int stageIndex, int k, EStepResult[] statistics,

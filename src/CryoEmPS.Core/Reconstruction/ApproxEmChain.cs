@@ -1,5 +1,6 @@
 using CryoEmPS.Core.Numerics;
 using CryoEmPS.Core.Patches;
+using CryoEmPS.Core.Projection;
 
 namespace CryoEmPS.Core.Reconstruction;
 
@@ -11,6 +12,9 @@ namespace CryoEmPS.Core.Reconstruction;
 internal sealed class ApproxEmChain
 {
     private EStepResult?[] _stored = Array.Empty<EStepResult?>();
+    // Each block's normal equations (C_b, y_b), built once per visit: C and y are linear in the statistics, so the M-step adds
+    // them up instead of building C from the summed statistics every iteration (the incremental EM then builds 1/B of C).
+    private NormalEquations?[] _equations = Array.Empty<NormalEquations?>();
 
     public ApproxEmChain(int index, int[] members, int seed, double[] x, ShiftPrior shiftPrior, double noiseVariance)
     {
@@ -44,6 +48,12 @@ internal sealed class ApproxEmChain
     /// <summary>For every block, the state its stored statistics came from (null: not visited in this stage).</summary>
     public BlockVisit?[] Visits { get; private set; } = Array.Empty<BlockVisit?>();
 
+    /// <summary>The held-out patches this chain scores (ascending; in no chain's fit); empty without held-out patches.</summary>
+    public int[] HeldOut { get; init; } = Array.Empty<int>();
+
+    /// <summary>The likelihood-only E-step of <see cref="HeldOut"/> at the last E-step's map (null before one, or without).</summary>
+    public EStepResult? HeldOutScore { get; set; }
+
     /// <summary>The statistics of the last E-step (the minibatch M-step solves with them).</summary>
     public EStepResult? Last { get; set; }
 
@@ -54,6 +64,7 @@ internal sealed class ApproxEmChain
         Blocks = Partition(Members, count, ApproxEm.IterationSeed(Seed, stageIndex, -2));
         Visits = new BlockVisit?[count];
         _stored = new EStepResult?[count];
+        _equations = new NormalEquations?[count];
         Last = null;
     }
 
@@ -69,6 +80,7 @@ internal sealed class ApproxEmChain
     {
         int block = iteration % Blocks.Length;
         _stored[block] = statistics;
+        _equations[block] = null;
         Visits[block] = new BlockVisit(iteration, (double[])X.Clone(), ShiftPrior.EmptyProbability, NoiseVariance);
         Last = statistics;
     }
@@ -78,6 +90,7 @@ internal sealed class ApproxEmChain
     {
         Visits[block] = visit;
         _stored[block] = statistics;
+        _equations[block] = null;
         if (Last == null || Visits.All(other => other == null || other.Iteration <= visit.Iteration))
         {
             Last = statistics;
@@ -95,6 +108,50 @@ internal sealed class ApproxEmChain
         var parts = _stored.Where(part => part != null).Select(part => part!).ToArray();
         var patches = parts.SelectMany(part => part.Patches).OrderBy(q => q).ToArray();
         return parts.Length == 1 ? parts[0] : EStepResult.Sum(patches, parts);
+    }
+
+    /// <summary>
+    /// The normal equations of <see cref="MStepStatistics"/>: with the incremental EM the sum, in block order, of every visited
+    /// block's C_b and y_b (each built once per visit); else built from the last E-step's statistics.
+    /// </summary>
+    public NormalEquations MStepEquations(MStepMode mode, ILinearProjectionModel model, IReadOnlyList<Rotations.Rotation> rotations,
+        int threads, CancellationToken token)
+    {
+        if (mode == MStepMode.Minibatch || Blocks.Length == 1)
+        {
+            return MStep.Build(model, rotations, MStepStatistics(mode), threads, token);
+        }
+
+        NormalEquations? sum = null;
+        for (int block = 0; block < _stored.Length; block++)
+        {
+            if (_stored[block] is not EStepResult statistics)
+            {
+                continue;
+            }
+
+            var equations = _equations[block] ??= MStep.Build(model, rotations, statistics, threads, token);
+            if (sum == null)
+            {
+                sum = new NormalEquations(equations.ParameterCount, (double[])equations.Matrix.Clone(),
+                    (double[])equations.RightHandSide.Clone());
+                continue;
+            }
+
+            var c = sum.Matrix;
+            var cb = equations.Matrix;
+            for (long i = 0; i < c.LongLength; i++)
+            {
+                c[i] += cb[i];
+            }
+
+            for (int i = 0; i < sum.RightHandSide.Length; i++)
+            {
+                sum.RightHandSide[i] += equations.RightHandSide[i];
+            }
+        }
+
+        return sum ?? throw new InvalidOperationException("No E-step has run in this stage.");
     }
 
     /// <summary>Σ_q ‖I_q‖² over <paramref name="patchIndices"/> (for the σ² M-step).</summary>

@@ -57,10 +57,41 @@ public static class EStep
     public static EStepResult Run(ForwardModel forward, ILinearProjectionModel model, IReadOnlyList<Rotation> rotations,
         ReadOnlySpan<double> x, PatchSet patches, int[] minibatch, double noiseVariance, ShiftPrior shiftPrior, RotationPrior rotationPrior,
         EStepOptions? options = null, CancellationToken token = default)
+        => RunAndScore(forward, model, rotations, x, patches, minibatch, null, noiseVariance, shiftPrior, rotationPrior, options, token).Result;
+
+    /// <summary>
+    /// <see cref="Run(ForwardModel, ILinearProjectionModel, IReadOnlyList{Rotation}, ReadOnlySpan{double}, PatchSet, int[], double, ShiftPrior, RotationPrior, EStepOptions?, CancellationToken)"/>
+    /// on <paramref name="minibatch"/>, and, from the same projections, the log-likelihood of the patches
+    /// <paramref name="scoreOnly"/> (ascending; in no statistics; null or empty: none, Score null) — held-out patches scored at
+    /// the cost of their per-pair work only.
+    /// </summary>
+    public static (EStepResult Result, EStepResult? Score) RunAndScore(ForwardModel forward, ILinearProjectionModel model,
+        IReadOnlyList<Rotation> rotations, ReadOnlySpan<double> x, PatchSet patches, int[] minibatch, int[]? scoreOnly, double noiseVariance,
+        ShiftPrior shiftPrior, RotationPrior rotationPrior, EStepOptions? options = null, CancellationToken token = default)
     {
         options ??= new EStepOptions();
         using var blas = OpenBlasThreads.Single();
         var projections = ForwardModel.Project(model, rotations, x, options.Threads, token);
+        var result = Score(forward, rotations, projections, patches, minibatch, noiseVariance, shiftPrior, rotationPrior, options, token);
+        EStepResult? score = null;
+        if (scoreOnly is { Length: > 0 })
+        {
+            var likelihoodOnly = new EStepOptions
+            {
+                Threads = options.Threads, FftSize = options.FftSize, PosteriorCutoff = options.PosteriorCutoff, LikelihoodOnly = true,
+                Precision = options.Precision,
+            };
+            score = Score(forward, rotations, projections, patches, scoreOnly, noiseVariance, shiftPrior, rotationPrior, likelihoodOnly, token);
+        }
+
+        return (result, score);
+    }
+
+    /// <summary>The E-step of <paramref name="minibatch"/> against the unfiltered projections <paramref name="projections"/>.</summary>
+    private static EStepResult Score(ForwardModel forward, IReadOnlyList<Rotation> rotations, double[] projections, PatchSet patches,
+        int[] minibatch, double noiseVariance, ShiftPrior shiftPrior, RotationPrior rotationPrior, EStepOptions options,
+        CancellationToken token)
+    {
         var groupPatches = GroupMinibatch(forward, patches, minibatch);
         var filtered = new double[forward.GroupCount][];
         for (int group = 0; group < forward.GroupCount; group++)
