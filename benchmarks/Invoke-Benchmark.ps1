@@ -148,9 +148,9 @@ function Write-Run($r) {
 
 $configs = if ($Protocol -eq 'Paper') {
     @{ Name = 'Paper schedule'; EllMax = @(6, 10, 14); RotationCount = @(3392, 3392, 1376); StochasticFactor = @(1, 0.5, 0.25); MaxIterations = @(5, 5, 10) },
-    @{ Name = 'Paper schedule, quality options (fair start 5³, σ² estimated, incremental EM, half-sets, 5 % held out)'; EllMax = @(6, 10, 14)
-        RotationCount = @(3392, 3392, 1376); StochasticFactor = @(1, 0.5, 0.25); MaxIterations = @(5, 5, 10); StartSize = 5
-        Options = @{ MStep = 'Incremental'; HalfSet = $true; HeldOutFraction = 0.05 } }
+    @{ Name = 'Paper schedule, quality options (fair start 5³, σ² estimated, incremental EM, half-sets, 5 % held out, prior T = 4)'
+        EllMax = @(6, 10, 14); RotationCount = @(3392, 3392, 1376); StochasticFactor = @(1, 0.5, 0.25); MaxIterations = @(5, 5, 10); StartSize = 5
+        Options = @{ MStep = 'Incremental'; HalfSet = $true; HeldOutFraction = 0.05; Prior = 'Gaussian' } }
 }
 else {
     @{ Name = 'Quick: lmax 6, K 3392, S 1'; EllMax = @(6); RotationCount = @(3392); StochasticFactor = @(1); MaxIterations = @(1) },

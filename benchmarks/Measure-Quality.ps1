@@ -21,7 +21,7 @@
 .PARAMETER Volume
     Phantom (New-EmVolume -Phantom) and/or Structure (examples/5cvz_final.pdb at 6 Å/voxel).
 .PARAMETER Options
-    Named option sets: Quality (-HalfSet -HeldOutFraction 0.05), QualityPrior (the same with -Prior Gaussian), Plain (no
+    Named option sets: Quality (-HalfSet -HeldOutFraction 0.05), QualityPrior (the same with -Prior Gaussian, T = 4 by default), Plain (no
     half-sets, no prior, incremental EM), Paper (-MStep Minibatch, no half-sets; σ² still estimated).
 .PARAMETER Seed
     The micrograph and EM seed (default 2026, Invoke-Benchmark.ps1's).

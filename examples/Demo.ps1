@@ -69,9 +69,12 @@ Write-Host ("4. Initial guess: FSC 0.5 at shell {0:0.00} of {1} ({2:0.0} Å)" -f
 Write-Host ("5. Invoke-ApproxEm: lmax {0}, K {1}, S {2}, iterations {3}" -f ($schedule.EllMax -join '/'), ($schedule.RotationCount -join '/'),
     ($schedule.StochasticFactor -join '/'), ($schedule.MaxIterations -join '/'))
 # σ² is not given: the EM estimates it. -HalfSet reconstructs two halves that share no particle, so the History
-# carries the half-map resolution (FSC 0.143), which needs no truth; -Reference only adds the FSC against the truth.
-$result = $patches | Invoke-ApproxEm -InitialVolume $initial @schedule -Reference $truth -Seed 11 -HalfSet `
-    -CheckpointPath (Join-Path $OutputFolder 'em.checkpoint')
+# carries the half-map resolution (FSC 0.143) and an estimate of the FSC 0.5 crossing, which need no truth.
+# -HeldOutFraction keeps 5 % of the patches out of every M-step: their log-likelihood picks the map each stage hands
+# on and the one returned. -Prior Gaussian is RELION's prior, its τ² re-estimated from the halves every M-step.
+# -Reference only adds the FSC against the truth: it never steers the run.
+$result = $patches | Invoke-ApproxEm -InitialVolume $initial @schedule -Reference $truth -Seed 11 -HalfSet -HeldOutFraction 0.05 `
+    -Prior Gaussian -CheckpointPath (Join-Path $OutputFolder 'em.checkpoint')
 
 $result.History | Format-Table -AutoSize | Out-String -Width 160 | Write-Host
 foreach ($stage in $result.History | Group-Object Stage) {
@@ -88,8 +91,10 @@ $result | Export-EmPicture -History -Path (Join-Path $OutputFolder 'history.png'
 $halfFsc = Measure-Fsc -HalfVolume $result.HalfVolume
 $fsc0, $fsc, $halfFsc | Export-EmPicture -Label 'initial guess vs truth', 'estimate vs truth', 'half map vs half map' `
     -Path (Join-Path $OutputFolder 'fsc.png') -Force
-Write-Host ("   σ²: estimated {0:g5}, added by the simulator {1:g5}; half-map FSC 0.143 at shell {2:0.00} (no truth needed)" -f `
-        $result.NoiseVariance, $mic.NoiseVariance, $halfFsc.CrossingShell)
+Write-Host ("   σ²: estimated {0:g5}, added by the simulator {1:g5}; without the truth: half-map FSC 0.143 at shell {2:0.00}, " -f `
+        $result.NoiseVariance, $mic.NoiseVariance, $result.HalfMapFscShell) -NoNewline
+Write-Host ("estimated FSC 0.5 crossing {0:0.00}; returned: stage {1}, iteration {2}" -f $result.EstimatedFscShell,
+    $result.BestIteration.Stage, $result.BestIteration.Iteration)
 Write-Host ("6. Estimate: FSC 0.5 at shell {0:0.00} of {1} ({2:0.0} Å); initial guess was {3:0.00}" -f $fsc.CrossingShell, [int][math]::Floor($L / 2), $fsc.ResolutionAngstrom, $fsc0.CrossingShell)
 Write-Host 'FSC curve (shell: initial -> estimate):'
 for ($k = 0; $k -lt $fsc.Curve.Count; $k++) {

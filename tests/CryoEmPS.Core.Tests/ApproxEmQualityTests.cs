@@ -344,7 +344,8 @@ public class ApproxEmQualityTests
                     new ApproxEmStage(basisModel, rot, 0.34, 4, ellMax: 2),
                 },
                 NoiseVariance = 0.3, EstimateNoiseVariance = true, MStep = MStepMode.Incremental, Prior = ApproxEmPrior.Gaussian,
-                HalfSets = HalfSets.Split(spread), Seed = 4, Threads = 2, CheckpointPath = ck, Resume = resume,
+                HalfSets = HalfSets.Split(spread), HeldOut = HeldOutSet.Choose(48, 0.1, 4), AdaptiveMarching = true,
+                Seed = 4, Threads = 2, CheckpointPath = ck, Resume = resume,
                 Lift = (stage, c) => ApproxEm.ZeroPad(c, basisModel.ParameterCount),
             };
             var start = x0.Take(FourierBesselModel.Get(7, 1).ParameterCount).ToArray();
@@ -366,6 +367,9 @@ public class ApproxEmQualityTests
             Assert.Equal(full.History.Select(h => h.LogLikelihood), resumed.History.Select(h => h.LogLikelihood));
             Assert.Equal(full.History.Select(h => h.NoiseVariance), resumed.History.Select(h => h.NoiseVariance));
             Assert.Equal(full.History.Select(h => h.HalfMapFscShell), resumed.History.Select(h => h.HalfMapFscShell));
+            Assert.Equal(full.History.Select(h => h.EstimatedFscShell), resumed.History.Select(h => h.EstimatedFscShell));
+            Assert.Equal(full.History.Select(h => h.HeldOutLogLikelihoodPerPatch), resumed.History.Select(h => h.HeldOutLogLikelihoodPerPatch));
+            Assert.All(full.History, row => Assert.True(double.IsFinite(row.HeldOutLogLikelihoodPerPatch)));
             Assert.Equal(full.BestRow, resumed.BestRow);
         }
         finally

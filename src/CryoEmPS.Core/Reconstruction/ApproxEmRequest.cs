@@ -82,8 +82,8 @@ public sealed class ApproxEmRequest
 
     /// <summary>The default prior.</summary>
     public const ApproxEmPrior DefaultPrior = ApproxEmPrior.None;
-    /// <summary>The default T.</summary>
-    public const double DefaultTau2Fudge = 1;
+    /// <summary>The default T (chosen by a sweep of 1, 4, 8, 16 on the paper protocol; see the help of -Tau2Fudge).</summary>
+    public const double DefaultTau2Fudge = 4;
     /// <summary>Each half needs at least this many patches.</summary>
     public const int MinimumHalfSetPatches = 4;
 
