@@ -139,12 +139,6 @@ public class ApproxEmAlgorithmTests
         finally { Directory.Delete(dir, true); }
     }
 
-    private sealed class SyncProgress : IProgress<ApproxEmProgress>
-    {
-        private readonly Action<ApproxEmProgress> _a; public SyncProgress(Action<ApproxEmProgress> a) => _a = a;
-        public void Report(ApproxEmProgress value) => _a(value);
-    }
-
     [Fact]
     public void BadInputIsRefusedWithAClearMessage()
     {

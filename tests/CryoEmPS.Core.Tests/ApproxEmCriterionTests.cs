@@ -282,13 +282,4 @@ public class ApproxEmCriterionTests
             Directory.Delete(dir, true);
         }
     }
-
-    private sealed class SyncProgress : IProgress<ApproxEmProgress>
-    {
-        private readonly Action<ApproxEmProgress> _action;
-
-        public SyncProgress(Action<ApproxEmProgress> action) => _action = action;
-
-        public void Report(ApproxEmProgress value) => _action(value);
-    }
 }

@@ -377,13 +377,4 @@ public class ApproxEmQualityTests
             Directory.Delete(dir, true);
         }
     }
-
-    private sealed class SyncProgress : IProgress<ApproxEmProgress>
-    {
-        private readonly Action<ApproxEmProgress> _action;
-
-        public SyncProgress(Action<ApproxEmProgress> action) => _action = action;
-
-        public void Report(ApproxEmProgress value) => _action(value);
-    }
 }

@@ -152,3 +152,13 @@ internal static class EmData
         return Enumerable.Range(0, k).Select(_ => UniformRotation.Draw(r)).ToArray();
     }
 }
+
+/// <summary>Progress reported synchronously (Progress&lt;T&gt; posts to the thread pool), so a test can cancel at an exact row.</summary>
+internal sealed class SyncProgress : IProgress<ApproxEmProgress>
+{
+    private readonly Action<ApproxEmProgress> _action;
+
+    public SyncProgress(Action<ApproxEmProgress> action) => _action = action;
+
+    public void Report(ApproxEmProgress value) => _action(value);
+}
