@@ -226,16 +226,23 @@ public class ApproxEmCriterionTests
         Assert.Equal(patches.Count - heldOut, first.PatchCount);
         Assert.All(run.History, row => Assert.True(double.IsFinite(row.HeldOutLogLikelihoodPerPatch)));
         var candidates = run.History.Where(row => row.Iteration > 0).ToList();
-        double best = candidates.Max(row => row.HeldOutLogLikelihoodPerPatch);
-        Assert.Equal(best, run.History[run.BestRow].HeldOutLogLikelihoodPerPatch);
+        double best = candidates.Max(row => row.HeldOutScore);
+        Assert.Equal(best, run.History[run.BestRow].HeldOutScore);
         Assert.True(run.History[run.BestRow].Best);
+        // Stage 1 is the scale: its score is its held-out log-likelihood.
+        Assert.All(run.History.Where(row => row.Stage == 1), row => Assert.Equal(row.HeldOutLogLikelihoodPerPatch, row.HeldOutScore));
 
-        // Every stage after the first starts from the map the previous one handed on: the best row so far.
+        // Every stage after the first starts from the map the previous one handed on (the best row so far), and that map scores
+        // the same there on the new stage's grid once shifted; the stage's other rows are shifted by the same amount.
         for (int stage = 2; stage <= 3; stage++)
         {
             var handedOn = run.History[run.StageResultRows[stage - 2]];
-            var bestSoFar = run.History.Where(row => row.Stage < stage && row.Iteration > 0).Max(row => row.HeldOutLogLikelihoodPerPatch);
-            Assert.Equal(bestSoFar, handedOn.HeldOutLogLikelihoodPerPatch);
+            var bestSoFar = run.History.Where(row => row.Stage < stage && row.Iteration > 0).Max(row => row.HeldOutScore);
+            Assert.Equal(bestSoFar, handedOn.HeldOutScore);
+            var rows = run.History.Where(row => row.Stage == stage).ToList();
+            Assert.Equal(handedOn.HeldOutScore, rows[0].HeldOutScore, 12);
+            double shift = rows[0].HeldOutLogLikelihoodPerPatch - rows[0].HeldOutScore;
+            Assert.All(rows, row => Assert.Equal(row.HeldOutLogLikelihoodPerPatch - shift, row.HeldOutScore, 12));
         }
     }
 
@@ -249,8 +256,8 @@ public class ApproxEmCriterionTests
         // (or it is the last to run), and a stop before the schedule's end follows a stage that did not.
         for (int stage = 2; stage <= ran; stage++)
         {
-            double before = run.History.Where(row => row.Stage < stage && row.Iteration > 0).Max(row => row.HeldOutLogLikelihoodPerPatch);
-            double during = run.History.Where(row => row.Stage == stage && row.Iteration > 0).Max(row => row.HeldOutLogLikelihoodPerPatch);
+            double before = run.History.Where(row => row.Stage < stage && row.Iteration > 0).Max(row => row.HeldOutScore);
+            double during = run.History.Where(row => row.Stage == stage && row.Iteration > 0).Max(row => row.HeldOutScore);
             bool improved = !(during < before);
             Assert.True(improved || stage == ran, $"stage {stage} did not improve but the run went on");
             if (stage == ran && ran < 3)
@@ -274,6 +281,7 @@ public class ApproxEmCriterionTests
             Assert.True(resumed.Resumed);
             Assert.Equal(run.Coefficients, resumed.Coefficients);
             Assert.Equal(run.History.Select(h => h.HeldOutLogLikelihoodPerPatch), resumed.History.Select(h => h.HeldOutLogLikelihoodPerPatch));
+            Assert.Equal(run.History.Select(h => h.HeldOutScore), resumed.History.Select(h => h.HeldOutScore));
             Assert.Equal(run.BestRow, resumed.BestRow);
             Assert.Equal(run.StageResultRows, resumed.StageResultRows);
         }

@@ -122,8 +122,8 @@ Describe 'Invoke-ApproxEm' {
         $r.Marching | Should -Be 'Adaptive'
         $r.History | ForEach-Object { [double]::IsNaN($_.HeldOutLogLikelihoodPerPatch) | Should -BeFalse }
         $r.History[0].PatchCount | Should -Be ($script:Patches.Count - $r.HeldOutCount)
-        $best = ($r.History | Where-Object Iteration -gt 0 | Measure-Object HeldOutLogLikelihoodPerPatch -Maximum).Maximum
-        $r.BestIteration.HeldOutLogLikelihoodPerPatch | Should -Be $best
+        $best = ($r.History | Where-Object Iteration -gt 0 | Measure-Object HeldOutScore -Maximum).Maximum
+        $r.BestIteration.HeldOutScore | Should -Be $best
         $r.StagesRun | Should -BeIn 1, 2
         $r.StageResultRows.Count | Should -Be 2
         ($r.History | Out-String -Width 250) | Should -Match 'Held-out'

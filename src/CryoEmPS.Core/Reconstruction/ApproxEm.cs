@@ -252,7 +252,7 @@ public static class ApproxEm
         /// else the half-map score (see <see cref="ApproxEmIteration.EstimatedFscShell"/>); NaN without either.
         /// </summary>
         private double Criterion(ApproxEmIteration row)
-            => _settings.HeldOut != null ? row.HeldOutLogLikelihoodPerPatch : Halves ? row.EstimatedFscShell : double.NaN;
+            => _settings.HeldOut != null ? row.HeldOutScore : Halves ? row.EstimatedFscShell : double.NaN;
 
         /// <summary>
         /// Whether History[<paramref name="index"/>] may be returned. Only maps the EM made (iteration ≥ 1): in stage 1 iteration 0
@@ -416,7 +416,7 @@ public static class ApproxEm
 
         /// <summary>
         /// The chain's E-step of iteration <paramref name="iteration"/>; with <paramref name="score"/> its share of the held-out
-        /// patches is scored from the same projections (<see cref="ApproxEmChain.HeldOutScore"/>).
+        /// patches is scored from the same projections (<see cref="ApproxEmChain.HeldOutResult"/>).
         /// </summary>
         private EStepResult EStep(ApproxEmChain chain, int stageIndex, int iteration, RotationPrior rotationPrior, string phase,
             bool score = false)
@@ -430,7 +430,7 @@ public static class ApproxEm
                 chain.X, chain.NoiseVariance, chain.ShiftPrior, rotationPrior, _progress, Clock, _token, phase);
             if (score)
             {
-                chain.HeldOutScore = heldOut;
+                chain.HeldOutResult = heldOut;
             }
 
             return result;
@@ -475,7 +475,7 @@ public static class ApproxEm
             var combined = Combined(_chains.Select(c => c.X).ToArray());
             double heldOut = HeldOutLogLikelihood();
             var row = Row(_settings, stageIndex, iteration, statistics, _chains, seconds, combined, regularization, mStepSeconds,
-                halfMapShell, estimatedShell, heldOut);
+                halfMapShell, estimatedShell, heldOut, HeldOutScore(stageIndex, iteration, heldOut));
             History.Add(row);
             if (_settings.HeldOut != null && row.Iteration > 0)
             {
@@ -506,9 +506,36 @@ public static class ApproxEm
                 return double.NaN;
             }
 
-            var scores = _chains.Select(chain => chain.HeldOutScore).Where(score => score != null).Select(score => score!).ToArray();
+            var scores = _chains.Select(chain => chain.HeldOutResult).Where(score => score != null).Select(score => score!).ToArray();
             int count = scores.Sum(score => score.Patches.Length);
             return count == 0 ? double.NaN : scores.Sum(score => score.LogLikelihood) / count;
+        }
+
+        /// <summary>
+        /// The held-out log-likelihood on the first stage's scale (see <see cref="ApproxEmIteration.HeldOutScore"/>): a stage's values
+        /// are shifted so that its iteration 0, the map it was handed, scores as that map did before. Each stage scores over its
+        /// own rotation grid, and a coarser grid scores every map lower; the shift removes that, measured on one map.
+        /// </summary>
+        private double HeldOutScore(int stageIndex, int iteration, double heldOut)
+        {
+            if (double.IsNaN(heldOut) || stageIndex == 0 || History.Count == 0)
+            {
+                return heldOut;
+            }
+
+            double offset;
+            if (iteration == 0)
+            {
+                var handedOn = History[_bestRow >= 0 ? _bestRow : History.Count - 1];
+                offset = heldOut - handedOn.HeldOutScore;
+            }
+            else
+            {
+                var first = History.Last(row => row.Stage == stageIndex + 1 && row.Iteration == 0);
+                offset = first.HeldOutLogLikelihoodPerPatch - first.HeldOutScore;
+            }
+
+            return heldOut - offset;
         }
 
         /// <summary>x of stage <paramref name="from"/> lifted through the stages up to <paramref name="to"/>.</summary>
@@ -697,7 +724,7 @@ public static class ApproxEm
 
     private static ApproxEmIteration Row(ApproxEmSettings settings, int stageIndex, int k, EStepResult[] statistics,
         ApproxEmChain[] chains, double seconds, double[] x, double lambda, double mStepSeconds, double halfMapShell, double estimatedShell,
-        double heldOut)
+        double heldOut, double heldOutScore)
     {
         var stage = settings.Stages[stageIndex];
         double shell = double.NaN;
@@ -723,7 +750,7 @@ public static class ApproxEm
             Seconds = seconds, MStepSeconds = mStepSeconds, FscShell = shell, FscFirstShellBelow = below, Regularization = lambda,
             SkippedFraction = pairs == 0 ? 0 : (double)skipped / pairs,
             Precision = statistics[0].Precision, HalfMapFscShell = halfMapShell, EstimatedFscShell = estimatedShell,
-            HeldOutLogLikelihoodPerPatch = heldOut,
+            HeldOutLogLikelihoodPerPatch = heldOut, HeldOutScore = heldOutScore,
         };
     }
 

@@ -52,7 +52,7 @@ internal sealed class ApproxEmChain
     public int[] HeldOut { get; init; } = Array.Empty<int>();
 
     /// <summary>The likelihood-only E-step of <see cref="HeldOut"/> at the last E-step's map (null before one, or without).</summary>
-    public EStepResult? HeldOutScore { get; set; }
+    public EStepResult? HeldOutResult { get; set; }
 
     /// <summary>The statistics of the last E-step (the minibatch M-step solves with them).</summary>
     public EStepResult? Last { get; set; }

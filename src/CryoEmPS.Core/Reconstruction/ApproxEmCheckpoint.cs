@@ -163,6 +163,7 @@ public sealed class ApproxEmCheckpoint
                 writer.Write(row.HalfMapFscShell);
                 writer.Write(row.HeldOutLogLikelihoodPerPatch);
                 writer.Write(row.EstimatedFscShell);
+                writer.Write(row.HeldOutScore);
             }
             State.Write(writer);
         }
@@ -218,7 +219,8 @@ public sealed class ApproxEmCheckpoint
                 double regularization = reader.ReadDouble(), skippedFraction = reader.ReadDouble();
                 var precision = (EStepPrecision)reader.ReadInt32();
                 double mStepSeconds = reader.ReadDouble(), rowNoiseVariance = reader.ReadDouble(), halfMapShell = reader.ReadDouble(),
-                    heldOut = reader.ReadDouble(), estimated = reader.ReadDouble();
+                    heldOut = reader.ReadDouble(), estimated = reader.ReadDouble(),
+                    heldOutScore = reader.ReadDouble();
                 history[i] = new ApproxEmIteration
                 {
                     Stage = rowStage, EllMax = ellMax, RotationCount = rotationCount, StochasticFactor = stochasticFactor,
@@ -229,6 +231,7 @@ public sealed class ApproxEmCheckpoint
                     Regularization = regularization, SkippedFraction = skippedFraction,
                     Precision = precision, MStepSeconds = mStepSeconds, NoiseVariance = rowNoiseVariance, HalfMapFscShell = halfMapShell,
                     HeldOutLogLikelihoodPerPatch = heldOut, EstimatedFscShell = estimated,
+                    HeldOutScore = heldOutScore,
                 };
             }
             var state = ApproxEmCheckpointState.Read(reader);

@@ -48,6 +48,12 @@ public sealed class ApproxEmIteration
     /// </summary>
     public double HeldOutLogLikelihoodPerPatch { get; init; } = double.NaN;
     /// <summary>
+    /// The held-out log-likelihood per patch on the first stage's scale, the criterion that compares maps across stages: each
+    /// stage scores over its own rotation grid, and a coarser grid scores every map lower, so a stage's values are shifted to make
+    /// its iteration 0 (the map it was handed) score as that map did in the stage before. NaN without held-out patches.
+    /// </summary>
+    public double HeldOutScore { get; init; } = double.NaN;
+    /// <summary>
     /// With half-sets: the truth-free estimate of this map's FSC(0.5) crossing against the truth, from the half-map FSC and the
     /// share of each shell the expansion at this ℓmax can hold (see <see cref="ApproxEm.HalfMapResolution"/>); NaN without
     /// half-sets. It chooses the returned map when no patches are held out.
