@@ -36,7 +36,8 @@ public static class ApproxEmInputChecks
     }
 
     /// <summary>Finite patches and x₀, and the memory estimate (the size was checked by <see cref="CheckPatchSize"/>).</summary>
-    public static void Check(ApproxEmRequest request, PatchSet patches, IReadOnlyList<int> rotationCounts)
+    public static void Check(ApproxEmRequest request, PatchSet patches, IReadOnlyList<int> rotationCounts,
+        IReadOnlyList<double> stochasticFactors)
     {
         int size = patches.PatchSize;
         CheckPatchValues(patches);
@@ -55,15 +56,9 @@ public static class ApproxEmInputChecks
             }
         }
         // The statistics the M-step solves with: one set per block of the incremental EM (per stage), per chain (two with half-sets).
-        var factors = request.StochasticFactor ?? ApproxEmRequest.PaperStochasticFactor;
-        int storedSets = 1;
-        for (int i = 0; i < rotationCounts.Count; i++)
-        {
-            double factor = factors.Length == rotationCounts.Count ? factors[i] : factors.Length == 1 ? factors[0] : 1;
-            int blocks = request.MStep == MStepMode.Incremental && factor > 0 ? ApproxEmChain.BlockCount(factor, patches.Count) : 1;
-            storedSets = Math.Max(storedSets, blocks);
-        }
-
+        int storedSets = request.MStep == MStepMode.Incremental
+            ? stochasticFactors.Max(factor => ApproxEmChain.BlockCount(factor, patches.Count))
+            : 1;
         CheckMemory(size, rotationCounts, patches.Count, (request.HalfSet ? 2 : 1) * storedSets);
     }
 

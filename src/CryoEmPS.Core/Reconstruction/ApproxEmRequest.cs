@@ -132,7 +132,7 @@ public sealed class ApproxEmRequest
         }
 
         CheckVolumes(size);
-        ApproxEmInputChecks.Check(this, patches, schedule.RotationCount);
+        ApproxEmInputChecks.Check(this, patches, schedule.RotationCount, schedule.StochasticFactor);
         if (Resume && string.IsNullOrEmpty(CheckpointPath))
         {
             throw Invalid("ResumeWithoutCheckpoint", "-Resume needs -CheckpointPath, the checkpoint file to continue from.");

@@ -1,5 +1,3 @@
-using CryoEmPS.Core.Numerics;
-
 namespace CryoEmPS.Core.Reconstruction;
 
 /// <summary>
@@ -10,22 +8,12 @@ namespace CryoEmPS.Core.Reconstruction;
 /// </summary>
 public static class HeldOutSet
 {
-    /// <summary>⌊f·P⌋ patch indices (ascending), drawn without replacement by a generator seeded from <paramref name="seed"/>.</summary>
+    /// <summary>
+    /// ⌊f·P⌋ patch indices (ascending), drawn without replacement as a minibatch is (<see cref="ApproxEm.Minibatch"/>), from a
+    /// generator seeded by (<paramref name="seed"/>, −4, 0); empty when ⌊f·P⌋ = 0.
+    /// </summary>
     public static int[] Choose(int patchCount, double fraction, int seed)
-    {
-        int count = (int)Math.Floor(fraction * patchCount);
-        var order = Enumerable.Range(0, patchCount).ToArray();
-        var random = new SeededRandom(ApproxEm.IterationSeed(seed, -4, 0));
-        for (int i = 0; i < count; i++)
-        {
-            int j = i + random.Next(patchCount - i);
-            (order[i], order[j]) = (order[j], order[i]);
-        }
-
-        var chosen = order[..count];
-        Array.Sort(chosen);
-        return chosen;
-    }
+        => (int)Math.Floor(fraction * patchCount) < 1 ? Array.Empty<int>() : ApproxEm.Minibatch(patchCount, fraction, seed, -4, 0);
 
     /// <summary>The indices 0..P−1 that are not in <paramref name="heldOut"/> (ascending).</summary>
     public static int[] Rest(int patchCount, int[]? heldOut)
