@@ -87,6 +87,8 @@ internal static class ChartStyle
         bar.LineWidth = 3;
         bar.XLabelStyle.ForeColor = Colors.Yellow;
         bar.XLabelStyle.Bold = true;
+        // Below the bar, not touching it: the bar line otherwise hides the ring of "Å", which then reads "A".
+        bar.XLabelStyle.OffsetY = 5;
     }
 
     /// <summary>1, 2 or 5 times a power of ten, at most <paramref name="value"/>.</summary>
