@@ -1,3 +1,4 @@
+using CryoEmPS.Core.Projection;
 using CryoEmPS.Core.Simulation;
 
 namespace CryoEmPS.Core.Patches;
@@ -104,7 +105,15 @@ public static class PatchExtractor
         }
         double commonNoiseVariance = unknown || disagree ? double.NaN : noiseVariance;
         return new PatchSet(patchSize, data, origins, content, commonNoiseVariance,
-            micrographs.Select(micrograph => micrograph.Name).ToArray(), CommonPixelSize(micrographs, warnings));
+            micrographs.Select(micrograph => micrograph.Name).ToArray(), CommonPixelSize(micrographs, warnings))
+        {
+            Ctfs = micrographs.Any(micrograph => micrograph.Ctf != null)
+                ? micrographs.Select(micrograph => micrograph.Ctf).ToArray()
+                : Array.Empty<Ctf?>(),
+            Whitenings = micrographs.Any(micrograph => micrograph.Whitening != null)
+                ? micrographs.Select(micrograph => micrograph.Whitening).ToArray()
+                : Array.Empty<NoiseSpectrum?>(),
+        };
     }
 
     /// <summary>The micrographs' common pixel size in Å; 0 (with a warning) when they disagree, 0 when any is unknown.</summary>

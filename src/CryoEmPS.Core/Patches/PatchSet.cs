@@ -1,4 +1,5 @@
 using CryoEmPS.Core.Numerics;
+using CryoEmPS.Core.Projection;
 
 namespace CryoEmPS.Core.Patches;
 
@@ -46,6 +47,18 @@ public sealed class PatchSet
     /// <summary>Å per pixel carried from the micrographs (0 when unknown or when they disagree); the EM's volume gets it.</summary>
     public double PixelSize { get; }
     public int MicrographCount => MicrographNames.Length;
+
+    /// <summary>
+    /// Each micrograph's CTF (by micrograph index, as in <see cref="PatchOrigin.Micrograph"/>; null where it has none), or empty
+    /// when no micrograph had one. Invoke-ApproxEm builds its forward model's filters from these and <see cref="Whitenings"/>.
+    /// </summary>
+    public Ctf?[] Ctfs { get; init; } = Array.Empty<Ctf?>();
+
+    /// <summary>Each micrograph's whitening spectrum (null where it was not whitened), or empty when none was.</summary>
+    public NoiseSpectrum?[] Whitenings { get; init; } = Array.Empty<NoiseSpectrum?>();
+
+    /// <summary>True when some micrograph has a CTF or was whitened: the EM then needs a filtered forward model.</summary>
+    public bool Filtered => Ctfs.Any(ctf => ctf != null) || Whitenings.Any(spectrum => spectrum != null);
 
     public ReadOnlySpan<double> Patch(int q) => Data.AsSpan(q * PatchSize * PatchSize, PatchSize * PatchSize);
 

@@ -1,3 +1,4 @@
+using CryoEmPS.Core.Projection;
 using CryoEmPS.Core.Rotations;
 
 namespace CryoEmPS.Core.Simulation;
@@ -89,6 +90,30 @@ public sealed class Micrograph
     public int? Seed { get; set; }
     /// <summary>The noise-free image, when simulated with -IncludeClean.</summary>
     public double[]? Clean { get; set; }
+
+    /// <summary>
+    /// The microscope's contrast transfer function for this micrograph (simulated, or attached from a RELION STAR or CTFFIND4
+    /// file); null when unknown or absent. Its <see cref="Projection.Ctf.PixelSize"/> is the micrograph's.
+    /// </summary>
+    public Ctf? Ctf { get; set; }
+
+    /// <summary>
+    /// The noise power spectrum of the image as it is now: the simulator's (coloured noise) or an estimate
+    /// (Measure-NoiseSpectrum); null when unknown. A whitened micrograph has a flat one.
+    /// </summary>
+    public NoiseSpectrum? NoiseSpectrum { get; set; }
+
+    /// <summary>
+    /// The noise spectrum the image was divided by (√, in Fourier space) to whiten it; null when not whitened. The EM's filter
+    /// for this micrograph is then CTF/√PSD (<see cref="MicrographFilter"/>).
+    /// </summary>
+    public NoiseSpectrum? Whitening { get; set; }
+
+    /// <summary>
+    /// The processing steps applied to this micrograph since it was simulated or imported, in order, each with its parameters
+    /// (for example "Resize-Micrograph -PixelSize 3"), so that a pipeline can be reproduced from the object alone.
+    /// </summary>
+    public List<MicrographStep> Steps { get; } = new();
 
     public double this[int y, int x]
     {

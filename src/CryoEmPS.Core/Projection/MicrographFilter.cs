@@ -1,0 +1,150 @@
+using System.Numerics;
+using CryoEmPS.Core.Native;
+
+namespace CryoEmPS.Core.Projection;
+
+/// <summary>
+/// Stage 2 of the forward model for a real micrograph: its CTF, divided by the square root of the noise spectrum it was
+/// whitened with (if any), F(k) = CTF(k)/√PSD(k). <see cref="Apply"/> places the L×L projection in the middle of a P×P
+/// zero-padded grid (P = the fast FFT size ≥ 2B, B = L + 2·margin), multiplies its DFT by F on that grid and keeps the
+/// central B×B box. Signal the CTF delocalises beyond <see cref="Margin"/> pixels is cut off: that is the approximation of
+/// the EM's padded box against the simulator, which filters the whole micrograph (measure it with a larger margin).
+/// Immutable and thread-safe; two filters with equal CTF, whitening spectrum and margin are equal (one filter group).
+/// </summary>
+public sealed unsafe class MicrographFilter : IImageFilter, IEquatable<MicrographFilter>
+{
+    private readonly int _margin;
+    private readonly Dictionary<int, Transfer> _transfers = new();
+
+    /// <summary>
+    /// A filter from <paramref name="ctf"/> (null: no CTF) and <paramref name="whitening"/> (null: not whitened), evaluated at
+    /// <paramref name="pixelSize"/> Å/px (the patches' pixel size), with a box margin of <paramref name="margin"/> pixels.
+    /// </summary>
+    public MicrographFilter(Ctf? ctf, NoiseSpectrum? whitening, double pixelSize, int margin)
+    {
+        if (ctf == null && whitening == null)
+        {
+            throw new ArgumentException("A micrograph filter needs a CTF, a whitening spectrum or both; use IdentityFilter for neither.");
+        }
+
+        if (margin < 0)
+        {
+            throw new ArgumentOutOfRangeException(nameof(margin), margin, "The filter margin must be 0 or more pixels.");
+        }
+
+        if (ctf != null && !(pixelSize > 0))
+        {
+            throw new ArgumentOutOfRangeException(nameof(pixelSize), pixelSize,
+                "A CTF needs the pixel size of the patches (Å/px) to turn pixels into spatial frequencies.");
+        }
+
+        Ctf = ctf?.WithPixelSize(pixelSize);
+        Whitening = whitening;
+        PixelSize = pixelSize;
+        _margin = margin;
+    }
+
+    /// <summary>The CTF at the patches' pixel size (null: none).</summary>
+    public Ctf? Ctf { get; }
+
+    /// <summary>The noise spectrum the micrograph was divided by (√) to whiten it (null: not whitened).</summary>
+    public NoiseSpectrum? Whitening { get; }
+
+    public double PixelSize { get; }
+
+    public string Name => Ctf == null
+        ? "whitening"
+        : $"CTF {Ctf.DefocusMean / 1e4:0.###} µm{(Whitening != null ? " / √PSD" : "")}";
+
+    public bool IsIdentity => false;
+
+    public int Margin(int imageSize) => _margin;
+
+    /// <summary>The value of F at (<paramref name="fx"/>, <paramref name="fy"/>) cycles/pixel.</summary>
+    public double Value(double fx, double fy)
+    {
+        double value = Ctf?.Evaluate(fx / PixelSize, fy / PixelSize) ?? 1;
+        return Whitening == null ? value : value / Math.Sqrt(Whitening.At(Math.Sqrt(fx * fx + fy * fy)));
+    }
+
+    public void Apply(ReadOnlySpan<double> image, int imageSize, Span<double> filtered)
+    {
+        int l = imageSize, box = l + 2 * _margin;
+        if (image.Length < l * l || filtered.Length < box * box)
+        {
+            throw new ArgumentException($"Apply needs an L×L image ({l * l}) and a B×B box ({box * box}).");
+        }
+
+        var transfer = TransferFor(l);
+        int p = transfer.Size, half = p / 2 + 1;
+        int offset = (p - l) / 2, boxStart = offset - _margin;
+        var real = Fftw.Alloc<double>((long)p * p);
+        var spectrum = Fftw.Alloc<Complex>((long)p * half);
+        try
+        {
+            new Span<double>(real, p * p).Clear();
+            for (int y = 0; y < l; y++)
+            {
+                image.Slice(y * l, l).CopyTo(new Span<double>(real + (long)(y + offset) * p + offset, l));
+            }
+
+            transfer.Fft.Forward(real, spectrum);
+            double scale = 1.0 / ((double)p * p);
+            for (int i = 0; i < p * half; i++)
+            {
+                spectrum[i] *= transfer.Values[i] * scale;
+            }
+
+            transfer.Fft.Backward(spectrum, real);
+            for (int y = 0; y < box; y++)
+            {
+                new ReadOnlySpan<double>(real + (long)(y + boxStart) * p + boxStart, box).CopyTo(filtered.Slice(y * box, box));
+            }
+        }
+        finally
+        {
+            Fftw.Free((IntPtr)real);
+            Fftw.Free((IntPtr)spectrum);
+        }
+    }
+
+    /// <summary>The P×P grid side Apply uses for L×L images: the fast FFT size ≥ 2(L + 2·margin).</summary>
+    public int GridSize(int imageSize) => ForwardModel.FastFftSize(2 * (imageSize + 2 * _margin));
+
+    private Transfer TransferFor(int imageSize)
+    {
+        lock (_transfers)
+        {
+            if (!_transfers.TryGetValue(imageSize, out var transfer))
+            {
+                int p = GridSize(imageSize), half = p / 2 + 1;
+                var values = new double[p * half];
+                for (int y = 0; y < p; y++)
+                {
+                    double fy = NoiseSpectrum.Frequency(y, p);
+                    for (int x = 0; x < half; x++)
+                    {
+                        values[y * half + x] = Value(x / (double)p, fy);
+                    }
+                }
+
+                transfer = new Transfer(p, values, new RealFft2D(p, p, measure: false));
+                _transfers[imageSize] = transfer;
+            }
+
+            return transfer;
+        }
+    }
+
+    public bool Equals(MicrographFilter? other)
+        => other is not null && _margin == other._margin && PixelSize == other.PixelSize && Equals(Ctf, other.Ctf)
+            && Equals(Whitening, other.Whitening);
+
+    public override bool Equals(object? obj) => Equals(obj as MicrographFilter);
+
+    public override int GetHashCode() => HashCode.Combine(_margin, PixelSize, Ctf, Whitening);
+
+    public override string ToString() => $"{Name}, margin {_margin} px";
+
+    private sealed record Transfer(int Size, double[] Values, RealFft2D Fft);
+}
