@@ -115,6 +115,26 @@ public sealed class Micrograph
     /// </summary>
     public List<MicrographStep> Steps { get; } = new();
 
+    /// <summary>
+    /// A copy with its own pixels (<paramref name="data"/> of <paramref name="sizeY"/>×<paramref name="sizeX"/> when given, else a
+    /// copy of <see cref="Data"/>) and every other property carried over, <see cref="Steps"/> included. Processing cmdlets
+    /// return such a copy, so the micrograph they were given is never changed. The truth and the clean image are kept only
+    /// when the size is unchanged.
+    /// </summary>
+    public Micrograph Copy(double[]? data = null, int? sizeY = null, int? sizeX = null)
+    {
+        int ny = sizeY ?? SizeY, nx = sizeX ?? SizeX;
+        bool sameSize = ny == SizeY && nx == SizeX;
+        var copy = new Micrograph(ny, nx, data ?? (double[])Data.Clone(), PixelSize, Name)
+        {
+            FilePath = FilePath, NoiseVariance = NoiseVariance, RequestedSnr = RequestedSnr, MeasuredSnr = MeasuredSnr,
+            Truth = sameSize ? Truth : null, RequestedParticleCount = RequestedParticleCount, Spacing = Spacing, Method = Method,
+            Seed = Seed, Clean = sameSize ? Clean : null, Ctf = Ctf, NoiseSpectrum = NoiseSpectrum, Whitening = Whitening,
+        };
+        copy.Steps.AddRange(Steps);
+        return copy;
+    }
+
     public double this[int y, int x]
     {
         get => Data[(long)y * SizeX + x];
