@@ -198,7 +198,7 @@ public class ApproxEmQualityTests
 
         // The M-step adds the blocks' normal equations (each built once per visit): the same C and y as building from the
         // summed statistics, and as from the full E-step.
-        var summed = chain.MStepEquations(MStepMode.Incremental, pr.Model, pr.Rotations.Rotations, 1, default);
+        var summed = chain.MStepEquations(MStepMode.Incremental, pr.Model, pr.Rotations.Rotations, 1, new ForwardModel(pr.Model.ImageSize), default);
         var fromSum = MStep.Build(pr.Model, pr.Rotations.Rotations, sum, 1);
         var fromFull = MStep.Build(pr.Model, pr.Rotations.Rotations, full, 1);
         AssertClose(fromSum.Matrix, summed.Matrix);
@@ -208,7 +208,7 @@ public class ApproxEmQualityTests
         var moved = pr.X0.Select(v => 1.1 * v).ToArray();
         chain.X = moved;
         chain.Store(3, EStep.Run(pr.Model, pr.Rotations.Rotations, moved, pr.Patches, chain.Block(3), 0.36, 0.3, Exact));
-        var after = chain.MStepEquations(MStepMode.Incremental, pr.Model, pr.Rotations.Rotations, 1, default);
+        var after = chain.MStepEquations(MStepMode.Incremental, pr.Model, pr.Rotations.Rotations, 1, new ForwardModel(pr.Model.ImageSize), default);
         AssertClose(MStep.Build(pr.Model, pr.Rotations.Rotations, chain.MStepStatistics(MStepMode.Incremental), 1).Matrix, after.Matrix);
     }
 

@@ -1,3 +1,4 @@
+using CryoEmPS.Core.Volumes;
 using CryoEmPS.Core.Reconstruction;
 using CryoEmPS.Core.Rotations;
 
@@ -352,8 +353,12 @@ public class ForwardModelTests
 
         var expected = ExplicitEStep(model, rot, x, patches, minibatch, q => blur, forward, s2, v);
         AssertMatches(expected, e);
-        // The M-step of a filtered model is not written yet: it refuses these statistics rather than misuse them.
-        Assert.Throws<NotSupportedException>(() => MStep.Build(model, rot, e));
+        // The M-step of the filtered model: C = Σ w (crop F B_ω)ᵀ(crop F B_ω) and y = Σ w (crop F B_ω)ᵀ I, summed explicitly.
+        var equations = MStep.Build(model, rot, e, 2, default, forward);
+        AssertClose(expected.C, equations.Matrix, "C");
+        AssertClose(expected.Y, equations.RightHandSide, "y");
+        // Without the forward model it refuses these statistics rather than misuse them.
+        Assert.Throws<ArgumentException>(() => MStep.Build(model, rot, e));
     }
 
     /// <summary>
@@ -393,10 +398,62 @@ public class ForwardModelTests
             AssertMatches(own, e.Groups[group]);
         }
 
-        Assert.Throws<NotSupportedException>(() => MStep.Build(model, rot, e));
+        var equations = MStep.Build(model, rot, e, 2, default, forward);
+        AssertClose(all.C, equations.Matrix, "C");
+        AssertClose(all.Y, equations.RightHandSide, "y");
+        Assert.Throws<ArgumentException>(() => MStep.Build(model, rot, e));
     }
 
-    private sealed record Explicit(double[] LogLikelihood, double EmptyPosterior, double[] ShiftWeight, double[] BackProjection, double[] PixelWeight);
+    /// <summary>A model seen only through B(R): hides the Fourier–Bessel factoring, so the M-step takes its general path.</summary>
+    private sealed class Unfactored : ILinearProjectionModel
+    {
+        private readonly ILinearProjectionModel _inner;
+
+        public Unfactored(ILinearProjectionModel inner) => _inner = inner;
+
+        public int ImageSize => _inner.ImageSize;
+
+        public int ParameterCount => _inner.ParameterCount;
+
+        public void ProjectionMatrix(Rotation rotation, Span<double> destination) => _inner.ProjectionMatrix(rotation, destination);
+    }
+
+    /// <summary>
+    /// The Fourier–Bessel M-step through two CTF groups (F_g G per group, one Wigner expansion per rotation) equals the general
+    /// path, which filters every B_ω column by column (itself checked against explicit sums above), in double and single.
+    /// </summary>
+    [Theory]
+    [InlineData(EStepPrecision.Double)]
+    [InlineData(EStepPrecision.Single)]
+    public void FactoredFilteredMStepEqualsTheGeneralOne(EStepPrecision precision)
+    {
+        int l = 9, p = 10;
+        var basis = FourierBesselBasis.Create(l, 3);
+        var model = new FourierBesselModel(basis);
+        var rot = EmData.Rotations(4, 21);
+        var x = EmData.RandomVector(model.ParameterCount, 0.5, 22);
+        var (made, _) = EmData.Make(model, rot, x, p, sigma: 0.5, emptyFraction: 0.2, seed: 23);
+        var origins = Enumerable.Range(0, p).Select(q => new PatchOrigin(q % 2, q * l, 0)).ToArray();
+        var patches = new PatchSet(l, made.Data, origins, null, 0.25, new[] { "a", "b" });
+        var filters = new IImageFilter[]
+        {
+            new MicrographFilter(new Ctf(12000, 10000, 30, 300, 2.7, 0.1, 3), null, 3, 2),
+            new MicrographFilter(new Ctf(20000, 20000, 0, 300, 2.7, 0.1, 3), null, 3, 2),
+        };
+        var forward = new ForwardModel(l, filters);
+        var e = EStep.Run(forward, model, rot, x, patches, Enumerable.Range(0, p).ToArray(), 0.3, new ShiftPrior(forward, 0.2),
+            new RotationPrior(rot.Length), new EStepOptions { Threads = 2, Precision = precision });
+        Assert.Equal(2, e.Groups.Count);
+        Assert.Equal(l + 4, e.BoxSize);
+        var factored = MStep.Build(model, rot, e, 2, default, forward);
+        var general = MStep.Build(new Unfactored(model), rot, e, 2, default, forward);
+        double tolerance = precision == EStepPrecision.Double ? 1e-10 : 1e-5;
+        AssertClose(general.RightHandSide, factored.RightHandSide, "y", tolerance);
+        AssertClose(general.Matrix, factored.Matrix, "C", tolerance);
+    }
+
+    private sealed record Explicit(double[] LogLikelihood, double EmptyPosterior, double[] ShiftWeight, double[] BackProjection, double[] PixelWeight,
+        double[] C, double[] Y);
 
     /// <summary>The E-step by explicit sums: for every patch, rotation and lag the residual against crop_d(F B_ω x), then log-sum-exp and the posterior-weighted statistics.</summary>
     private static Explicit ExplicitEStep(ILinearProjectionModel model, Rotation[] rot, double[] x, PatchSet patches, int[] minibatch,
@@ -419,6 +476,52 @@ public class ForwardModelTests
             }
         }
 
+        // F B_ω for each rotation and each filter, column by column (column c of B_ω is an L×L image): for C and y below.
+        var matrices = new double[k][];
+        for (int w = 0; w < k; w++)
+        {
+            matrices[w] = new double[l2 * n];
+            model.ProjectionMatrix(rot[w], matrices[w]);
+        }
+
+        var filteredMatrices = new Dictionary<IImageFilter, double[][]>();
+        double[][] FilteredMatrix(IImageFilter filter)
+        {
+            if (!filteredMatrices.TryGetValue(filter, out var result))
+            {
+                result = new double[k][];
+                int margin = filter.Margin(l), inner = l + 2 * margin, offset = forward.Margin - margin;
+                for (int w = 0; w < k; w++)
+                {
+                    result[w] = new double[box * box * n];
+                    for (int c = 0; c < n; c++)
+                    {
+                        var column = new double[l2];
+                        for (int i = 0; i < l2; i++)
+                        {
+                            column[i] = matrices[w][i * n + c];
+                        }
+
+                        var image = new double[inner * inner];
+                        filter.Apply(column, l, image);
+                        for (int y = 0; y < inner; y++)
+                        {
+                            for (int xx = 0; xx < inner; xx++)
+                            {
+                                result[w][((y + offset) * box + xx + offset) * n + c] = image[y * inner + xx];
+                            }
+                        }
+                    }
+                }
+
+                filteredMatrices[filter] = result;
+            }
+
+            return result;
+        }
+
+        var cMatrix = new double[n * n];
+        var yVector = new double[n];
         double logNorm = -0.5 * l2 * Math.Log(2 * Math.PI * s2), logLag = Math.Log((1 - v) / lags2), logRotation = -Math.Log(k);
         var weights = new double[k * lags2];
         var back = new double[k * box * box];
@@ -472,6 +575,30 @@ public class ForwardModelTests
                     {
                         double weight = Math.Exp(terms[1 + w * lags2 + (dy + l - 1) * lags + dx + l - 1] - ll);
                         weights[w * lags2 + (dy + l - 1) * lags + dx + l - 1] += weight;
+                        // C += w·AᵀA and y += w·AᵀI with A = crop_d(F B_ω): the rows of F B_ω inside the patch's window.
+                        var fb = FilteredMatrix(filterOf(q))[w];
+                        for (int y = 0; y < l; y++)
+                        {
+                            for (int xx = 0; xx < l; xx++)
+                            {
+                                int u = y + dy, t = xx + dx;
+                                if (u < 0 || u >= box || t < 0 || t >= box)
+                                {
+                                    continue;
+                                }
+
+                                int row = (u * box + t) * n;
+                                for (int a = 0; a < n; a++)
+                                {
+                                    yVector[a] += weight * fb[row + a] * patch[y * l + xx];
+                                    for (int b = 0; b < n; b++)
+                                    {
+                                        cMatrix[a * n + b] += weight * fb[row + a] * fb[row + b];
+                                    }
+                                }
+                            }
+                        }
+
                         for (int y = 0; y < l; y++)
                         {
                             for (int xx = 0; xx < l; xx++)
@@ -489,7 +616,7 @@ public class ForwardModelTests
             }
         }
 
-        return new Explicit(logLikelihood, emptySum / minibatch.Length, weights, back, pixel);
+        return new Explicit(logLikelihood, emptySum / minibatch.Length, weights, back, pixel, cMatrix, yVector);
     }
 
     private static void AssertMatches(Explicit expected, EStepResult actual)
@@ -507,18 +634,22 @@ public class ForwardModelTests
         AssertClose(expected.PixelWeight, actual.PixelWeight, "m");
     }
 
-    private static void AssertClose(double[] expected, double[] actual, string what)
+    private static void AssertClose(double[] expected, double[] actual, string what, double tolerance = 1e-10)
     {
         Assert.Equal(expected.Length, actual.Length);
         double scale = expected.Max(Math.Abs);
         for (int i = 0; i < expected.Length; i++)
         {
-            Assert.True(Math.Abs(expected[i] - actual[i]) <= 1e-10 * scale, $"{what}[{i}]: {expected[i]:R} vs {actual[i]:R}");
+            Assert.True(Math.Abs(expected[i] - actual[i]) <= tolerance * scale, $"{what}[{i}]: {expected[i]:R} vs {actual[i]:R}");
         }
     }
 
+    /// <summary>
+    /// The EM runs through a filtered forward model: it recovers a volume from patches made through the same filter, and a
+    /// forward model with too few filters for the patches' micrographs is refused.
+    /// </summary>
     [Fact]
-    public void TheEmRefusesAFilteredForwardModelUntilTheMStepHandlesIt()
+    public void TheEmRunsWithAFilteredForwardModel()
     {
         int l = 5;
         var model = new RandomDenseModel(l, 4, seed: 1);
@@ -526,11 +657,29 @@ public class ForwardModelTests
         var (patches, _) = EmData.Make(model, rot.Rotations.ToArray(), EmData.RandomVector(4, 0.6, 3), 4, sigma: 0.7, emptyFraction: 0.3, seed: 5);
         var settings = new ApproxEmSettings
         {
-            Stages = new[] { new ApproxEmStage(model, rot, 1, 1) },
+            Stages = new[] { new ApproxEmStage(model, rot, 1, 2) },
             NoiseVariance = 0.5,
             ForwardModel = new ForwardModel(l, new IImageFilter[] { new BlurFilter() }),
         };
-        var ex = Assert.Throws<NotSupportedException>(() => ApproxEm.Run(patches, new double[4], settings));
-        Assert.Contains("blur", ex.Message);
+        var run = ApproxEm.Run(patches, EmData.RandomVector(4, 0.3, 4), settings);
+        Assert.All(run.Coefficients, value => Assert.True(double.IsFinite(value)));
+        Assert.True(run.History.Count >= 2);
+        // Exact EM (S = 1, σ² fixed): the log-likelihood never falls, which a wrong filtered M-step would break.
+        for (int i = 1; i < run.History.Count; i++)
+        {
+            Assert.True(run.History[i].LogLikelihood >= run.History[i - 1].LogLikelihood - 1e-9,
+                $"LL fell at row {i}: {run.History[i - 1].LogLikelihood:R} → {run.History[i].LogLikelihood:R}");
+        }
+
+        var tooFew = new ApproxEmSettings
+        {
+            Stages = settings.Stages,
+            NoiseVariance = 0.5,
+            ForwardModel = new ForwardModel(l, Array.Empty<IImageFilter>().Append(new BlurFilter()).ToArray()),
+        };
+        var twoMicrographs = new PatchSet(l, patches.Data, patches.Origins.Select((o, q) => new PatchOrigin(q % 2, o.Row, o.Column)).ToArray(),
+            null, 0.49, new[] { "a", "b" });
+        var ex = Assert.Throws<ArgumentException>(() => ApproxEm.Run(twoMicrographs, new double[4], tooFew));
+        Assert.Contains("filters for 1", ex.Message);
     }
 }

@@ -94,6 +94,9 @@ public sealed class ForwardModel
     /// <summary>True when every group's filter is the identity (then there is one group and B = L).</summary>
     public bool IsUnfiltered => _filters.All(f => f.IsIdentity);
 
+    /// <summary>The micrographs given a filter (0: the identity for every micrograph).</summary>
+    public int MicrographCount => _groupOfMicrograph.Length;
+
     /// <summary>
     /// The filter group of micrograph <paramref name="micrograph"/> (micrographs without a filter of their own: group 0).
     /// </summary>
@@ -210,6 +213,35 @@ public sealed class ForwardModel
         }
 
         return filtered;
+    }
+
+    /// <summary>
+    /// Stage 2 on the columns of a linear operator: <paramref name="matrix"/> is L²×<paramref name="columns"/> row-major (each
+    /// column an L×L image, as B_ω or the factored model's G); returns F_g·matrix, B²×<paramref name="columns"/> row-major.
+    /// </summary>
+    public double[] FilterColumns(int group, ReadOnlySpan<double> matrix, int columns)
+    {
+        int pixels = ImageSize * ImageSize, boxPixels = BoxSize * BoxSize;
+        var images = new double[(long)columns * pixels];
+        for (int i = 0; i < pixels; i++)
+        {
+            for (int j = 0; j < columns; j++)
+            {
+                images[(long)j * pixels + i] = matrix[i * columns + j];
+            }
+        }
+
+        var filtered = Filter(group, images, columns);
+        var result = new double[(long)boxPixels * columns];
+        for (int j = 0; j < columns; j++)
+        {
+            for (int i = 0; i < boxPixels; i++)
+            {
+                result[(long)i * columns + j] = filtered[(long)j * boxPixels + i];
+            }
+        }
+
+        return result;
     }
 
     /// <summary>

@@ -146,5 +146,22 @@ public sealed unsafe class MicrographFilter : IImageFilter, IEquatable<Micrograp
 
     public override string ToString() => $"{Name}, margin {_margin} px";
 
+    /// <summary>Every parameter at full precision (checkpoint keys compare it): equal signatures ⇔ equal filters.</summary>
+    public string Signature
+    {
+        get
+        {
+            string ctf = Ctf == null ? "none" : string.Join(",", new[]
+            {
+                Ctf.DefocusU, Ctf.DefocusV, Ctf.DefocusAngle, Ctf.Voltage, Ctf.SphericalAberration, Ctf.AmplitudeContrast, Ctf.PhaseShift,
+                Ctf.BFactor, Ctf.PixelSize,
+            }.Select(value => value.ToString("R", System.Globalization.CultureInfo.InvariantCulture)));
+            string whitening = Whitening == null
+                ? "none"
+                : string.Join(",", Whitening.Power.Select(value => value.ToString("R", System.Globalization.CultureInfo.InvariantCulture)));
+            return $"ctf({ctf}) whitening({whitening}) margin {_margin}";
+        }
+    }
+
     private sealed record Transfer(int Size, double[] Values, RealFft2D Fft);
 }

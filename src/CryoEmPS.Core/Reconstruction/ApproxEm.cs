@@ -368,7 +368,8 @@ public static class ApproxEm
             var stage = _settings.Stages[stageIndex];
             var statistics = _chains.Select(chain => chain.MStepStatistics(_settings.MStep)).ToArray();
             var equations = _chains
-                .Select(chain => chain.MStepEquations(_settings.MStep, stage.Model, stage.Rotations.Rotations, _settings.Threads, _token))
+                .Select(chain => chain.MStepEquations(_settings.MStep, stage.Model, stage.Rotations.Rotations, _settings.Threads, _forward,
+                    _token))
                 .ToArray();
             var solutions = equations.Select(MStep.Solve).ToArray();
             _halfMapX = null;

@@ -75,6 +75,14 @@ public sealed class ApproxEmCheckpoint
                 $" patience={s.HalfMapPatience} heldout={s.HeldOut?.Length ?? 0}" +
                 $" marching={(s.AdaptiveMarching ? "adaptive" : "fixed")}");
         }
+        // The image filters (CTF, whitening), only when there are any (so unfiltered checkpoints keep their key).
+        if (!forward.IsUnfiltered)
+        {
+            schedule.Append($" filters=[{string.Join("; ", Enumerable.Range(0, forward.MicrographCount)
+                .Select(micrograph => forward.Filters[forward.GroupOf(micrograph)])
+                .Select(filter => filter is MicrographFilter micrographFilter ? micrographFilter.Signature : filter.ToString()))}]");
+        }
+
         return new ApproxEmCheckpointKey(patches.Fingerprint(), patches.Count, patches.PatchSize, s.Seed, s.NoiseVariance,
             s.EmptyProbability, s.PosteriorCutoff, forward.FftSize(s.FftSize), Hash(x0),
             schedule.ToString());

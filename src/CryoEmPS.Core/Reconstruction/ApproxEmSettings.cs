@@ -87,12 +87,20 @@ public sealed class ApproxEmSettings
                     $"but the patches are {patches.PatchSize}×{patches.PatchSize}.");
             }
         }
-        if (ForwardModel != null && (ForwardModel.ImageSize != patches.PatchSize || !ForwardModel.IsUnfiltered))
+        if (ForwardModel != null && ForwardModel.ImageSize != patches.PatchSize)
         {
-            // A filter changes the M-step's normal equations (see MStep); the EM runs the paper's model until they exist.
-            throw new NotSupportedException(
-                $"The EM runs without an image filter so far; the forward model has L = {ForwardModel.ImageSize} " +
-                $"and filters {string.Join(", ", ForwardModel.Filters.Select(f => f.Name))}.");
+            throw new ArgumentException($"The forward model is for {ForwardModel.ImageSize}×{ForwardModel.ImageSize} projections " +
+                $"but the patches are {patches.PatchSize}×{patches.PatchSize}.");
+        }
+
+        if (ForwardModel != null && !ForwardModel.IsUnfiltered)
+        {
+            int highest = patches.Origins.Length == 0 ? -1 : patches.Origins.Max(origin => origin.Micrograph);
+            if (highest >= ForwardModel.MicrographCount)
+            {
+                throw new ArgumentException($"The patches come from {highest + 1} micrographs but the forward model has filters for " +
+                    $"{ForwardModel.MicrographCount}: give every micrograph its filter.");
+            }
         }
 
         if (Prior != ApproxEmPrior.None || HalfSets != null)

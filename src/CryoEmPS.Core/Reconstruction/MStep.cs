@@ -34,19 +34,38 @@ public static unsafe class MStep
     /// <summary>Rotations stacked per dsyrk call.</summary>
     internal const int ChunkRotations = 4;
 
+    /// <summary>
+    /// The normal equations C, y of <paramref name="stats"/>. Statistics that came through an image filter (the CTF) need the
+    /// <paramref name="forward"/> model they were made with: each filter group g then contributes (F_g B_ω)ᵀ diag(m_{ω,g})
+    /// (F_g B_ω) and (F_g B_ω)ᵀ b_{ω,g} on the B×B box.
+    /// </summary>
     public static NormalEquations Build(ILinearProjectionModel model, IReadOnlyList<Rotation> rotations, EStepResult stats, int threads = 0,
-        CancellationToken token = default)
+        CancellationToken token = default, ForwardModel? forward = null)
     {
-        int l2 = model.ImageSize * model.ImageSize, n = model.ParameterCount, k = rotations.Count;
+        int n = model.ParameterCount, k = rotations.Count;
         if (stats.RotationCount != k || stats.ImageSize != model.ImageSize)
         {
             throw new ArgumentException("The E-step statistics do not match the model and rotation set.");
         }
 
-        if (stats.Filtered || stats.BoxSize != stats.ImageSize)
+        bool filtered = stats.Filtered || stats.BoxSize != stats.ImageSize;
+        if (filtered && (forward == null || forward.BoxSize != stats.BoxSize || forward.ImageSize != model.ImageSize))
         {
-            throw new NotSupportedException($"The E-step statistics come through an image filter ({stats.BoxSize}² box, " +
-                $"{stats.Groups.Count} filter group(s)): the M-step of a filtered forward model is not written yet (see the remarks on MStep).");
+            throw new ArgumentException($"The E-step statistics come through an image filter ({stats.BoxSize}² box, " +
+                $"{stats.Groups.Count} filter group(s)): the M-step needs the forward model they were made with.", nameof(forward));
+        }
+
+        // Each filter group's statistics and its operator: G (or B_ω) filtered by F_g on the B×B box; unfiltered: as they are.
+        var groups = stats.Groups.Select(group => new GroupOperator(group, filtered ? Math.Max(group.FilterGroup, 0) : -1)).ToArray();
+        var factored = model as IFactoredProjectionModel;
+        if (factored != null)
+        {
+            foreach (var group in groups)
+            {
+                group.Reduced = group.Filter < 0
+                    ? factored.ReducedImageMatrix
+                    : forward!.FilterColumns(group.Filter, factored.ReducedImageMatrix, factored.ReducedCount);
+            }
         }
 
         if (threads <= 0)
@@ -65,24 +84,24 @@ public static unsafe class MStep
             partC[i] = new double[(long)n * n];
             partY[i] = new double[n];
         }
-        var factored = model as IFactoredProjectionModel;
         bool singleGram = stats.Precision == EStepPrecision.Single;   // H_ω by ssyrk (see FactoredBlock)
+        int l2 = model.ImageSize * model.ImageSize, boxPixels = stats.BoxSize * stats.BoxSize;
         for (int first = 0; first < blocks; first += wave)
         {
             int count = Math.Min(wave, blocks - first);
             if (factored != null)
             {
                 ParallelLoop.For(count, threads,
-                    () => new FactoredBuffers(factored, singleGram),
+                    () => new FactoredBuffers(factored, boxPixels, singleGram),
                     (buffers, slot) =>
-                        FactoredBlock(factored, rotations, stats, first + slot, partC[slot], partY[slot], buffers, token),
+                        FactoredBlock(factored, rotations, groups, first + slot, partC[slot], partY[slot], buffers, token),
                     _ => { }, token);
             }
             else
             {
                 ParallelLoop.For(count, threads,
-                    () => new Buffers(new double[l2 * n], new double[ChunkRotations * l2 * n]),
-                    (buffers, slot) => Block(model, rotations, stats, first + slot, partC[slot], partY[slot], buffers, token),
+                    () => new Buffers(new double[l2 * n], new double[ChunkRotations * boxPixels * n]),
+                    (buffers, slot) => Block(model, rotations, groups, forward, first + slot, partC[slot], partY[slot], buffers, token),
                     _ => { }, token);
             }
             for (int slot = 0; slot < count; slot++)
@@ -108,56 +127,101 @@ public static unsafe class MStep
 
     private sealed record Buffers(double[] Matrix, double[] Stack);
 
+    /// <summary>
+    /// One filter group's statistics and operator: <see cref="Filter"/> is its forward-model group (−1: unfiltered, B = L), and
+    /// for a factored model <see cref="Reduced"/> = F_g·G (B²×r; G itself when unfiltered).
+    /// </summary>
+    private sealed class GroupOperator
+    {
+        public GroupOperator(EStepResult statistics, int filter)
+        {
+            Statistics = statistics;
+            Filter = filter;
+        }
+
+        public EStepResult Statistics { get; }
+
+        public int Filter { get; }
+
+        public double[] Reduced { get; set; } = Array.Empty<double>();
+    }
+
     private sealed class FactoredBuffers
     {
         public readonly double[] Rows, H, G, Scratch;
         public readonly float[] RowsF, HF;
         /// <summary>H_ω is formed in single precision (ssyrk on <see cref="RowsF"/> into <see cref="HF"/>), else in double.</summary>
         public readonly bool Single;
-        public FactoredBuffers(IFactoredProjectionModel m, bool single)
+        public FactoredBuffers(IFactoredProjectionModel m, int boxPixels, bool single)
         {
             Single = single;
-            int r = m.ReducedCount, l2 = m.ImageSize * m.ImageSize;
-            Rows = single ? Array.Empty<double>() : new double[l2 * r];
+            int r = m.ReducedCount;
+            Rows = single ? Array.Empty<double>() : new double[boxPixels * r];
             H = new double[r * r];
             G = new double[r];
             Scratch = new double[m.ExpandScratchLength];
-            RowsF = single ? new float[l2 * r] : Array.Empty<float>();
+            RowsF = single ? new float[boxPixels * r] : Array.Empty<float>();
             HF = single ? new float[r * r] : Array.Empty<float>();
         }
     }
 
     /// <summary>
-    /// One block of rotations for a factored model: H_ω = Σ_i m_ω[i]·g_i g_iᵀ (dsyrk), then E_ωᵀ H_ω E_ω and E_ωᵀ Gᵀ b_ω.
+    /// One block of rotations for a factored model: H_ω = Σ_g Σ_i m_{ω,g}[i]·g_i g_iᵀ (dsyrk over the rows g_i of each group's
+    /// F_g·G), then E_ωᵀ H_ω E_ω and E_ωᵀ Σ_g (F_g G)ᵀ b_{ω,g}: the filter groups share the one expansion per rotation.
     /// When the E-step ran in single precision (its m_ω then carry float rounding already) H_ω is formed by ssyrk from
     /// float rows and widened to double: about twice as fast, and its rounding (~1e-7 relative per product, sums of
     /// L² terms) is of the order of the statistics' own; the expansion, the sums over rotations and the solve stay double.
     /// </summary>
-    private static void FactoredBlock(IFactoredProjectionModel model, IReadOnlyList<Rotation> rotations, EStepResult statistics, int block,
-        double[] partC, double[] partY, FactoredBuffers buffers, CancellationToken token)
+    private static void FactoredBlock(IFactoredProjectionModel model, IReadOnlyList<Rotation> rotations, GroupOperator[] groups,
+        int block, double[] partC, double[] partY, FactoredBuffers buffers, CancellationToken token)
     {
-        int l2 = model.ImageSize * model.ImageSize, r = model.ReducedCount, k = rotations.Count;
+        int r = model.ReducedCount, k = rotations.Count;
         bool single = buffers.Single;
         Array.Clear(partC);
         Array.Clear(partY);
         int r0 = block * BlockRotations, r1 = Math.Min(k, r0 + BlockRotations);
-        var g = model.ReducedImageMatrix;
-        fixed (double* partCPtr = partC, partYPtr = partY, gPtr = g, rows = buffers.Rows, h = buffers.H, gTransposeB = buffers.G,
-            scratch = buffers.Scratch, back = statistics.BackProjection)
+        fixed (double* partCPtr = partC, partYPtr = partY, rows = buffers.Rows, h = buffers.H, gTransposeB = buffers.G,
+            scratch = buffers.Scratch)
         fixed (float* rowsF = buffers.RowsF, hF = buffers.HF)
         {
             for (int rot = r0; rot < r1; rot++)
             {
                 token.ThrowIfCancellationRequested();
-                var m = statistics.PixelWeight.AsSpan(rot * l2, l2);
-                int n = single ? StackScaledRows(m, gPtr, r, rowsF) : StackScaledRows(m, gPtr, r, rows);
-                if (n == 0) // no weight on this rotation: m_ω = 0 and b_ω = 0 exactly
+                bool any = false;
+                foreach (var group in groups)
+                {
+                    var statistics = group.Statistics;
+                    int boxPixels = statistics.BoxSize * statistics.BoxSize;
+                    var m = statistics.PixelWeight.AsSpan(rot * boxPixels, boxPixels);
+                    fixed (double* g = group.Reduced, back = statistics.BackProjection)
+                    {
+                        int n = single ? StackScaledRows(m, g, r, rowsF) : StackScaledRows(m, g, r, rows);
+                        if (n == 0) // no weight on this rotation in this group: m_{ω,g} = 0 and b_{ω,g} = 0 exactly
+                        {
+                            continue;
+                        }
+
+                        if (single)
+                        {
+                            Blas.SyrkAtA(r, n, 1f, rowsF, any ? 1f : 0f, hF);
+                        }
+                        else
+                        {
+                            Blas.SyrkAtA(r, n, 1.0, rows, any ? 1.0 : 0.0, h);
+                        }
+
+                        Blas.Gemv(true, boxPixels, r, 1.0, g, back + (long)rot * boxPixels, any ? 1.0 : 0.0, gTransposeB);
+                        any = true;
+                    }
+                }
+
+                if (!any)
                 {
                     continue;
                 }
+
                 if (single)
                 {
-                    Blas.SyrkAtA(r, n, 1f, rowsF, 0f, hF);
                     for (int i = 0; i < r; i++)
                     {
                         for (int j = i; j < r; j++)
@@ -166,21 +230,22 @@ public static unsafe class MStep
                         }
                     }
                 }
-                else
-                {
-                    Blas.SyrkAtA(r, n, 1.0, rows, 0.0, h);
-                }
+
                 CopyUpperToLower(h, r);
-                Blas.Gemv(true, l2, r, 1.0, gPtr, back + (long)rot * l2, 0.0, gTransposeB);
                 model.AccumulateExpanded(rotations[rot], h, gTransposeB, partCPtr, partYPtr, scratch);
             }
         }
     }
 
-    private static void Block(ILinearProjectionModel model, IReadOnlyList<Rotation> rotations, EStepResult statistics, int block,
-        double[] partC, double[] partY, Buffers buffers, CancellationToken token)
+    /// <summary>
+    /// One block of rotations for a general model: the rows √m_{ω,g}[i]·(F_g B_ω)[i, :] of every group stacked and added by
+    /// dsyrk (B_ω itself when unfiltered), and y += (F_g B_ω)ᵀ b_{ω,g}.
+    /// </summary>
+    private static void Block(ILinearProjectionModel model, IReadOnlyList<Rotation> rotations, GroupOperator[] groups,
+        ForwardModel? forward, int block, double[] partC, double[] partY, Buffers buffers, CancellationToken token)
     {
-        int l2 = model.ImageSize * model.ImageSize, n = model.ParameterCount, k = rotations.Count;
+        int n = model.ParameterCount, k = rotations.Count;
+        int capacity = buffers.Stack.Length / n;
         Array.Clear(partC);
         Array.Clear(partY);
         int r0 = block * BlockRotations, r1 = Math.Min(k, r0 + BlockRotations);
@@ -188,42 +253,61 @@ public static unsafe class MStep
         bool first = true;
         fixed (double* partCPtr = partC)
         fixed (double* partYPtr = partY)
-        fixed (double* matrix = buffers.Matrix)
         fixed (double* stack = buffers.Stack)
-        fixed (double* back = statistics.BackProjection)
         {
             for (int r = r0; r < r1; r++)
             {
                 token.ThrowIfCancellationRequested();
-                var m = statistics.PixelWeight.AsSpan(r * l2, l2);
-                bool any = false;
-                for (int i = 0; i < l2; i++)
+                bool projected = false;
+                foreach (var group in groups)
                 {
-                    if (m[i] > 0)
+                    var statistics = group.Statistics;
+                    int boxPixels = statistics.BoxSize * statistics.BoxSize;
+                    var m = statistics.PixelWeight.AsSpan(r * boxPixels, boxPixels);
+                    if (!AnyPositive(m))
                     {
-                        any = true;
-                        break;
+                        continue; // no weight on this rotation in this group: m_{ω,g} = 0 and b_{ω,g} = 0 exactly
+                    }
+
+                    if (!projected)
+                    {
+                        model.ProjectionMatrix(rotations[r], buffers.Matrix);
+                        projected = true;
+                    }
+
+                    var rowsOf = group.Filter < 0 ? buffers.Matrix : forward!.FilterColumns(group.Filter, buffers.Matrix, n);
+                    fixed (double* matrix = rowsOf, back = statistics.BackProjection)
+                    {
+                        Blas.Gemv(true, boxPixels, n, 1.0, matrix, back + (long)r * boxPixels, 1.0, partYPtr);
+                        if (rows + boxPixels > capacity)
+                        {
+                            Blas.SyrkAtA(n, rows, 1.0, stack, first ? 0.0 : 1.0, partCPtr);
+                            first = false;
+                            rows = 0;
+                        }
+
+                        rows += StackScaledRows(m, matrix, n, stack + (long)rows * n);
                     }
                 }
-                if (!any) // no weight on this rotation: m_ω = 0 and b_ω = 0 exactly
-                {
-                    continue;
-                }
-                model.ProjectionMatrix(rotations[r], buffers.Matrix);
-                Blas.Gemv(true, l2, n, 1.0, matrix, back + (long)r * l2, 1.0, partYPtr);
-                if (rows + l2 > ChunkRotations * l2)
-                {
-                    Blas.SyrkAtA(n, rows, 1.0, stack, first ? 0.0 : 1.0, partCPtr);
-                    first = false;
-                    rows = 0;
-                }
-                rows += StackScaledRows(m, matrix, n, stack + (long)rows * n);
             }
             if (rows > 0)
             {
                 Blas.SyrkAtA(n, rows, 1.0, stack, first ? 0.0 : 1.0, partCPtr);
             }
         }
+    }
+
+    private static bool AnyPositive(ReadOnlySpan<double> m)
+    {
+        foreach (double value in m)
+        {
+            if (value > 0)
+            {
+                return true;
+            }
+        }
+
+        return false;
     }
 
     /// <summary>a[i, j] = a[j, i] for j &lt; i (n×n row-major), in 32×32 tiles so the transposed reads stay in cache.</summary>
