@@ -122,6 +122,14 @@ public sealed class InvokeApproxEmCommand : CryoEmCmdlet
     [Parameter]
     public FrequencyMarching Marching { get; set; } = FrequencyMarching.Fixed;
 
+    /// <summary>With a CTF: pixels of delocalised signal kept beyond each edge of a projection (default 3).</summary>
+    [Parameter]
+    public int FilterMargin { get; set; } = ApproxEmRequest.DefaultFilterMargin;
+
+    /// <summary>With a CTF: micrographs whose mean defocus differs by at most this many Å share one defocus group (default 0).</summary>
+    [Parameter]
+    public double DefocusGroupTolerance { get; set; }
+
     private readonly List<PatchSet> _sets = new();
 
     protected override void ProcessRecord() => _sets.Add(PatchSet);
@@ -154,6 +162,14 @@ public sealed class InvokeApproxEmCommand : CryoEmCmdlet
         if (plan.EstimateNoiseVariance)
         {
             WriteVerbose($"σ² is estimated in every M-step, starting from {plan.NoiseVariance:g6} (the patches' mean square when not given).");
+        }
+
+        if (plan.ForwardModel != null)
+        {
+            var forward = plan.ForwardModel;
+            WriteVerbose($"Forward model with image filters: {forward.GroupCount} filter group(s) for {forward.MicrographCount} " +
+                $"micrograph(s) ({string.Join("; ", forward.Filters.Select(filter => filter.ToString()))}); projections in " +
+                $"{forward.BoxSize}² boxes, correlation FFT {forward.FftSize(0)}².");
         }
 
         if (plan.HalfSets != null)
@@ -227,6 +243,8 @@ public sealed class InvokeApproxEmCommand : CryoEmCmdlet
         HalfMapPatience = HalfMapPatience,
         Marching = Marching,
         HeldOutFraction = MyInvocation.BoundParameters.ContainsKey(nameof(HeldOutFraction)) ? HeldOutFraction : null,
+        FilterMargin = FilterMargin,
+        DefocusGroupTolerance = DefocusGroupTolerance,
     };
 
     /// <summary>Core's one check of the request, its ErrorId reported as a terminating error.</summary>

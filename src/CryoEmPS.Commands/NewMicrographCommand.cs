@@ -61,6 +61,25 @@ public sealed class NewMicrographCommand : CryoEmCmdlet
     [ValidateRange(1, 4096)]
     public int DownsampleTo { get; set; }
 
+    /// <summary>The CTF of every micrograph (New-EmCtf), or with -DefocusRange the optics to draw defocus values for.</summary>
+    [Parameter]
+    [ValidateNotNull]
+    public Ctf? Ctf { get; set; }
+
+    /// <summary>Draw each micrograph's mean defocus uniformly from this range (two values in Å, e.g. 10000, 25000).</summary>
+    [Parameter]
+    [ValidateCount(2, 2)]
+    public double[]? DefocusRange { get; set; }
+
+    /// <summary>The noise spectrum's shape: a NoiseSpectrum (Measure-NoiseSpectrum) or a model name: White, Falloff, Ice.</summary>
+    [Parameter]
+    [ValidateNotNull]
+    public object? NoiseSpectrum { get; set; }
+
+    /// <summary>Negate the image, as raw micrographs show particles dark.</summary>
+    [Parameter]
+    public SwitchParameter InvertContrast { get; set; }
+
     protected override void ProcessRecord()
     {
         RequireNative();
@@ -76,6 +95,8 @@ public sealed class NewMicrographCommand : CryoEmCmdlet
             Rotations = Rotation,
             IncludeClean = IncludeClean.IsPresent,
             DownsampleTo = bound.ContainsKey(nameof(DownsampleTo)) ? DownsampleTo : null,
+            NoiseSpectrum = SpectrumShape(),
+            InvertContrast = InvertContrast.IsPresent,
         };
         if (options.ParticleCount == null && options.Density == null)
         {
@@ -97,7 +118,9 @@ public sealed class NewMicrographCommand : CryoEmCmdlet
         // The simulated M×M image (M = N·L̃/L with -DownsampleTo), clean and noisy, and with Method 1 its spectrum and the output.
         double simulated = DownsampleTo > 0 ? Math.Ceiling((double)Size * input.Size / DownsampleTo) : Size;
         double pixels = simulated * simulated;
-        MemoryChecks.Require(this, 8 * pixels * (DownsampleTo > 0 ? 5 : 2) + 8.0 * Size * Size, $"A {Size}×{Size} micrograph",
+        // A CTF or coloured noise adds a whole-image FFT (real and half-complex buffers) and, for coloured noise, a noise image.
+        int filterImages = Ctf != null || DefocusRange != null || NoiseSpectrum != null ? 3 : 0;
+        MemoryChecks.Require(this, 8 * pixels * ((DownsampleTo > 0 ? 5 : 2) + filterImages) + 8.0 * Size * Size, $"A {Size}×{Size} micrograph",
             "Give a smaller -Size (the paper uses N = 1003).", input.Value, pixels);
         int seed = Seed ?? DrawSeed();
         if (Seed == null)
@@ -110,6 +133,7 @@ public sealed class NewMicrographCommand : CryoEmCmdlet
             for (int i = 0; i < Count; i++)
             {
                 options.Seed = MicrographSimulator.DeriveSeed(seed, i);
+                options.Ctf = CtfFor(options.Seed, projector.PixelSize, input.Value);
                 int index = i;
                 Micrograph? micrograph = null;
                 try
@@ -148,6 +172,62 @@ public sealed class NewMicrographCommand : CryoEmCmdlet
         {
             ProgressCompleted(ProgressId, Activity);
             (projector as IDisposable)?.Dispose();
+        }
+    }
+
+    /// <summary>-NoiseSpectrum as a spectrum shape (a model name or a NoiseSpectrum); null for white noise.</summary>
+    private NoiseSpectrum? SpectrumShape()
+    {
+        object? value = NoiseSpectrum is PSObject wrapped ? wrapped.BaseObject : NoiseSpectrum;
+        switch (value)
+        {
+            case null:
+                return null;
+            case NoiseSpectrum spectrum:
+                return spectrum;
+            case string name:
+                try
+                {
+                    return Core.Projection.NoiseSpectrum.Model(name);
+                }
+                catch (ArgumentException ex)
+                {
+                    Fail(ex, "UnknownNoiseSpectrum", ErrorCategory.InvalidArgument, name);
+                    return null;
+                }
+
+            default:
+                Fail($"-NoiseSpectrum takes a NoiseSpectrum (Measure-NoiseSpectrum) or a model name " +
+                    $"({string.Join(", ", Core.Projection.NoiseSpectrum.ModelNames)}); got a {value.GetType().Name}.",
+                    "UnknownNoiseSpectrum", ErrorCategory.InvalidArgument, value);
+                return null;
+        }
+    }
+
+    /// <summary>The CTF of the micrograph with seed <paramref name="micrographSeed"/>: -Ctf, or a draw from -DefocusRange.</summary>
+    private Ctf? CtfFor(int micrographSeed, double pixelSize, object target)
+    {
+        if (DefocusRange == null)
+        {
+            return Ctf;
+        }
+
+        if (!(pixelSize > 0))
+        {
+            Fail("A CTF needs the volume's voxel size to turn pixels into spatial frequencies, and this volume has none. " +
+                "Give the volume a voxel size (New-EmVolume -VoxelSize, or an MRC with one).", "CtfNeedsPixelSize",
+                ErrorCategory.InvalidArgument, target);
+        }
+
+        var template = Ctf ?? new Ctf(DefocusRange[0], DefocusRange[0], 0, 300, 2.7, 0.1, pixelSize);
+        try
+        {
+            return MicrographSimulator.DrawCtf(template.WithPixelSize(pixelSize), DefocusRange[0], DefocusRange[1], micrographSeed);
+        }
+        catch (SimulationArgumentException ex)
+        {
+            Fail(ex, ex.ErrorId, ErrorCategory.InvalidArgument, DefocusRange);
+            return null;
         }
     }
 }

@@ -36,6 +36,27 @@ public sealed class NoiseSpectrum : IEquatable<NoiseSpectrum>
     /// <summary>White noise of variance <paramref name="variance"/> per pixel.</summary>
     public static NoiseSpectrum White(double variance, double pixelSize = 0) => new(new[] { variance, variance }, pixelSize, "white");
 
+    /// <summary>The names <see cref="Model"/> knows.</summary>
+    public static readonly IReadOnlyList<string> ModelNames = new[] { "White", "Falloff", "Ice" };
+
+    /// <summary>
+    /// A named spectrum shape with <paramref name="count"/> samples (mean power about 1; the simulator scales it to its σ²):
+    /// "White" flat; "Falloff" a detector-like decline 1 → 0.3 towards Nyquist, S(f) = 0.3 + 0.7·exp(−(f/0.25)²); "Ice" a
+    /// low-frequency excess over a flat floor, S(f) = 1 + 3·exp(−(f/0.06)²).
+    /// </summary>
+    public static NoiseSpectrum Model(string name, int count = 65)
+    {
+        Func<double, double> shape = name.ToLowerInvariant() switch
+        {
+            "white" => _ => 1,
+            "falloff" => f => 0.3 + 0.7 * Math.Exp(-(f / 0.25) * (f / 0.25)),
+            "ice" => f => 1 + 3 * Math.Exp(-(f / 0.06) * (f / 0.06)),
+            _ => throw new ArgumentException($"Unknown noise spectrum model '{name}'; known: {string.Join(", ", ModelNames)}.", nameof(name)),
+        };
+        var power = Enumerable.Range(0, count).Select(i => shape(0.5 * i / (count - 1))).ToArray();
+        return new NoiseSpectrum(power, 0, ModelNames.First(known => string.Equals(known, name, StringComparison.OrdinalIgnoreCase)));
+    }
+
     /// <summary>The samples, from frequency 0 to Nyquist.</summary>
     public IReadOnlyList<double> Power => _power;
 

@@ -1,4 +1,5 @@
 using CryoEmPS.Core.Patches;
+using CryoEmPS.Core.Projection;
 using CryoEmPS.Core.Rotations;
 using CryoEmPS.Core.Volumes;
 
@@ -13,8 +14,9 @@ public sealed class ApproxEmPlan
 {
     internal ApproxEmPlan(ApproxEmRequest request, PatchSet patches, int[] ellMax, RotationSet[] rotations, double[] stochasticFactor,
         int[] maxIterations, double[] tolerance, double noiseVariance, bool estimateNoiseVariance, HalfSets? halfSets,
-        int[]? heldOut)
+        int[]? heldOut, ForwardModel? forwardModel)
     {
+        ForwardModel = forwardModel;
         Patches = patches;
         InitialVolume = request.InitialVolume;
         InitialCoefficients = request.InitialCoefficients;
@@ -43,6 +45,8 @@ public sealed class ApproxEmPlan
     }
 
     public PatchSet Patches { get; }
+    /// <summary>The observation model with each micrograph's CTF/whitening filter, grouped by defocus; null = the paper's (no filter).</summary>
+    public ForwardModel? ForwardModel { get; }
     public Volume? InitialVolume { get; }
     public FourierBesselVolume? InitialCoefficients { get; }
     public int StageCount => EllMax.Count;

@@ -1,4 +1,5 @@
 using CryoEmPS.Core.Patches;
+using CryoEmPS.Core.Projection;
 using CryoEmPS.Core.Rotations;
 using CryoEmPS.Core.Volumes;
 
@@ -80,6 +81,17 @@ public sealed class ApproxEmRequest
     /// <summary>Fixed (every stage, the paper's) or adaptive frequency marching (needs half-sets or held-out patches).</summary>
     public FrequencyMarching Marching { get; init; } = FrequencyMarching.Fixed;
 
+    /// <summary>
+    /// Pixels of CTF delocalisation the forward model keeps beyond each edge of a projection (the padded box B = L + 2·margin);
+    /// null: <see cref="DefaultFilterMargin"/>. Used only when the micrographs carry a CTF or a whitening spectrum.
+    /// </summary>
+    public int? FilterMargin { get; init; }
+    /// <summary>Micrographs whose mean defocus differs by at most this many Å share one defocus group (0: only equal CTFs).</summary>
+    public double DefocusGroupTolerance { get; init; }
+
+    /// <summary>The filter margin unless given (for L = 17 the E-step's FFT side goes from 36 to 40; see benchmarks/README.md).</summary>
+    public const int DefaultFilterMargin = 3;
+
     /// <summary>The default prior.</summary>
     public const ApproxEmPrior DefaultPrior = ApproxEmPrior.None;
     /// <summary>The default T (chosen by a sweep of 1, 4, 8, 16 on the paper protocol; see the help of -Tau2Fudge).</summary>
@@ -144,7 +156,43 @@ public sealed class ApproxEmRequest
             .Select(count => grids.TryGetValue(count, out var grid) ? grid : grids[count] = RotationGrid.SuperFibonacci(count))
             .ToArray();
         return new ApproxEmPlan(this, patches, (int[])EllMax.Clone(), rotations, schedule.StochasticFactor, schedule.MaxIterations,
-            schedule.Tolerance, noiseVariance, estimateNoiseVariance, halves, heldOut);
+            schedule.Tolerance, noiseVariance, estimateNoiseVariance, halves, heldOut, ResolveForwardModel(patches));
+    }
+
+    /// <summary>
+    /// The forward model of the patches' micrographs: each micrograph's CTF and whitening as its filter, grouped by defocus
+    /// (<see cref="DefocusGrouping"/>); null without any (the paper's model).
+    /// </summary>
+    private ForwardModel? ResolveForwardModel(PatchSet patches)
+    {
+        if (!patches.Filtered)
+        {
+            return null;
+        }
+
+        int margin = FilterMargin ?? DefaultFilterMargin;
+        if (margin < 0 || margin > 4 * patches.PatchSize)
+        {
+            throw Invalid("FilterMarginOutOfRange",
+                $"-FilterMargin must lie in 0..{4 * patches.PatchSize} pixels (4 L); got {margin}. The default is {DefaultFilterMargin}.");
+        }
+
+        if (!(DefocusGroupTolerance >= 0) || double.IsInfinity(DefocusGroupTolerance))
+        {
+            throw Invalid("DefocusGroupToleranceOutOfRange",
+                $"-DefocusGroupTolerance must be 0 or more Å (0: only equal CTFs share a group); got {DefocusGroupTolerance}.");
+        }
+
+        if (patches.Ctfs.Any(ctf => ctf != null) && !(patches.PixelSize > 0))
+        {
+            throw Invalid("CtfNeedsPixelSize",
+                "The micrographs carry a CTF but the patch set has no common pixel size, so the CTF cannot be evaluated. " +
+                "Give every micrograph its pixel size (Import-Micrograph reads it from the MRC header) and build one patch set per pixel size.");
+        }
+
+        var filters = DefocusGrouping.Filters(patches.Ctfs, patches.Whitenings, patches.MicrographCount, patches.PixelSize, margin,
+            DefocusGroupTolerance);
+        return new ForwardModel(patches.PatchSize, filters);
     }
 
     /// <summary>The held-out patches (<see cref="HeldOutFraction"/> of them, seeded), or null.</summary>

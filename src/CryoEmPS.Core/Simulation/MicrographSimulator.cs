@@ -27,6 +27,22 @@ public sealed class MicrographSimulationOptions
     /// Fourier-downsampled). Null = Method 2.
     /// </summary>
     public int? DownsampleTo { get; set; }
+
+    /// <summary>
+    /// The microscope's CTF, applied to the whole clean micrograph at the simulated (full) pixel size, as the microscope does:
+    /// neighbours interfere and signal spreads beyond each particle's box. Its pixel size is replaced by the projector's. The
+    /// SNR of eq. (4) is then measured on the CTF-filtered projections. Null = no CTF.
+    /// </summary>
+    public Ctf? Ctf { get; set; }
+
+    /// <summary>
+    /// The shape of the noise power spectrum, in cycles/pixel of the delivered micrograph (only its shape matters: it is
+    /// scaled so the noise variance per pixel is the σ² of the SNR). Null = white noise.
+    /// </summary>
+    public NoiseSpectrum? NoiseSpectrum { get; set; }
+
+    /// <summary>Negate the delivered image, as raw cryo-EM micrographs show particles dark (the CTF stays RELION's).</summary>
+    public bool InvertContrast { get; set; }
 }
 
 /// <summary>A message from the simulator to the caller (the cmdlet writes it on its pipeline thread).</summary>
@@ -86,6 +102,12 @@ public static class MicrographSimulator
     {
         ArgumentNullException.ThrowIfNull(projector);
         Validate(projector.Size, o);
+        if (o.Ctf != null && !(projector.PixelSize > 0))
+        {
+            throw new SimulationArgumentException("CtfNeedsPixelSize",
+                $"A CTF needs the volume's voxel size to turn pixels into spatial frequencies; '{projector.Name}' has none. " +
+                "Give the volume a voxel size (e.g. New-EmVolume -VoxelSize, or Import-EmVolume of an MRC with one).", nameof(o.Ctf));
+        }
     }
 
     /// <summary>Checks the options for a projector of side <paramref name="projectorSize"/> (L̃), before any projector is built.</summary>
@@ -143,6 +165,29 @@ public static class MicrographSimulator
         }
     }
 
+    /// <summary>
+    /// A CTF for micrograph seed <paramref name="seed"/> with its mean defocus drawn uniformly from
+    /// [<paramref name="minimumDefocus"/>, <paramref name="maximumDefocus"/>] Å, astigmatism |U − V|/2 uniform in [0, 200] Å at
+    /// a uniform angle, and the optics (voltage, Cs, amplitude contrast, phase shift, B-factor, pixel size) of
+    /// <paramref name="template"/>. The draw uses its own stream of the seed, so the particles and noise stay as without it.
+    /// </summary>
+    public static Ctf DrawCtf(Ctf template, double minimumDefocus, double maximumDefocus, int seed)
+    {
+        if (!(minimumDefocus > 0) || !(maximumDefocus >= minimumDefocus) || double.IsInfinity(maximumDefocus))
+        {
+            throw new SimulationArgumentException("InvalidDefocusRange",
+                $"The defocus range must be two positive underfocus values in Å, the smaller first; got {minimumDefocus}..{maximumDefocus}. " +
+                "For example -DefocusRange 10000, 25000 (1 to 2.5 µm).", "DefocusRange");
+        }
+
+        var random = new SeededRandom(SubSeed(seed, 7));
+        double mean = minimumDefocus + (maximumDefocus - minimumDefocus) * random.NextDouble();
+        double astigmatism = Math.Min(200 * random.NextDouble(), 0.5 * mean);
+        double angle = 180 * random.NextDouble();
+        return new Ctf(mean + astigmatism, mean - astigmatism, angle, template.Voltage, template.SphericalAberration,
+            template.AmplitudeContrast, template.PixelSize, template.PhaseShift, template.BFactor);
+    }
+
     /// <summary>T for the options: the count, or round(γ·N²/L²) (at least 1).</summary>
     public static int RequestedCount(MicrographSimulationOptions o, int particleSize)
     {
@@ -178,7 +223,11 @@ public static class MicrographSimulator
         // Stage 1 of the forward model: the projections, one per distinct pose; σ² from their power (eq. 4).
         var (projections, slot, distinctCount) = ProjectPoses(projector, rotations, rotationIndex, o.Rotations != null, progress,
             cancellationToken);
-        double power = SignalPower(projector, projections, slot, lFull * lFull);
+        var ctf = o.Ctf?.WithPixelSize(projector.PixelSize);
+        Func<double, double, double>? ctfTransfer = ctf == null
+            ? null
+            : (fx, fy) => ctf.Evaluate(fx / ctf.PixelSize, fy / ctf.PixelSize);
+        double power = SignalPower(projector, projections, slot, lFull, distinctCount, ctfTransfer);
         double sigma2 = power / ((double)lFull * lFull * o.Snr);
 
         // Stages 2–3: each projection through the micrograph's filter, placed at its anchor in the clean image.
@@ -193,10 +242,45 @@ public static class MicrographSimulator
 
         cancellationToken.ThrowIfCancellationRequested();
 
-        // Stage 5: white noise from per-row-block generators, so the result does not depend on threads.
+        // The CTF acts on the whole clean micrograph (the microscope's optics act on the whole field).
+        if (ctfTransfer != null)
+        {
+            progress?.Report(new(SimulationReportKind.Progress, "Applying the CTF", 85));
+            FourierFilter.Apply(clean, m, m, ctfTransfer, cancellationToken);
+        }
+
+        // Stage 5: white noise from per-row-block generators, so the result does not depend on threads; coloured by the
+        // spectrum's shape when one is given (scaled to variance σ² over the simulated grid).
         var noisy = new double[clean.Length];
-        double realised = new WhiteGaussianNoise(sigma2).AddTo(clean, noisy, m, NoiseRowsPerBlock,
-            block => SubSeed(o.Seed, 1000UL + (ulong)block), cancellationToken);
+        double realised;
+        NoiseSpectrum? fullSpectrum = null;
+        if (o.NoiseSpectrum == null || o.NoiseSpectrum.IsWhite)
+        {
+            realised = new WhiteGaussianNoise(sigma2).AddTo(clean, noisy, m, NoiseRowsPerBlock,
+                block => SubSeed(o.Seed, 1000UL + (ulong)block), cancellationToken);
+        }
+        else
+        {
+            // The shape is given in delivered cycles/pixel; at the simulated size frequency f is f·M/N delivered.
+            double ratio = (double)m / n;
+            var shape = o.NoiseSpectrum;
+            fullSpectrum = new NoiseSpectrum(Enumerable.Range(0, shape.Count).Select(i => shape.At(shape.Frequency(i) * ratio)).ToArray(),
+                projector.PixelSize, shape.Name);
+            double scale = sigma2 / fullSpectrum.Variance(m, m);
+            fullSpectrum = fullSpectrum.Scaled(scale);
+            var noise = new double[clean.Length];
+            new WhiteGaussianNoise(1).AddTo(new double[clean.Length], noise, m, NoiseRowsPerBlock,
+                block => SubSeed(o.Seed, 1000UL + (ulong)block), cancellationToken);
+            var colour = fullSpectrum;
+            FourierFilter.Apply(noise, m, m, (fx, fy) => Math.Sqrt(colour.At(Math.Sqrt(fx * fx + fy * fy))), cancellationToken);
+            realised = 0;
+            for (long i = 0; i < noisy.LongLength; i++)
+            {
+                noisy[i] = clean[i] + noise[i];
+                realised += noise[i] * noise[i];
+            }
+        }
+
         realised /= clean.Length;
         progress?.Report(new(SimulationReportKind.Progress, "Adding noise", 90));
 
@@ -213,8 +297,38 @@ public static class MicrographSimulator
             pixelSize = pixelSize > 0 ? pixelSize * m / n : 0;
         }
 
+        // The noise spectrum as delivered: Method 1's crop keeps frequencies up to the delivered Nyquist, each scaled like the
+        // white-noise variance.
+        NoiseSpectrum? deliveredSpectrum = null;
+        if (fullSpectrum != null)
+        {
+            double ratio = (double)n / m, factor = noiseVariance / sigma2;
+            var full = fullSpectrum;
+            deliveredSpectrum = new NoiseSpectrum(
+                Enumerable.Range(0, o.NoiseSpectrum!.Count).Select(i => factor * full.At(o.NoiseSpectrum.Frequency(i) * ratio)).ToArray(),
+                pixelSize, o.NoiseSpectrum.Name);
+        }
+
+        if (o.InvertContrast)
+        {
+            for (long i = 0; i < data.LongLength; i++)
+            {
+                data[i] = -data[i];
+            }
+
+            if (o.IncludeClean)
+            {
+                for (long i = 0; i < cleanOut.LongLength; i++)
+                {
+                    cleanOut[i] = -cleanOut[i];
+                }
+            }
+        }
+
         var micrograph = new Micrograph(n, n, data, pixelSize, projector.Name)
         {
+            Ctf = ctf != null && pixelSize > 0 ? ctf.WithPixelSize(pixelSize) : null,
+            NoiseSpectrum = deliveredSpectrum ?? (o.NoiseSpectrum != null ? NoiseSpectrum.White(noiseVariance, pixelSize) : null),
             NoiseVariance = noiseVariance,
             RequestedSnr = o.Snr,
             MeasuredSnr = power / ((double)lFull * lFull * realised),
@@ -348,20 +462,38 @@ public static class MicrographSimulator
         return (projections, slot, distinct.Count);
     }
 
-    /// <summary>The mean ‖I_t‖² over the projections placed (eq. 4); throws ZeroSignal when it is not positive and finite.</summary>
-    private static double SignalPower(IProjector projector, double[] projections, int[] slot, int l2)
+    /// <summary>
+    /// The mean ‖I_t‖² over the projections placed (eq. 4), of the CTF-filtered projections when <paramref name="ctf"/> is given
+    /// (their whole energy, delocalised signal included); throws ZeroSignal when it is not positive and finite.
+    /// </summary>
+    private static double SignalPower(IProjector projector, double[] projections, int[] slot, int size, int distinctCount,
+        Func<double, double, double>? ctf)
     {
+        int l2 = size * size;
+        double[] energies;
+        if (ctf != null)
+        {
+            energies = FourierFilter.FilteredEnergies(projections, size, distinctCount, ctf);
+        }
+        else
+        {
+            energies = new double[distinctCount];
+            for (int k = 0; k < distinctCount; k++)
+            {
+                double energy = 0;
+                foreach (var v in projections.AsSpan(k * l2, l2))
+                {
+                    energy += v * v;
+                }
+
+                energies[k] = energy;
+            }
+        }
+
         double power = 0;
         for (int i = 0; i < slot.Length; i++)
         {
-            var projection = projections.AsSpan(slot[i] * l2, l2);
-            double energy = 0;
-            foreach (var v in projection)
-            {
-                energy += v * v;
-            }
-
-            power += energy;
+            power += energies[slot[i]];
         }
 
         power /= Math.Max(1, slot.Length);
