@@ -77,10 +77,11 @@ public sealed class SpectrumChart
         plot.Axes.Bottom.Label.FontSize = 13;
         plot.Axes.Left.Label.FontSize = 13;
         plot.Grid.IsVisible = false;
-        // Square pixels: the data area's aspect ratio is the image's.
-        plot.Axes.SquareUnits();
+        // Square pixels: a fixed frame (left axis, colour bar, bottom axis, title) around a data area of the image's aspect.
+        const int padLeft = 84, padRight = 136, padBottom = 52, padTop = 40;
+        plot.Layout.Fixed(new PixelPadding(padLeft, padRight, padBottom, padTop));
         int width = Math.Max(360, Width);
-        int height = (int)Math.Round((width - 150) * (double)image.Height / image.Width) + 110;
+        int height = (int)Math.Round((width - padLeft - padRight) * (double)image.Height / image.Width) + padBottom + padTop;
         return ChartStyle.Png(plot, width, height);
     }
 }
