@@ -123,9 +123,11 @@ public sealed class SetMicrographCtfCommand : CryoEmCmdlet
     {
         if (_held != null && _count == 1)
         {
-            WriteWarning($"The CTFFIND4 file '{_file}' describes '{_entries[0].MicrographName}', not '{Label(_held)}'; it has one " +
+            var held = _held;
+            _held = null;
+            WriteWarning($"The CTFFIND4 file '{_file}' describes '{_entries[0].MicrographName}', not '{Label(held)}'; it has one " +
                 "micrograph and one micrograph was given, so its CTF is attached to that one.");
-            Attach(_held, _entries[0].Ctf, $"'{_entries[0].MicrographName}' of '{_file}'");
+            Attach(held, _entries[0].Ctf, $"'{_entries[0].MicrographName}' of '{_file}'");
         }
         ReleaseHeld();
     }
