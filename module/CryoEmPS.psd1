@@ -30,6 +30,9 @@
         'ConvertFrom-FourierBessel'
         'Invoke-ApproxEm'
         'Export-EmPicture'
+        'New-EmCtf'
+        'Import-EmCtf'
+        'Set-MicrographCtf'
     )
     FunctionsToExport    = @()
     AliasesToExport      = @()

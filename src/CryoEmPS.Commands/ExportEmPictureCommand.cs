@@ -10,7 +10,8 @@ using CryoEmPS.Core.Volumes;
 namespace CryoEmPS.Commands;
 
 /// <summary>
-/// Export-EmPicture: a PNG to look at. A Micrograph or PatchSet with boxes on its particles or patches; an ImageStack
+/// Export-EmPicture: a PNG to look at. A Micrograph or PatchSet with boxes on its particles or patches (a Micrograph with
+/// -PowerSpectrum: its power spectrum beside its CTF²); a Ctf on a centred grid (-Size); an ImageStack
 /// (montage); a Volume, FourierBesselVolume or ApproxEmResult as labelled slice and projection panels with a scale bar;
 /// an ApproxEmResult with -History as its history chart; one or more FscResults as an FSC chart. Charts come from
 /// Core/Plotting (ScottPlot 5) through <see cref="PictureMapping"/>. Written atomically.
@@ -54,6 +55,18 @@ public sealed class ExportEmPictureCommand : ExportFileCmdletBase
     [ValidateNotNull]
     public ApproxEmResult? ApproxEmResult { get; set; }
 
+    /// <summary>
+    /// With a Micrograph: draw its power spectrum (mean periodogram of tiles) beside the CTF² of its attached CTF instead of
+    /// the micrograph itself.
+    /// </summary>
+    [Parameter]
+    public SwitchParameter PowerSpectrum { get; set; }
+
+    /// <summary>With a Ctf: the side of the square grid it is drawn on; with -PowerSpectrum: the side of the tiles (default 256).</summary>
+    [Parameter]
+    [ValidateRange(16, 4096)]
+    public int Size { get; set; } = 256;
+
     protected override void ProcessRecord()
     {
         var input = InputObject is PSObject wrapped ? wrapped.BaseObject : InputObject;
@@ -90,6 +103,21 @@ public sealed class ExportEmPictureCommand : ExportFileCmdletBase
             Fail($"-History draws the history of an ApproxEmResult, but the input is a {_input.GetType().Name}.", "PictureHistoryNeedsResult",
                 ErrorCategory.InvalidArgument, _input);
         }
+        if (PowerSpectrum && _input is not Micrograph)
+        {
+            Fail($"-PowerSpectrum draws the power spectrum of a Micrograph, but the input is a {_input.GetType().Name}.",
+                "PicturePowerSpectrumNeedsMicrograph", ErrorCategory.InvalidArgument, _input);
+        }
+        if (PowerSpectrum && _input is Micrograph m && Math.Min(m.SizeY, m.SizeX) < 16)
+        {
+            Fail($"-PowerSpectrum needs a micrograph of at least 16x16 pixels; '{m.Name}' is {m.SizeY}x{m.SizeX}.",
+                "PicturePowerSpectrumNeedsMicrograph", ErrorCategory.InvalidArgument, _input);
+        }
+        if (PowerSpectrum && _input is Micrograph { Ctf: null } bare)
+        {
+            WriteWarning($"The micrograph '{bare.Name}' has no CTF (Set-MicrographCtf attaches one), so only its power spectrum is drawn.");
+        }
+        int tile = _input is Micrograph mic ? Math.Min(Size, Math.Min(mic.SizeY, mic.SizeX)) & ~1 : Size;
         bool zoomGiven = MyInvocation.BoundParameters.ContainsKey(nameof(Zoom));
         double micrographZoom = zoomGiven ? Zoom : 0;
         if (ApproxEmResult != null && _input is Micrograph or PatchSet
@@ -101,6 +129,8 @@ public sealed class ExportEmPictureCommand : ExportFileCmdletBase
         Func<byte[]>? draw = _input switch
         {
             FscResult => () => PictureMapping.Fsc(_fsc, Label).ToPng(),
+            Micrograph micrograph when PowerSpectrum => () => PictureMapping.PowerSpectrum(micrograph, tile, low, high).ToPng(),
+            Ctf ctf => () => PictureMapping.Ctf(ctf, Size).ToPng(),
             Micrograph micrograph => () => PictureMapping.Micrograph(micrograph, ApproxEmResult, micrographZoom, low, high).ToPng(),
             PatchSet patches => () => PictureMapping.Patches(patches, ApproxEmResult, micrographZoom, low, high).ToPng(),
             ImageStack stack => () => Encode(PngPicture.FromImageStack(stack, Math.Max(1, Zoom / 2), 64, low, high)),
@@ -112,7 +142,7 @@ public sealed class ExportEmPictureCommand : ExportFileCmdletBase
         };
         if (draw == null)
         {
-            Fail($"Export-EmPicture draws a Micrograph, PatchSet, ImageStack, Volume, FourierBesselVolume, ApproxEmResult or " +
+            Fail($"Export-EmPicture draws a Micrograph, Ctf, PatchSet, ImageStack, Volume, FourierBesselVolume, ApproxEmResult or " +
                 $"FscResult, not {_input.GetType().Name}.",
                 "PictureUnsupportedType", ErrorCategory.InvalidType, _input);
         }

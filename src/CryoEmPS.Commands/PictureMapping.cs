@@ -2,6 +2,7 @@ using System.Globalization;
 using CryoEmPS.Core.Evaluation;
 using CryoEmPS.Core.Patches;
 using CryoEmPS.Core.Plotting;
+using CryoEmPS.Core.Projection;
 using CryoEmPS.Core.Reconstruction;
 using CryoEmPS.Core.Simulation;
 using CryoEmPS.Core.Volumes;
@@ -160,6 +161,123 @@ internal static class PictureMapping
             Zoom = zoom,
             LowPercentile = low,
             HighPercentile = high,
+        };
+    }
+
+    /// <summary>
+    /// A CTF on a centred <paramref name="size"/>×<paramref name="size"/> grid at its own pixel size (axes in 1/Å up to
+    /// Nyquist), blue for negative, white for 0, red for positive.
+    /// </summary>
+    public static SpectrumChart Ctf(Ctf ctf, int size)
+    {
+        var values = ctf.Grid(size, size, centered: true);
+        return new SpectrumChart
+        {
+            Title = $"CTF {ctf.DefocusU:0} / {ctf.DefocusV:0} Å at {ctf.DefocusAngle:0.#}°, {ctf.Voltage:0.#} kV, " +
+                $"Cs {ctf.SphericalAberration:0.##} mm, w {ctf.AmplitudeContrast:0.###}" +
+                (ctf.PhaseShift != 0 ? $", {ctf.PhaseShift:0.#}°" : "") + (ctf.BFactor != 0 ? $", B {ctf.BFactor:0.#} Å²" : ""),
+            Image = new PlotImage(values, size, size, ""),
+            FrequencyStep = 1 / (size * ctf.PixelSize),
+            AxisLabel = $"spatial frequency (1/Å; {ctf.PixelSize:0.###} Å/px, {size}² grid)",
+            Diverging = true,
+            Low = -1,
+            High = 1,
+            ColorBarLabel = "CTF",
+        };
+    }
+
+    /// <summary>
+    /// The micrograph's power spectrum (the mean periodogram of its <paramref name="tile"/>² tiles, log10, less a smooth
+    /// radial background so the Thon rings stand out; grey from the low to the high percentile) in the left half, and its
+    /// CTF² at the same frequencies in the right half, as CTFFIND's diagnostic image shows them. Without a CTF the whole
+    /// spectrum is shown.
+    /// </summary>
+    public static SpectrumChart PowerSpectrum(Micrograph m, int tile, double low, double high)
+    {
+        var power = TiledPowerSpectrum.Compute(m, tile);
+        int c = tile / 2;
+        var log = power.Select(p => Math.Log10(Math.Max(p, 1e-300))).ToArray();
+        // The radial background: the mean log power per rounded radius, smoothed over a window much narrower than the image.
+        int radii = (int)Math.Ceiling(c * Math.Sqrt(2)) + 2;
+        var sum = new double[radii];
+        var count = new int[radii];
+        int Radius(int y, int x) => (int)Math.Round(Math.Sqrt((double)(y - c) * (y - c) + (double)(x - c) * (x - c)));
+        for (int y = 0; y < tile; y++)
+        {
+            for (int x = 0; x < tile; x++)
+            {
+                int r = Radius(y, x);
+                sum[r] += log[y * tile + x];
+                count[r]++;
+            }
+        }
+        int half = Math.Max(2, tile / 64);
+        var background = new double[radii];
+        for (int r = 0; r < radii; r++)
+        {
+            double s = 0;
+            int n = 0;
+            for (int q = Math.Max(0, r - half); q <= Math.Min(radii - 1, r + half); q++)
+            {
+                s += sum[q];
+                n += count[q];
+            }
+            background[r] = n > 0 ? s / n : 0;
+        }
+        var values = new double[tile * tile];
+        for (int y = 0; y < tile; y++)
+        {
+            for (int x = 0; x < tile; x++)
+            {
+                // The zero frequency (the tiles' means, removed) carries no information: show it as background.
+                values[y * tile + x] = y == c && x == c ? 0 : log[y * tile + x] - background[Radius(y, x)];
+            }
+        }
+        var ctf = m.Ctf;
+        int split = ctf != null ? c : tile;
+        var left = new List<double>();
+        for (int y = 0; y < tile; y++)
+        {
+            for (int x = 0; x < split; x++)
+            {
+                left.Add(values[y * tile + x]);
+            }
+        }
+        left.Sort();
+        double At(double p) => left[(int)Math.Clamp(Math.Round(p / 100 * (left.Count - 1)), 0, left.Count - 1)];
+        double lo = At(low), hi = At(high);
+        if (!(hi > lo))
+        {
+            hi = lo + 1;
+        }
+        double pixelSize = m.PixelSize > 0 ? m.PixelSize : ctf?.PixelSize ?? 0;
+        var model = ctf?.WithPixelSize(pixelSize).Grid(tile, tile, centered: true);
+        for (int y = 0; y < tile; y++)
+        {
+            for (int x = 0; x < tile; x++)
+            {
+                int i = y * tile + x;
+                values[i] = x < split ? Math.Clamp((values[i] - lo) / (hi - lo), 0, 1) : model![i] * model[i];
+            }
+        }
+        double step = pixelSize > 0 ? 1 / (tile * pixelSize) : 1.0 / tile;
+        string name = string.IsNullOrEmpty(m.Name) ? "micrograph" : m.Name;
+        int tiles = (m.SizeY / tile) * (m.SizeX / tile);
+        return new SpectrumChart
+        {
+            Title = ctf != null
+                ? $"{name}: power spectrum ({tiles} tiles of {tile}²) | CTF² {ctf.DefocusU:0}/{ctf.DefocusV:0} Å at {ctf.DefocusAngle:0.#}°"
+                : $"{name}: power spectrum ({tiles} tiles of {tile}²), no CTF attached",
+            Image = new PlotImage(values, tile, tile, ""),
+            FrequencyStep = step,
+            AxisLabel = pixelSize > 0 ? $"spatial frequency (1/Å; {pixelSize:0.###} Å/px)" : "spatial frequency (cycles/pixel)",
+            Low = 0,
+            High = 1,
+            ColorBarLabel = "",
+            Dividers = ctf != null ? [-0.5 * step] : [],
+            Labels = ctf != null
+                ? [new PlotMarker(-0.5 * c * step, double.NaN, "log power spectrum"), new PlotMarker(0.5 * c * step, double.NaN, "CTF² model")]
+                : [],
         };
     }
 
