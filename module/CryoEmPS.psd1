@@ -30,6 +30,9 @@
         'ConvertFrom-FourierBessel'
         'Invoke-ApproxEm'
         'Export-EmPicture'
+        'Resize-Micrograph'
+        'Measure-NoiseSpectrum'
+        'Edit-Micrograph'
     )
     FunctionsToExport    = @()
     AliasesToExport      = @()
