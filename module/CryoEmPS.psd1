@@ -33,6 +33,9 @@
         'New-EmCtf'
         'Import-EmCtf'
         'Set-MicrographCtf'
+        'Resize-Micrograph'
+        'Measure-NoiseSpectrum'
+        'Edit-Micrograph'
     )
     FunctionsToExport    = @()
     AliasesToExport      = @()

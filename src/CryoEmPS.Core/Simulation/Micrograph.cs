@@ -145,6 +145,7 @@ public sealed class Micrograph
     {
         string nm = string.IsNullOrEmpty(Name) ? "" : $"{Name}: ";
         string t = Truth != null ? $", {ParticleCount} particles, SNR {MeasuredSnr:0.###}" : "";
-        return $"{nm}Micrograph {SizeY}x{SizeX}{t}";
+        string steps = Steps.Count == 0 ? "" : $", {Steps.Count} step{(Steps.Count == 1 ? "" : "s")} (last: {Steps[^1]})";
+        return $"{nm}Micrograph {SizeY}x{SizeX}{t}{steps}";
     }
 }
