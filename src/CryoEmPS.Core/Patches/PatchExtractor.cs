@@ -113,6 +113,9 @@ public static class PatchExtractor
             Whitenings = micrographs.Any(micrograph => micrograph.Whitening != null)
                 ? micrographs.Select(micrograph => micrograph.Whitening).ToArray()
                 : Array.Empty<NoiseSpectrum?>(),
+            SignalScales = micrographs.Any(micrograph => micrograph.SignalScale != 1)
+                ? micrographs.Select(micrograph => micrograph.SignalScale).ToArray()
+                : Array.Empty<double>(),
         };
     }
 

@@ -57,8 +57,13 @@ public sealed class PatchSet
     /// <summary>Each micrograph's whitening spectrum (null where it was not whitened), or empty when none was.</summary>
     public NoiseSpectrum?[] Whitenings { get; init; } = Array.Empty<NoiseSpectrum?>();
 
-    /// <summary>True when some micrograph has a CTF or was whitened: the EM then needs a filtered forward model.</summary>
-    public bool Filtered => Ctfs.Any(ctf => ctf != null) || Whitenings.Any(spectrum => spectrum != null);
+    /// <summary>Each micrograph's <see cref="Simulation.Micrograph.SignalScale"/>, or empty when every one is 1.</summary>
+    public double[] SignalScales { get; init; } = Array.Empty<double>();
+
+    /// <summary>
+    /// True when some micrograph has a CTF, was whitened or had its signal scaled: the EM then needs a filtered forward model.
+    /// </summary>
+    public bool Filtered => Ctfs.Any(ctf => ctf != null) || Whitenings.Any(spectrum => spectrum != null) || SignalScales.Any(scale => scale != 1);
 
     public ReadOnlySpan<double> Patch(int q) => Data.AsSpan(q * PatchSize * PatchSize, PatchSize * PatchSize);
 

@@ -15,7 +15,7 @@ public static class DefocusGrouping
     /// filter with a box margin of <paramref name="margin"/> pixels.
     /// </summary>
     public static IImageFilter[] Filters(IReadOnlyList<Ctf?> ctfs, IReadOnlyList<NoiseSpectrum?> whitenings, int micrographCount,
-        double pixelSize, int margin, double tolerance)
+        double pixelSize, int margin, double tolerance, IReadOnlyList<double>? scales = null)
     {
         if (!(tolerance >= 0) || double.IsInfinity(tolerance))
         {
@@ -26,6 +26,7 @@ public static class DefocusGrouping
         var assigned = new bool[micrographCount];
         Ctf? CtfOf(int i) => i < ctfs.Count ? ctfs[i] : null;
         NoiseSpectrum? WhiteningOf(int i) => i < whitenings.Count ? whitenings[i] : null;
+        double ScaleOf(int i) => scales != null && i < scales.Count ? scales[i] : 1;
         var order = Enumerable.Range(0, micrographCount).OrderBy(i => CtfOf(i)?.DefocusMean ?? 0).ThenBy(i => i).ToArray();
         foreach (int first in order)
         {
@@ -36,12 +37,14 @@ public static class DefocusGrouping
 
             var ctf = CtfOf(first);
             var whitening = WhiteningOf(first);
-            var members = order.Where(i => !assigned[i] && SameOptics(CtfOf(i), ctf) && Equals(WhiteningOf(i), whitening)
+            double scale = ScaleOf(first);
+            var members = order.Where(i => !assigned[i] && SameOptics(CtfOf(i), ctf) && Equals(WhiteningOf(i), whitening) && ScaleOf(i) == scale
                 && (ctf == null || CtfOf(i)!.DefocusMean - ctf.DefocusMean <= tolerance)).ToArray();
-            IImageFilter filter = ctf == null && whitening == null
+            // A scale alone does not spread the signal: no margin then.
+            IImageFilter filter = ctf == null && whitening == null && scale == 1
                 ? IdentityFilter.Instance
                 : new MicrographFilter(ctf == null ? null : Representative(members.Select(i => CtfOf(i)!).ToArray()), whitening,
-                    pixelSize, margin);
+                    pixelSize, ctf == null && whitening == null ? 0 : margin, scale);
             foreach (int member in members)
             {
                 filters[member] = filter;

@@ -57,11 +57,12 @@ public static unsafe class FourierFilter
     /// <summary>
     /// ‖F·image‖² for each of the <paramref name="count"/> <paramref name="size"/>×<paramref name="size"/> images of
     /// <paramref name="images"/> ([image, y, x]): the energy after the filter, by Parseval on a zero-padded grid of side
-    /// P ≥ 2·size (so the filtered image's spread is kept, not cut to the box): (1/P²) Σ_k |T(k)|²|Î(k)|².
+    /// P ≥ 4·size (so the filtered image's spread is kept, not cut to the box): (1/P²) Σ_k |T(k)|²|Î(k)|², a Riemann sum of
+    /// the continuous ∫|T|²|Î|² on frequencies 1/P apart (the CTF oscillates, so the grid is finer than the image needs).
     /// </summary>
     public static double[] FilteredEnergies(ReadOnlySpan<double> images, int size, int count, Func<double, double, double> transfer)
     {
-        int p = ForwardModel.FastFftSize(2 * size), half = p / 2 + 1;
+        int p = ForwardModel.FastFftSize(4 * size), half = p / 2 + 1;
         var weight = new double[p * half];
         for (int y = 0; y < p; y++)
         {

@@ -20,11 +20,16 @@ public sealed unsafe class MicrographFilter : IImageFilter, IEquatable<Micrograp
     /// A filter from <paramref name="ctf"/> (null: no CTF) and <paramref name="whitening"/> (null: not whitened), evaluated at
     /// <paramref name="pixelSize"/> Å/px (the patches' pixel size), with a box margin of <paramref name="margin"/> pixels.
     /// </summary>
-    public MicrographFilter(Ctf? ctf, NoiseSpectrum? whitening, double pixelSize, int margin)
+    public MicrographFilter(Ctf? ctf, NoiseSpectrum? whitening, double pixelSize, int margin, double scale = 1)
     {
-        if (ctf == null && whitening == null)
+        if (ctf == null && whitening == null && scale == 1)
         {
-            throw new ArgumentException("A micrograph filter needs a CTF, a whitening spectrum or both; use IdentityFilter for neither.");
+            throw new ArgumentException("A micrograph filter needs a CTF, a whitening spectrum or a scale; use IdentityFilter for none.");
+        }
+
+        if (!(scale != 0) || !double.IsFinite(scale))
+        {
+            throw new ArgumentOutOfRangeException(nameof(scale), scale, "The signal scale must be finite and not 0.");
         }
 
         if (margin < 0)
@@ -41,8 +46,12 @@ public sealed unsafe class MicrographFilter : IImageFilter, IEquatable<Micrograp
         Ctf = ctf?.WithPixelSize(pixelSize);
         Whitening = whitening;
         PixelSize = pixelSize;
+        Scale = scale;
         _margin = margin;
     }
+
+    /// <summary>The factor preprocessing multiplied the signal by (Simulation.Micrograph.SignalScale; 1 = none).</summary>
+    public double Scale { get; }
 
     /// <summary>The CTF at the patches' pixel size (null: none).</summary>
     public Ctf? Ctf { get; }
@@ -52,9 +61,8 @@ public sealed unsafe class MicrographFilter : IImageFilter, IEquatable<Micrograp
 
     public double PixelSize { get; }
 
-    public string Name => Ctf == null
-        ? "whitening"
-        : $"CTF {Ctf.DefocusMean / 1e4:0.###} µm{(Whitening != null ? " / √PSD" : "")}";
+    public string Name => (Ctf == null ? Whitening != null ? "whitening" : "" : $"CTF {Ctf.DefocusMean / 1e4:0.###} µm{(Whitening != null ? " / √PSD" : "")}")
+        + (Scale != 1 ? $" × {Scale:g4}" : "");
 
     public bool IsIdentity => false;
 
@@ -63,7 +71,7 @@ public sealed unsafe class MicrographFilter : IImageFilter, IEquatable<Micrograp
     /// <summary>The value of F at (<paramref name="fx"/>, <paramref name="fy"/>) cycles/pixel.</summary>
     public double Value(double fx, double fy)
     {
-        double value = Ctf?.Evaluate(fx / PixelSize, fy / PixelSize) ?? 1;
+        double value = Scale * (Ctf?.Evaluate(fx / PixelSize, fy / PixelSize) ?? 1);
         return Whitening == null ? value : value / Math.Sqrt(Whitening.At(Math.Sqrt(fx * fx + fy * fy)));
     }
 
@@ -137,12 +145,12 @@ public sealed unsafe class MicrographFilter : IImageFilter, IEquatable<Micrograp
     }
 
     public bool Equals(MicrographFilter? other)
-        => other is not null && _margin == other._margin && PixelSize == other.PixelSize && Equals(Ctf, other.Ctf)
+        => other is not null && _margin == other._margin && PixelSize == other.PixelSize && Scale == other.Scale && Equals(Ctf, other.Ctf)
             && Equals(Whitening, other.Whitening);
 
     public override bool Equals(object? obj) => Equals(obj as MicrographFilter);
 
-    public override int GetHashCode() => HashCode.Combine(_margin, PixelSize, Ctf, Whitening);
+    public override int GetHashCode() => HashCode.Combine(_margin, PixelSize, Scale, Ctf, Whitening);
 
     public override string ToString() => $"{Name}, margin {_margin} px";
 
@@ -159,7 +167,7 @@ public sealed unsafe class MicrographFilter : IImageFilter, IEquatable<Micrograp
             string whitening = Whitening == null
                 ? "none"
                 : string.Join(",", Whitening.Power.Select(value => value.ToString("R", System.Globalization.CultureInfo.InvariantCulture)));
-            return $"ctf({ctf}) whitening({whitening}) margin {_margin}";
+            return $"ctf({ctf}) whitening({whitening}) scale {Scale.ToString("R", System.Globalization.CultureInfo.InvariantCulture)} margin {_margin}";
         }
     }
 

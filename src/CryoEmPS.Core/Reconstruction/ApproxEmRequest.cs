@@ -191,7 +191,7 @@ public sealed class ApproxEmRequest
         }
 
         var filters = DefocusGrouping.Filters(patches.Ctfs, patches.Whitenings, patches.MicrographCount, patches.PixelSize, margin,
-            DefocusGroupTolerance);
+            DefocusGroupTolerance, patches.SignalScales);
         return new ForwardModel(patches.PatchSize, filters);
     }
 

@@ -110,6 +110,12 @@ public sealed class Micrograph
     public NoiseSpectrum? Whitening { get; set; }
 
     /// <summary>
+    /// The factor processing has multiplied the signal by (Edit-Micrograph -Normalize: 1/σ), 1 as simulated or imported. The EM's
+    /// filter for this micrograph includes it, so micrographs normalised by different σ still agree on one volume's scale.
+    /// </summary>
+    public double SignalScale { get; set; } = 1;
+
+    /// <summary>
     /// The processing steps applied to this micrograph since it was simulated or imported, in order, each with its parameters
     /// (for example "Resize-Micrograph -PixelSize 3"), so that a pipeline can be reproduced from the object alone.
     /// </summary>
@@ -130,6 +136,7 @@ public sealed class Micrograph
             FilePath = FilePath, NoiseVariance = NoiseVariance, RequestedSnr = RequestedSnr, MeasuredSnr = MeasuredSnr,
             Truth = sameSize ? Truth : null, RequestedParticleCount = RequestedParticleCount, Spacing = Spacing, Method = Method,
             Seed = Seed, Clean = sameSize ? Clean : null, Ctf = Ctf, NoiseSpectrum = NoiseSpectrum, Whitening = Whitening,
+            SignalScale = SignalScale,
         };
         copy.Steps.AddRange(Steps);
         return copy;

@@ -147,8 +147,8 @@ public static unsafe class MicrographPreprocessing
     /// <summary>
     /// Subtracts the mean and divides by σ = √<paramref name="noiseVariance"/> (the noise variance per pixel), so the noise
     /// has unit variance: NoiseVariance becomes 1 and the noise spectrum is divided by σ². <see cref="Micrograph.Whitening"/>
-    /// is left as it is: it records the spectral shape the image was divided by, not global scale factors such as this 1/σ
-    /// (which scales signal and noise alike).
+    /// is left as it is (it records the spectral shape the image was divided by); the 1/σ, which scales the signal too, goes
+    /// into <see cref="Micrograph.SignalScale"/>.
     /// </summary>
     public static Micrograph Normalize(Micrograph micrograph, double noiseVariance)
     {
@@ -176,6 +176,7 @@ public static unsafe class MicrographPreprocessing
         var copy = micrograph.Copy(data);
         copy.NoiseVariance = 1;
         copy.NoiseSpectrum = micrograph.NoiseSpectrum?.Scaled(1 / noiseVariance);
+        copy.SignalScale = micrograph.SignalScale * scale;
         return copy;
     }
 
