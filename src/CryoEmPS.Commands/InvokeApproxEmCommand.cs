@@ -122,7 +122,7 @@ public sealed class InvokeApproxEmCommand : CryoEmCmdlet
     [Parameter]
     public FrequencyMarching Marching { get; set; } = FrequencyMarching.Fixed;
 
-    /// <summary>With a CTF: pixels of delocalised signal kept beyond each edge of a projection (default 3).</summary>
+    /// <summary>With a CTF: pixels of delocalised signal kept beyond each edge of a projection (default 0).</summary>
     [Parameter]
     public int FilterMargin { get; set; } = ApproxEmRequest.DefaultFilterMargin;
 
