@@ -35,6 +35,11 @@ public sealed class MeasureNoiseSpectrumCommand : MicrographCmdletBase
     [Parameter]
     public SwitchParameter NoTaper { get; set; }
 
+    /// <summary>With the median average: the quantile across tiles per shell (0.5 = the median); lower leans on particle-poor tiles.</summary>
+    [Parameter]
+    [ValidateRange(0.01, 0.99)]
+    public double Quantile { get; set; } = 0.5;
+
     /// <summary>Output a copy of the micrograph with NoiseSpectrum set, instead of the spectrum.</summary>
     [Parameter]
     public SwitchParameter PassThru { get; set; }
@@ -43,7 +48,7 @@ public sealed class MeasureNoiseSpectrumCommand : MicrographCmdletBase
     {
         RequireNative();
         var m = Micrograph;
-        var estimator = new NoiseSpectrumEstimator(TileSize, Shells, !NoTaper, Average);
+        var estimator = new NoiseSpectrumEstimator(TileSize, Shells, !NoTaper, Average, quantile: Quantile);
         var spectrum = Measure(estimator, m);
         if (spectrum == null)
         {
