@@ -189,7 +189,7 @@ public sealed class ForwardModel
     /// Stage 2: the <paramref name="count"/> L×L images of <paramref name="images"/> through group <paramref name="group"/>'s
     /// filter, each into a B×B box ([image, y, x]). For the identity filter (B = L) the input array itself is returned.
     /// </summary>
-    public double[] Filter(int group, double[] images, int count)
+    public double[] Filter(int group, double[] images, int count, int threads = 0)
     {
         var filter = _filters[group];
         int pixels = ImageSize * ImageSize;
@@ -200,8 +200,8 @@ public sealed class ForwardModel
 
         int box = BoxSize, boxPixels = box * box, margin = filter.Margin(ImageSize), inner = ImageSize + 2 * margin;
         var filtered = new double[(long)count * boxPixels];
-        var scratch = new double[inner * inner];
-        for (int k = 0; k < count; k++)
+        // Each image on its own (filters are thread-safe): the result does not depend on the thread count.
+        ParallelLoop.For(count, threads > 0 ? threads : Environment.ProcessorCount, () => new double[inner * inner], (scratch, k) =>
         {
             filter.Apply(images.AsSpan(k * pixels, pixels), ImageSize, scratch);
             // A filter with a smaller margin than the box's sits centred in the box.
@@ -210,7 +210,7 @@ public sealed class ForwardModel
             {
                 scratch.AsSpan(y * inner, inner).CopyTo(filtered.AsSpan(k * boxPixels + (y + offset) * box + offset, inner));
             }
-        }
+        }, _ => { }, CancellationToken.None);
 
         return filtered;
     }

@@ -96,7 +96,9 @@ public static class EStep
         var filtered = new double[forward.GroupCount][];
         for (int group = 0; group < forward.GroupCount; group++)
         {
-            filtered[group] = groupPatches[group].Length == 0 ? Array.Empty<double>() : forward.Filter(group, projections, rotations.Count);
+            filtered[group] = groupPatches[group].Length == 0
+                ? Array.Empty<double>()
+                : forward.Filter(group, projections, rotations.Count, options.Threads);
         }
 
         var precision = options.Precision == EStepPrecision.Auto
