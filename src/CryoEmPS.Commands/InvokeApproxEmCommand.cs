@@ -126,6 +126,10 @@ public sealed class InvokeApproxEmCommand : CryoEmCmdlet
     [Parameter]
     public int FilterMargin { get; set; } = ApproxEmRequest.DefaultFilterMargin;
 
+    /// <summary>Scale the initial volume to the data first (the most likely amplitude): for real or preprocessed micrographs.</summary>
+    [Parameter]
+    public SwitchParameter FitInitialScale { get; set; }
+
     /// <summary>With a CTF: micrographs whose mean defocus differs by at most this many Å share one defocus group (default 0).</summary>
     [Parameter]
     public double DefocusGroupTolerance { get; set; }
@@ -244,6 +248,7 @@ public sealed class InvokeApproxEmCommand : CryoEmCmdlet
         Marching = Marching,
         HeldOutFraction = MyInvocation.BoundParameters.ContainsKey(nameof(HeldOutFraction)) ? HeldOutFraction : null,
         FilterMargin = FilterMargin,
+        FitInitialScale = FitInitialScale.IsPresent,
         DefocusGroupTolerance = DefocusGroupTolerance,
     };
 

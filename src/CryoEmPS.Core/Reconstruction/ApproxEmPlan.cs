@@ -42,7 +42,11 @@ public sealed class ApproxEmPlan
         Reference = request.Reference;
         CheckpointPath = request.CheckpointPath;
         Resume = request.Resume;
+        FitInitialScale = request.FitInitialScale;
     }
+
+    /// <summary>Scale x₀ to the data first (<see cref="ApproxEmRequest.FitInitialScale"/>).</summary>
+    public bool FitInitialScale { get; }
 
     public PatchSet Patches { get; }
     /// <summary>The observation model with each micrograph's CTF/whitening filter, grouped by defocus; null = the paper's (no filter).</summary>

@@ -44,7 +44,22 @@ public static class ApproxEmReconstruction
             Lift = (stage, x) => new FourierBesselVolume(bases[stage - 1], x, voxelSize).WithEllMax(plan.EllMax[stage]).Coefficients,
             Synthesize = (stage, x) => new FourierBesselVolume(bases[stage], x, voxelSize).ToVolume(),
         };
-        var run = ApproxEm.Run(plan.Patches, x0.Coefficients, settings, progress, token);
+        double initialScale = 1;
+        var coefficients = x0.Coefficients;
+        if (plan.FitInitialScale)
+        {
+            var forward = plan.ForwardModel ?? new ForwardModel(size);
+            initialScale = InitialScale.Fit(forward, stages[0].Model, plan.Rotations[0].Rotations, coefficients, plan.Patches,
+                plan.NoiseVariance, plan.EmptyProbability, plan.Seed, plan.Threads, token);
+            coefficients = coefficients.Select(value => initialScale * value).ToArray();
+            progress?.Report(new ApproxEmProgress
+            {
+                Stage = 1, StageCount = plan.StageCount, Phase = "initial scale",
+                Message = $"Initial volume scaled by {initialScale:g4} to the data (the most likely amplitude).",
+            });
+        }
+
+        var run = ApproxEm.Run(plan.Patches, coefficients, settings, progress, token);
         var estimate = new FourierBesselVolume(bases[^1], run.Coefficients, voxelSize, "ApproxEm");
         var volume = estimate.ToVolume();
         volume.VoxelSize = voxelSize;
@@ -76,7 +91,7 @@ public static class ApproxEmReconstruction
             MaxIterations = plan.MaxIterations.ToArray(), Tolerance = plan.Tolerance.ToArray(), Threads = plan.Threads,
             PosteriorCutoff = plan.PosteriorCutoff, Precision = plan.Precision,
             InitialVolumeSource = run.Resumed ? source + " (resumed from checkpoint)" : source,
-            CheckpointPath = plan.CheckpointPath, Resumed = run.Resumed,
+            CheckpointPath = plan.CheckpointPath, Resumed = run.Resumed, InitialScale = initialScale,
         };
     }
 

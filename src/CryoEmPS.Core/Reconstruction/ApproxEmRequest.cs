@@ -92,6 +92,12 @@ public sealed class ApproxEmRequest
     /// <summary>The filter margin unless given: 0 measured as good as 3 and 7 on the CTF benchmark at less cost (benchmarks/README.md).</summary>
     public const int DefaultFilterMargin = 0;
 
+    /// <summary>
+    /// Multiply x₀ by the scalar that maximises the data's log-likelihood before the run (<see cref="Reconstruction.InitialScale"/>):
+    /// for real or preprocessed micrographs, whose units have nothing to do with the start model's.
+    /// </summary>
+    public bool FitInitialScale { get; init; }
+
     /// <summary>The default prior.</summary>
     public const ApproxEmPrior DefaultPrior = ApproxEmPrior.None;
     /// <summary>The default T (chosen by a sweep of 1, 4, 8, 16 on the paper protocol; see the help of -Tau2Fudge).</summary>

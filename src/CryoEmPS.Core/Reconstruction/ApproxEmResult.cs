@@ -67,6 +67,8 @@ public sealed class ApproxEmResult
     public int RegularizedIterations => History.Count(row => row.Regularization > 0);
     public string? CheckpointPath { get; init; }
     public bool Resumed { get; init; }
+    /// <summary>The factor x₀ was multiplied by before the run (-FitInitialScale; 1 otherwise).</summary>
+    public double InitialScale { get; init; } = 1;
     public double FinalLogLikelihoodPerPatch => History.Length == 0 ? double.NaN : History[^1].LogLikelihoodPerPatch;
     /// <summary>FSC(0.5) crossing shell of the first and last rows (NaN without -Reference).</summary>
     public double InitialFscShell => History.Length == 0 ? double.NaN : History[0].FscShell;
