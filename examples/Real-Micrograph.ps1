@@ -14,8 +14,10 @@
     then Invoke-ApproxEm with σ² estimated, gold-standard half-sets and held-out patches, from a start that is not
     the truth. It reports the half-map resolution (no truth needed) and, since this is a simulation, the FSC against
     the truth. PNG pictures of a micrograph, its Thon rings and the result go to the output folder.
-    Seeded: the same numbers every run. About 20 s on 2 cores (18 s measured); the wall time is printed. At SNR 1 on
-    1 Å pixels the downsampled data are strong (about 22x the SNR per pixel), so the half maps agree to Nyquist.
+    Seeded: the same numbers every run. About 20 s on 2 cores (23 s measured); the wall time is printed. The raw SNR is
+    0.05 on 1 Å pixels, as in real micrographs; downsampling to 4.7 Å raises it about 22-fold per pixel. Measured at the
+    default seed: FSC 0.5 against the truth 3.26 (start) -> 6.00 shells (13.3 Å), half-map 0.143 at 6.75 (11.9 Å),
+    -FitInitialScale 4.711 against the voxel-size ratio 4.706, σ² 0.975 on whitened data (1 expected).
     Returns one object with the numbers of the summary table (Defocus, PatchCount, NoiseVariance, HalfMap...,
     Fsc..., Seconds), for scripts and tests.
 .PARAMETER OutputDirectory
@@ -58,9 +60,9 @@ $truthFine.Name = '5cvz at 1 Å'
 # The optics of every micrograph (300 kV, Cs 2.7 mm, amplitude contrast 0.1); -DefocusRange draws each micrograph's
 # defocus (1 to 2.5 µm underfocus, with mild astigmatism) from its own seed.
 $optics = New-EmCtf -DefocusU 15000 -Voltage 300 -SphericalAberration 2.7 -AmplitudeContrast 0.1 -PixelSize 1
-# SNR 1 is eq. (4) on the CTF-filtered projections (their whole energy, the signal the CTF spreads out included), so
+# SNR 0.05 is eq. (4) on the CTF-filtered projections (their whole energy, the signal the CTF spreads out included), so
 # σ² differs between micrographs of different defocus. -InvertContrast: raw micrographs show particles dark.
-$raw = New-Micrograph -Volume $truthFine -Size $N -Count 4 -Density 0.35 -Snr 1 -Ctf $optics -DefocusRange 10000, 25000 `
+$raw = New-Micrograph -Volume $truthFine -Size $N -Count 4 -Density 0.35 -Snr 0.05 -Ctf $optics -DefocusRange 10000, 25000 `
     -NoiseSpectrum Falloff -InvertContrast -Seed $Seed -WarningAction SilentlyContinue
 Write-Host ("1. Simulated {0} raw micrographs of {1}x{1} at 1 Å/px: {2} particles ({3} asked), SNR {4} (eq. 4, CTF-filtered)" -f `
         $raw.Count, $N, (($raw | Measure-Object ParticleCount -Sum).Sum), (($raw | Measure-Object RequestedParticleCount -Sum).Sum), $raw[0].RequestedSnr)
@@ -146,30 +148,19 @@ $prepared[0] | Export-EmPicture -Path (Join-Path $OutputDirectory 'micrograph.pn
 $patches = $prepared | Get-PatchSet -PatchSize $L
 Write-Host ("5. Patches: {0} of {1}x{1}" -f $patches.Count, $L)
 
-# 6. The truth at the working pixel size (for the simulation's FSC only) and a start that is not the truth.
-#    Units: the micrographs hold line integrals through the 1 Å density (the simulator sums 1 Å voxels along the beam),
-#    and Resize-Micrograph keeps values. Resize-EmVolume keeps values too (it preserves the mean), but a projection of
-#    the 4.7 Å volume sums only 17 voxels instead of 80: it comes out 80/17 = 4.7x too small. Multiply by the ratio of
-#    voxel sizes so the start's projections match the particles in the data. (Measured at seed 2026: the same run from
-#    the unscaled start reached FSC shell 6.44 instead of 6.89, and 6.08 instead of 7.11 after stage 1.)
-#    (New-EmVolume -AtomicModel -VoxelSize 4.7 would be wrong the other way: it puts each voxel's mass in the voxel,
-#    4.7³ times the 1 Å values, so its projections are 4.7² = 22x too large.)
+# 6. The truth at the working pixel size (for the simulation's FSC only) and a start that is not the truth: the truth
+#    low-passed to 5³, as it comes, in its own units. Those are not the data's: the micrographs hold line integrals through
+#    the 1 Å density (80 voxels deep), Resize-Micrograph and Resize-EmVolume keep values, and a projection of the 4.7 Å
+#    volume sums only 17 voxels, so the start's projections are 80/17 = 4.7x too weak. With real data nobody knows the
+#    factor, so -FitInitialScale below finds it from the data (the most likely amplitude); here we can check it.
 $truth = $truthFine | Resize-EmVolume -Size $L
-$factor = $truth.VoxelSize / $truthFine.VoxelSize
-$truth = [CryoEmPS.Core.Volumes.Volume]::new($L, [double[]]($truth.Data | ForEach-Object { $_ * $factor }), $truth.VoxelSize, 'truth at 4.7 Å')
+$truth.Name = 'truth at 4.7 Å'
 $start = $truth | Resize-EmVolume -Size 5 | Resize-EmVolume -Size $L
 $start.Name = 'start (truth low-passed to 5³)'
-#    Check the scale: a noise-free, CTF-free micrograph of the 1 Å truth, downsampled like the data, against the start's
-#    and the truth's own projections (mean energy per particle; the start lacks the high frequencies, so reads lower).
-$check = New-Micrograph -Volume $truthFine -Size 800 -ParticleCount 12 -Snr 1e9 -Seed 1 -WarningAction SilentlyContinue
-$perParticle = (($check | Resize-Micrograph -PixelSize $pixelSize).Data | ForEach-Object { $_ * $_ } | Measure-Object -Sum).Sum / $check.ParticleCount
-$rotations = New-RotationSet -Random -Count 50 -Seed 1
-$truthEnergy = ((Get-EmProjection -Volume $truth -Rotation $rotations).Data | ForEach-Object { $_ * $_ } | Measure-Object -Sum).Sum / 50
-$startEnergy = ((Get-EmProjection -Volume $start -Rotation $rotations).Data | ForEach-Object { $_ * $_ } | Measure-Object -Sum).Sum / 50
+$factor = $truth.VoxelSize / $truthFine.VoxelSize
 $fsc0 = Measure-Fsc -Reference $truth -Volume $start
-Write-Host ("6. Scale: the start is x{0:0.000} (the voxel-size ratio); energy per particle: data {1:0.0}, truth's projections {2:0.0} (ratio {3:0.000}), start's {4:0.0}" -f `
-        $factor, $perParticle, $truthEnergy, ($truthEnergy / $perParticle), $startEnergy)
-Write-Host ("   start vs truth: FSC 0.5 at shell {0:0.00} of {1} ({2:0.0} Å)" -f $fsc0.CrossingShell, [int][math]::Floor($L / 2), $fsc0.ResolutionAngstrom)
+Write-Host ("6. Start vs truth: FSC 0.5 at shell {0:0.00} of {1} ({2:0.0} Å); its projections are {3:0.000}x too weak (the voxel-size ratio)" -f `
+        $fsc0.CrossingShell, [int][math]::Floor($L / 2), $fsc0.ResolutionAngstrom, $factor)
 
 # 7. The approximate EM. σ² is not given: it is estimated. -HalfSet splits by micrograph (two each), so the half maps
 #    share no particle; -HeldOutFraction keeps 5 % of the patches out of every M-step to pick the map returned.
@@ -177,7 +168,9 @@ Write-Host ("   start vs truth: FSC 0.5 at shell {0:0.00} of {1} ({2:0.0} Å)" -
 #    against the truth to the History and never steers the run.
 Write-Host ("7. Invoke-ApproxEm: lmax {0}, K {1}, S {2}, iterations {3}" -f ($schedule.EllMax -join '/'), ($schedule.RotationCount -join '/'),
     ($schedule.StochasticFactor -join '/'), ($schedule.MaxIterations -join '/'))
-$result = $patches | Invoke-ApproxEm -InitialVolume $start @schedule -HalfSet -HeldOutFraction 0.05 -Prior Gaussian -Reference $truth -Seed $Seed
+$result = $patches | Invoke-ApproxEm -InitialVolume $start @schedule -FitInitialScale -HalfSet -HeldOutFraction 0.05 -Prior Gaussian `
+    -Reference $truth -Seed $Seed
+Write-Host ("   -FitInitialScale multiplied the start by {0:0.000} (the voxel-size ratio is {1:0.000})" -f $result.InitialScale, $factor)
 $result.History | Format-Table -AutoSize | Out-String -Width 160 | Write-Host
 
 # 8. The result: the half-map FSC at 0.143 needs no truth; the FSC against the truth at 0.5 is the simulation's bonus.
@@ -200,8 +193,8 @@ $summary = [pscustomobject]@{
     PixelSize         = $pixelSize
     PatchCount        = $patches.Count
     NoiseVariance     = $result.NoiseVariance
-    ScaleFactor       = $factor
-    EnergyRatio       = $truthEnergy / $perParticle
+    InitialScale      = $result.InitialScale
+    VoxelSizeRatio    = $factor
     HalfMapFscShell   = $result.HalfMapFscShell
     HalfMapAngstrom   = $result.HalfMapResolutionAngstrom
     HalfMapCurveShell = $halfFsc.CrossingShell

@@ -29,19 +29,20 @@ Describe 'examples/Real-Micrograph.ps1' {
         foreach ($d in @($script:Summary.DefocusU) + @($script:Summary.DefocusV)) { $d | Should -BeGreaterThan 9500; $d | Should -BeLessThan 25500 }
         @($script:Summary.DefocusU | Sort-Object -Unique).Count | Should -Be 4
     }
-    It 'gives the start the scale of the data: the projections of the scaled truth match the particles within 10 %' {
-        $script:Summary.ScaleFactor | Should -BeGreaterThan 4.7
-        $script:Summary.EnergyRatio | Should -BeGreaterThan 0.9
-        $script:Summary.EnergyRatio | Should -BeLessThan 1.1
+    It 'finds the start''s scale from the data (-FitInitialScale) near the voxel-size ratio that makes it right' {
+        # The start's projections sum 17 voxels of 4.7 Å where the data sum 80 of 1 Å: 4.706x too weak.
+        $script:Summary.VoxelSizeRatio | Should -BeGreaterThan 4.7
+        $script:Summary.InitialScale | Should -BeGreaterThan (0.7 * $script:Summary.VoxelSizeRatio)
+        $script:Summary.InitialScale | Should -BeLessThan (1.4 * $script:Summary.VoxelSizeRatio)
     }
     It 'cuts 900 patches and estimates σ² of the whitened data near 1' {
-        # Measured: 0.894 (the spectrum measured with the particles in reads a little high, so the data are a little below 1).
+        # Measured: 0.975 (the spectrum measured with the particles in reads a little high, so the data are a little below 1).
         $script:Summary.PatchCount | Should -Be 900
         $script:Summary.NoiseVariance | Should -BeGreaterThan 0.7
         $script:Summary.NoiseVariance | Should -BeLessThan 1.3
     }
     It 'improves on the start against the truth and reports a half-map resolution' {
-        # Measured: FSC 0.5 crossing 3.28 -> 6.89 shells (24.4 -> 11.6 Å); half maps above 0.143 to Nyquist (shell 8, 10 Å).
+        # Measured: FSC 0.5 crossing 3.26 -> 6.00 shells (24.6 -> 13.3 Å); half maps 0.143 at shell 6.75 (11.9 Å).
         $script:Summary.FscShell | Should -BeGreaterThan ($script:Summary.StartFscShell + 2)
         $script:Summary.HalfMapFscShell | Should -BeGreaterThan $script:Summary.StartFscShell
         $script:Summary.HalfMapAngstrom | Should -BeGreaterOrEqual (2 * $script:Summary.PixelSize - 1e-9)
