@@ -27,23 +27,7 @@ public sealed class ImportEmCtfCommand : CryoEmCmdlet
         foreach (var path in literal ? LiteralPath : Path)
         {
             string file = ResolveInputFile(path, literal, "Ctf");
-            IReadOnlyList<CtfEntry> entries = Array.Empty<CtfEntry>();
-            try
-            {
-                entries = CtfFile.Read(file);
-            }
-            catch (CtfFileException ex)
-            {
-                Fail(ex, ex.ErrorId, ErrorCategory.InvalidData, file);
-            }
-            catch (UnauthorizedAccessException ex)
-            {
-                Fail(ex, "CtfAccessDenied", ErrorCategory.PermissionDenied, file);
-            }
-            catch (IOException ex)
-            {
-                Fail(ex, "CtfReadFailed", ErrorCategory.ReadError, file);
-            }
+            var (entries, _) = CtfFileInput.Read(this, file);
             WriteVerbose($"'{file}': the CTFs of {entries.Count} micrographs.");
             WriteObject(entries, true);
         }

@@ -58,24 +58,7 @@ public sealed class SetMicrographCtfCommand : CryoEmCmdlet
         }
         bool literal = ParameterSetName == "LiteralPath";
         _file = ResolveInputFile(literal ? LiteralPath : Path, literal, "Ctf");
-        try
-        {
-            string text = File.ReadAllText(_file);
-            _ctffind = !CtfFile.IsStar(text) && CtfFile.IsCtffind(text);
-            _entries = CtfFile.Parse(text, _file);
-        }
-        catch (CtfFileException ex)
-        {
-            Fail(ex, ex.ErrorId, ErrorCategory.InvalidData, _file);
-        }
-        catch (UnauthorizedAccessException ex)
-        {
-            Fail(ex, "CtfAccessDenied", ErrorCategory.PermissionDenied, _file);
-        }
-        catch (IOException ex)
-        {
-            Fail(ex, "CtfReadFailed", ErrorCategory.ReadError, _file);
-        }
+        (_entries, _ctffind) = CtfFileInput.Read(this, _file);
         WriteVerbose($"'{_file}': {(_ctffind ? "CTFFIND4" : "RELION STAR")} file with the CTFs of {_entries.Count} micrographs.");
     }
 

@@ -157,4 +157,29 @@ public class CtfSimulationTests
         var filter = new MicrographFilter(Optics, null, 2, 3, 0.5);
         Assert.Equal(0.5 * Optics.Evaluate(0.03, 0.01), filter.Value(0.06, 0.02), 14);
     }
+
+    /// <summary>
+    /// The filter and its adjoint: ⟨F x, y⟩ = ⟨x, Fᵀ y⟩ for random x (L×L) and y (B×B), with astigmatism, whitening, a scale and
+    /// margins 0 and 3, odd and even L (1e-12 relative).
+    /// </summary>
+    [Theory]
+    [InlineData(9, 0)]
+    [InlineData(9, 3)]
+    [InlineData(10, 2)]
+    public void TheFilterAndItsAdjointPassTheDotProductTest(int l, int margin)
+    {
+        var whitening = new NoiseSpectrum(new[] { 3.0, 2.0, 1.5, 1.2, 1.0 });
+        var filter = new MicrographFilter(new Ctf(14000, 11000, 35, 300, 2.7, 0.1, 3), whitening, 3, margin, 0.7);
+        int box = l + 2 * margin;
+        var random = new Random(l * 10 + margin);
+        var x = Enumerable.Range(0, l * l).Select(_ => random.NextDouble() - 0.5).ToArray();
+        var y = Enumerable.Range(0, box * box).Select(_ => random.NextDouble() - 0.5).ToArray();
+        var fx = new double[box * box];
+        var fty = new double[l * l];
+        filter.Apply(x, l, fx);
+        filter.ApplyAdjoint(y, l, fty);
+        double left = fx.Zip(y, (a, b) => a * b).Sum(), right = x.Zip(fty, (a, b) => a * b).Sum();
+        Assert.True(Math.Abs(left - right) <= 1e-12 * Math.Max(Math.Abs(left), fx.Sum(v => v * v)), $"⟨Fx, y⟩ = {left:R}, ⟨x, Fᵀy⟩ = {right:R}");
+        Assert.True(fx.Any(v => v != 0));
+    }
 }

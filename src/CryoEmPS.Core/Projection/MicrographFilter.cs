@@ -116,6 +116,52 @@ public sealed unsafe class MicrographFilter : IImageFilter, IEquatable<Micrograp
         }
     }
 
+    /// <summary>
+    /// The adjoint of <see cref="Apply"/>: a B×B box back to an L×L image, ⟨Apply(x), y⟩ = ⟨x, ApplyAdjoint(y)⟩. The box is
+    /// placed where Apply cut it from the P×P grid, multiplied by the same transfer function (real and even, so its own
+    /// adjoint in Fourier space) and the L×L window of the image is kept.
+    /// </summary>
+    public void ApplyAdjoint(ReadOnlySpan<double> box, int imageSize, Span<double> image)
+    {
+        int l = imageSize, side = l + 2 * _margin;
+        if (box.Length < side * side || image.Length < l * l)
+        {
+            throw new ArgumentException($"ApplyAdjoint needs a B×B box ({side * side}) and an L×L image ({l * l}).");
+        }
+
+        var transfer = TransferFor(l);
+        int p = transfer.Size, half = p / 2 + 1;
+        int offset = (p - l) / 2, boxStart = offset - _margin;
+        var real = Fftw.Alloc<double>((long)p * p);
+        var spectrum = Fftw.Alloc<Complex>((long)p * half);
+        try
+        {
+            new Span<double>(real, p * p).Clear();
+            for (int y = 0; y < side; y++)
+            {
+                box.Slice(y * side, side).CopyTo(new Span<double>(real + (long)(y + boxStart) * p + boxStart, side));
+            }
+
+            transfer.Fft.Forward(real, spectrum);
+            double scale = 1.0 / ((double)p * p);
+            for (int i = 0; i < p * half; i++)
+            {
+                spectrum[i] *= transfer.Values[i] * scale;
+            }
+
+            transfer.Fft.Backward(spectrum, real);
+            for (int y = 0; y < l; y++)
+            {
+                new ReadOnlySpan<double>(real + (long)(y + offset) * p + offset, l).CopyTo(image.Slice(y * l, l));
+            }
+        }
+        finally
+        {
+            Fftw.Free((IntPtr)real);
+            Fftw.Free((IntPtr)spectrum);
+        }
+    }
+
     /// <summary>The P×P grid side Apply uses for L×L images: the fast FFT size ≥ 2(L + 2·margin).</summary>
     public int GridSize(int imageSize) => ForwardModel.FastFftSize(2 * (imageSize + 2 * _margin));
 
@@ -127,12 +173,19 @@ public sealed unsafe class MicrographFilter : IImageFilter, IEquatable<Micrograp
             {
                 int p = GridSize(imageSize), half = p / 2 + 1;
                 var values = new double[p * half];
+                // A Nyquist index stands for +½ and −½ at once; an astigmatic CTF differs there, so take the mean over both:
+                // the transfer is then even on the grid and the filter a symmetric operator (Apply and ApplyAdjoint agree).
                 for (int y = 0; y < p; y++)
                 {
                     double fy = NoiseSpectrum.Frequency(y, p);
                     for (int x = 0; x < half; x++)
                     {
-                        values[y * half + x] = Value(x / (double)p, fy);
+                        double fx = x / (double)p;
+                        bool nyquistX = 2 * x == p, nyquistY = 2 * y == p;
+                        values[y * half + x] = !nyquistX && !nyquistY
+                            ? Value(fx, fy)
+                            : 0.25 * (Value(fx, fy) + Value(nyquistX ? -fx : fx, fy) + Value(fx, nyquistY ? -fy : fy)
+                                + Value(nyquistX ? -fx : fx, nyquistY ? -fy : fy));
                     }
                 }
 

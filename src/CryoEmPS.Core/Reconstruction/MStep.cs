@@ -20,11 +20,12 @@ namespace CryoEmPS.Core.Reconstruction;
 /// M_sᵀM_s = diag(mask_s) changes. For a patch of filter group g the operator is A_{s,ω,g} = M_s F_g B_ω, where F_g maps the
 /// L×L projection to a B×B box (B = L + 2·margin) and M_s crops the patch out of that box. Then
 /// A_{s,ω,g}ᵀA_{s,ω,g} = B_ωᵀ F_gᵀ diag(mask_s) F_g B_ω is no longer a diagonal mask in the projection's pixels, so:
-/// (1) the E-step already returns b_{ω,g} and m_{ω,g} per filter group on the B×B box (EStepResult.Groups, BoxSize);
-/// (2) C = Σ_ω Σ_g (F_g B_ω)ᵀ diag(m_{ω,g}) (F_g B_ω) and y = Σ_ω Σ_g (F_g B_ω)ᵀ b_{ω,g}: stack the filtered rows F_g B_ω
-/// (B²×n per rotation) instead of B_ω, or, for the factored model, filter G per group (F_g G is B²×r) and keep E_ω;
-/// (3) the cost grows with the number of groups, which is why micrographs are grouped by filter (defocus groups).
-/// Until then <see cref="ApproxEmSettings.Validate"/> refuses a filtered forward model and Build refuses filtered statistics.
+/// (1) the E-step returns b_{ω,g} and m_{ω,g} per filter group on the B×B box (EStepResult.Groups, BoxSize);
+/// (2) <see cref="Build"/> forms C = Σ_ω Σ_g (F_g B_ω)ᵀ diag(m_{ω,g}) (F_g B_ω) and y = Σ_ω Σ_g (F_g B_ω)ᵀ b_{ω,g}: it stacks
+/// the filtered rows F_g B_ω (B²×n per rotation) instead of B_ω, or, for the factored model, filters G once per group
+/// (F_g G is B²×r), adds every group's H_{ω,g} and keeps one expansion E_ωᵀ H_ω E_ω per rotation;
+/// (3) the Gram work grows with the groups and with B², which is why micrographs are grouped by defocus
+/// (<see cref="Projection.DefocusGrouping"/>). Build needs the forward model the statistics were made with.
 /// </para>
 /// </summary>
 public static unsafe class MStep
