@@ -19,13 +19,15 @@
       ctf 1 group    -DefocusGroupTolerance 20000 (one group for all four micrographs);
       ctf 2 groups   -DefocusGroupTolerance 5000;
       no ctf model   the same whitened micrographs with their CTF removed from the objects;
-      ctf-free data  micrographs simulated without a CTF (same seeds, same noise model), whitened the same way.
+      ctf-free data  micrographs simulated without a CTF (same seeds, same noise model), whitened the same way;
+      unfiltered     the CTF-free micrographs not whitened: the EM without any filter (one group; the paper's E-step and
+                     M-step), the cost baseline.
     Each row: the FSC 0.5 crossing against the truth (shells of 8) of the start, of each stage's map, the result; the E-step and
     M-step seconds summed over the run; the total. Prints numbers; asserts nothing. About 5 minutes per run on 2 cores.
 .PARAMETER Volume
     Phantom (New-EmVolume -Phantom) and/or Structure (examples/5cvz_final.pdb).
 .PARAMETER Run
-    Which runs (see above): Ctf, CtfMargin3, Ctf1Group, Ctf2Groups, NoCtfModel, CtfFreeData.
+    Which runs (see above): Ctf, CtfMargin3, Ctf1Group, Ctf2Groups, NoCtfModel, CtfFreeData, Unfiltered.
 .PARAMETER Short
     A quick check instead of the paper schedule: ℓmax 6/10, K 600, S 1, 3 iterations per stage.
 .EXAMPLE
@@ -35,7 +37,7 @@
 param(
     [ValidateSet('Phantom', 'Structure')]
     [string[]] $Volume = @('Phantom', 'Structure'),
-    [ValidateSet('Ctf', 'CtfMargin3', 'Ctf1Group', 'Ctf2Groups', 'NoCtfModel', 'CtfFreeData')]
+    [ValidateSet('Ctf', 'CtfMargin3', 'Ctf1Group', 'Ctf2Groups', 'NoCtfModel', 'CtfFreeData', 'Unfiltered')]
     [string[]] $Run = @('Ctf', 'NoCtfModel', 'CtfFreeData'),
     [double] $Snr = 1,
     [int] $Seed = 2026,
@@ -59,6 +61,7 @@ $runs = [ordered]@{
     Ctf2Groups  = @{ Data = 'ctf'; Em = @{ DefocusGroupTolerance = 5000 } }
     NoCtfModel  = @{ Data = 'ignored'; Em = @{} }
     CtfFreeData = @{ Data = 'free'; Em = @{} }
+    Unfiltered  = @{ Data = 'free-raw'; Em = @{} }
 }
 
 # At 4 Å/pixel the first two zeros of the CTF (k_n ≈ √(n/(λΔf)), Cs and w aside) lie below Nyquist for Δf ≥ 1 µm.
@@ -69,7 +72,7 @@ Write-Output ([string]::Format($fmt, 'Pixel size {0} Å after downsampling (Nyqu
 
 function New-Data([object] $truthFull, [string] $kind) {
     $common = @{ Size = 502; Density = 0.4; Snr = $Snr; Count = 4; Seed = $Seed; DownsampleTo = $L; NoiseSpectrum = 'Falloff' }
-    if ($kind -ne 'free') { $common += @{ Ctf = $optics; DefocusRange = 10000, 25000 } }
+    if ($kind -notlike 'free*') { $common += @{ Ctf = $optics; DefocusRange = 10000, 25000 } }
     $micrographs = @(New-Micrograph $truthFull @common)
     $errors = foreach ($m in $micrographs) {
         $estimate = Measure-NoiseSpectrum -Micrograph $m
@@ -77,7 +80,8 @@ function New-Data([object] $truthFull, [string] $kind) {
         $sq = foreach ($i in $shells) { $f = $estimate.Frequency($i); [Math]::Pow($estimate.At($f) / $m.NoiseSpectrum.At($f) - 1, 2) }
         [Math]::Sqrt(($sq | Measure-Object -Average).Average)
     }
-    $whitened = @($micrographs | ForEach-Object { $_ | Edit-Micrograph -Whiten -NoiseSpectrum (Measure-NoiseSpectrum -Micrograph $_) })
+    $whitened = if ($kind -eq 'free-raw') { $micrographs }
+    else { @($micrographs | ForEach-Object { $_ | Edit-Micrograph -Whiten -NoiseSpectrum (Measure-NoiseSpectrum -Micrograph $_) }) }
     if ($kind -eq 'ignored') { foreach ($m in $whitened) { $m.Ctf = $null } }
     [pscustomobject]@{
         Patches   = $whitened | Get-PatchSet -PatchSize $L

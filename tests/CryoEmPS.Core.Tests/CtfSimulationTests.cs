@@ -137,6 +137,15 @@ public class CtfSimulationTests
         Assert.Equal(10150, joint.DefocusMean, 9);
         Assert.Equal(4, new ForwardModel(9, grouped).GroupCount);
 
+        // With a tolerance, each micrograph's own whitening spectrum and scale give way to the group's means.
+        var spectra = new NoiseSpectrum?[] { new NoiseSpectrum(new[] { 2.0, 1.0 }), new NoiseSpectrum(new[] { 4.0, 3.0 }) };
+        var whitened = DefocusGrouping.Filters(new[] { At(10000), At(10200) }, spectra, 2, 3, 2, 500, new[] { 0.5, 1.5 });
+        Assert.Same(whitened[0], whitened[1]);
+        var mean = (MicrographFilter)whitened[0];
+        Assert.Equal(new[] { 3.0, 2.0 }, mean.Whitening!.Power);
+        Assert.Equal(1.0, mean.Scale, 15);
+        Assert.Equal(2, DefocusGrouping.Filters(new[] { At(10000), At(10200) }, spectra, 2, 3, 2, 0).Distinct().Count());
+
         var scaled = DefocusGrouping.Filters(new Ctf?[3], Array.Empty<NoiseSpectrum?>(), 3, 3, 4, 0, new[] { 1.0, 0.5, 0.5 });
         Assert.Same(IdentityFilter.Instance, scaled[0]);
         Assert.Same(scaled[1], scaled[2]);

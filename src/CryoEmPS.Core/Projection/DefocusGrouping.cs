@@ -1,10 +1,11 @@
 namespace CryoEmPS.Core.Projection;
 
 /// <summary>
-/// The EM's filter per micrograph from the micrographs' CTFs and whitening spectra, with RELION-style defocus groups:
-/// micrographs with the same optics and whitening whose mean defocus lies within a tolerance of the group's first (in
-/// ascending defocus) share one filter, whose defocus U and V are the group's means and whose astigmatism angle is that of
-/// the member nearest the group's mean defocus. Fewer groups cost less in the E-step (one filtered projection per rotation
+/// The EM's filter per micrograph from the micrographs' CTFs, whitening spectra and signal scales, with RELION-style defocus
+/// groups: micrographs with the same optics whose mean defocus lies within a tolerance of the group's first (in ascending
+/// defocus) share one filter, whose defocus U and V are the group's means, whose astigmatism angle is that of the member
+/// nearest the group's mean defocus, and whose whitening spectrum and signal scale are the members' means (each micrograph's
+/// own are estimates, never exactly equal). Fewer groups cost less in the E-step (one filtered projection per rotation
 /// and group) and the M-step (one Gram matrix per rotation and group); the price is a CTF that is slightly off for each
 /// member. Tolerance 0 groups only identical CTFs.
 /// </summary>
@@ -38,8 +39,18 @@ public static class DefocusGrouping
             var ctf = CtfOf(first);
             var whitening = WhiteningOf(first);
             double scale = ScaleOf(first);
-            var members = order.Where(i => !assigned[i] && SameOptics(CtfOf(i), ctf) && Equals(WhiteningOf(i), whitening) && ScaleOf(i) == scale
+            // Tolerance 0: only equal filters share a group. Otherwise each micrograph's own whitening spectrum and signal scale
+            // (estimated per micrograph, so never exactly equal) give way to the group's means, like its defocus.
+            bool exact = tolerance == 0;
+            var members = order.Where(i => !assigned[i] && SameOptics(CtfOf(i), ctf)
+                && (exact ? Equals(WhiteningOf(i), whitening) && ScaleOf(i) == scale : Compatible(WhiteningOf(i), whitening))
                 && (ctf == null || CtfOf(i)!.DefocusMean - ctf.DefocusMean <= tolerance)).ToArray();
+            if (!exact && members.Length > 1)
+            {
+                whitening = whitening == null ? null : MeanSpectrum(members.Select(i => WhiteningOf(i)!).ToArray());
+                scale = members.Average(ScaleOf);
+            }
+
             // A scale alone does not spread the signal: no margin then.
             IImageFilter filter = ctf == null && whitening == null && scale == 1
                 ? IdentityFilter.Instance
@@ -68,6 +79,15 @@ public static class DefocusGrouping
         return new Ctf(u, v, nearest.DefocusAngle, nearest.Voltage, nearest.SphericalAberration, nearest.AmplitudeContrast,
             nearest.PixelSize, nearest.PhaseShift, nearest.BFactor);
     }
+
+    /// <summary>Spectra that can be averaged: both absent, or both present with the same sampling and pixel size.</summary>
+    private static bool Compatible(NoiseSpectrum? a, NoiseSpectrum? b)
+        => a == null || b == null ? a == null && b == null : a.Count == b.Count && a.PixelSize == b.PixelSize;
+
+    /// <summary>The sample-by-sample mean of spectra of one sampling.</summary>
+    private static NoiseSpectrum MeanSpectrum(IReadOnlyList<NoiseSpectrum> spectra)
+        => new(Enumerable.Range(0, spectra[0].Count).Select(i => spectra.Average(spectrum => spectrum.Power[i])).ToArray(),
+            spectra[0].PixelSize, "group mean");
 
     private static bool SameOptics(Ctf? a, Ctf? b)
         => a == null || b == null
