@@ -74,14 +74,17 @@ function New-Data([object] $truthFull, [string] $kind) {
     $common = @{ Size = 502; Density = 0.4; Snr = $Snr; Count = 4; Seed = $Seed; DownsampleTo = $L; NoiseSpectrum = 'Falloff' }
     if ($kind -notlike 'free*') { $common += @{ Ctf = $optics; DefocusRange = 10000, 25000 } }
     $micrographs = @(New-Micrograph $truthFull @common)
-    $errors = foreach ($m in $micrographs) {
-        $estimate = Measure-NoiseSpectrum -Micrograph $m
-        $shells = 1..($estimate.Count - 1)
-        $sq = foreach ($i in $shells) { $f = $estimate.Frequency($i); [Math]::Pow($estimate.At($f) / $m.NoiseSpectrum.At($f) - 1, 2) }
+    # Each micrograph's noise spectrum is estimated once: its error against the simulator's is printed, and it whitens.
+    $estimates = @($micrographs | ForEach-Object { Measure-NoiseSpectrum -Micrograph $_ })
+    $errors = for ($k = 0; $k -lt $micrographs.Count; $k++) {
+        $estimate = $estimates[$k]
+        $sq = foreach ($i in 1..($estimate.Count - 1)) {
+            $f = $estimate.Frequency($i); [Math]::Pow($estimate.At($f) / $micrographs[$k].NoiseSpectrum.At($f) - 1, 2)
+        }
         [Math]::Sqrt(($sq | Measure-Object -Average).Average)
     }
     $whitened = if ($kind -eq 'free-raw') { $micrographs }
-    else { @($micrographs | ForEach-Object { $_ | Edit-Micrograph -Whiten -NoiseSpectrum (Measure-NoiseSpectrum -Micrograph $_) }) }
+    else { @(for ($k = 0; $k -lt $micrographs.Count; $k++) { $micrographs[$k] | Edit-Micrograph -Whiten -NoiseSpectrum $estimates[$k] }) }
     if ($kind -eq 'ignored') { foreach ($m in $whitened) { $m.Ctf = $null } }
     [pscustomobject]@{
         Patches   = $whitened | Get-PatchSet -PatchSize $L

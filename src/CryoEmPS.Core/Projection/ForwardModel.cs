@@ -216,6 +216,21 @@ public sealed class ForwardModel
     }
 
     /// <summary>
+    /// <see cref="FilterColumns"/> of a matrix that does not change (the factored model's G), kept per matrix and group for
+    /// this forward model's lifetime: every M-step of a run filters the same G, once.
+    /// </summary>
+    public double[] FilterColumnsCached(int group, double[] matrix, int columns)
+    {
+        var perGroup = _filteredColumns.GetValue(matrix, _ => new double[]?[_filters.Length]);
+        lock (perGroup)
+        {
+            return perGroup[group] ??= FilterColumns(group, matrix, columns);
+        }
+    }
+
+    private readonly System.Runtime.CompilerServices.ConditionalWeakTable<double[], double[]?[]> _filteredColumns = new();
+
+    /// <summary>
     /// Stage 2 on the columns of a linear operator: <paramref name="matrix"/> is L²×<paramref name="columns"/> row-major (each
     /// column an L×L image, as B_ω or the factored model's G); returns F_g·matrix, B²×<paramref name="columns"/> row-major.
     /// </summary>

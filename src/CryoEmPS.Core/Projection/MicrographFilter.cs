@@ -83,37 +83,7 @@ public sealed unsafe class MicrographFilter : IImageFilter, IEquatable<Micrograp
             throw new ArgumentException($"Apply needs an L×L image ({l * l}) and a B×B box ({box * box}).");
         }
 
-        var transfer = TransferFor(l);
-        int p = transfer.Size, half = p / 2 + 1;
-        int offset = (p - l) / 2, boxStart = offset - _margin;
-        var real = Fftw.Alloc<double>((long)p * p);
-        var spectrum = Fftw.Alloc<Complex>((long)p * half);
-        try
-        {
-            new Span<double>(real, p * p).Clear();
-            for (int y = 0; y < l; y++)
-            {
-                image.Slice(y * l, l).CopyTo(new Span<double>(real + (long)(y + offset) * p + offset, l));
-            }
-
-            transfer.Fft.Forward(real, spectrum);
-            double scale = 1.0 / ((double)p * p);
-            for (int i = 0; i < p * half; i++)
-            {
-                spectrum[i] *= transfer.Values[i] * scale;
-            }
-
-            transfer.Fft.Backward(spectrum, real);
-            for (int y = 0; y < box; y++)
-            {
-                new ReadOnlySpan<double>(real + (long)(y + boxStart) * p + boxStart, box).CopyTo(filtered.Slice(y * box, box));
-            }
-        }
-        finally
-        {
-            Fftw.Free((IntPtr)real);
-            Fftw.Free((IntPtr)spectrum);
-        }
+        Convolve(image, l, -_margin, filtered, box, imageSize);
     }
 
     /// <summary>
@@ -129,17 +99,29 @@ public sealed unsafe class MicrographFilter : IImageFilter, IEquatable<Micrograp
             throw new ArgumentException($"ApplyAdjoint needs a B×B box ({side * side}) and an L×L image ({l * l}).");
         }
 
-        var transfer = TransferFor(l);
+        Convolve(box, side, _margin, image, l, imageSize);
+    }
+
+    /// <summary>
+    /// The one operation behind <see cref="Apply"/> and <see cref="ApplyAdjoint"/>: the <paramref name="inputSide"/>² input is
+    /// placed in the zero P×P grid of L×L images (the L×L image's corner at ((P − L)/2, (P − L)/2)), multiplied by the transfer
+    /// function in Fourier space, and the <paramref name="outputSide"/>² output is cut out <paramref name="shift"/> pixels
+    /// further along each axis than the input's corner (−margin for Apply's box, +margin for the adjoint's image).
+    /// </summary>
+    private void Convolve(ReadOnlySpan<double> input, int inputSide, int shift, Span<double> output, int outputSide, int imageSize)
+    {
+        var transfer = TransferFor(imageSize);
         int p = transfer.Size, half = p / 2 + 1;
-        int offset = (p - l) / 2, boxStart = offset - _margin;
+        // The input's corner: the L×L image's for Apply, the box's (margin before it) for the adjoint.
+        int inputStart = (p - imageSize) / 2 - (inputSide - imageSize) / 2, outputStart = inputStart + shift;
         var real = Fftw.Alloc<double>((long)p * p);
         var spectrum = Fftw.Alloc<Complex>((long)p * half);
         try
         {
             new Span<double>(real, p * p).Clear();
-            for (int y = 0; y < side; y++)
+            for (int y = 0; y < inputSide; y++)
             {
-                box.Slice(y * side, side).CopyTo(new Span<double>(real + (long)(y + boxStart) * p + boxStart, side));
+                input.Slice(y * inputSide, inputSide).CopyTo(new Span<double>(real + (long)(y + inputStart) * p + inputStart, inputSide));
             }
 
             transfer.Fft.Forward(real, spectrum);
@@ -150,9 +132,10 @@ public sealed unsafe class MicrographFilter : IImageFilter, IEquatable<Micrograp
             }
 
             transfer.Fft.Backward(spectrum, real);
-            for (int y = 0; y < l; y++)
+            for (int y = 0; y < outputSide; y++)
             {
-                new ReadOnlySpan<double>(real + (long)(y + offset) * p + offset, l).CopyTo(image.Slice(y * l, l));
+                new ReadOnlySpan<double>(real + (long)(y + outputStart) * p + outputStart, outputSide)
+                    .CopyTo(output.Slice(y * outputSide, outputSide));
             }
         }
         finally

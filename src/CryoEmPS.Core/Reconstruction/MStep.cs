@@ -65,7 +65,7 @@ public static unsafe class MStep
             {
                 group.Reduced = group.Filter < 0
                     ? factored.ReducedImageMatrix
-                    : forward!.FilterColumns(group.Filter, factored.ReducedImageMatrix, factored.ReducedCount);
+                    : forward!.FilterColumnsCached(group.Filter, factored.ReducedImageMatrix, factored.ReducedCount);
             }
         }
 

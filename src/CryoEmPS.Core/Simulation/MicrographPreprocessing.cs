@@ -1,5 +1,3 @@
-using System.Numerics;
-using CryoEmPS.Core.Native;
 using CryoEmPS.Core.Projection;
 using CryoEmPS.Core.Volumes;
 
@@ -12,7 +10,7 @@ namespace CryoEmPS.Core.Simulation;
 /// <see cref="Micrograph.NoiseSpectrum"/>, <see cref="Micrograph.Whitening"/> and the CTF. The cmdlets record the
 /// <see cref="MicrographStep"/>s.
 /// </summary>
-public static unsafe class MicrographPreprocessing
+public static class MicrographPreprocessing
 {
     /// <summary>
     /// The size after downsampling a <paramref name="sizeY"/>×<paramref name="sizeX"/> micrograph so that its longer side is
@@ -208,49 +206,12 @@ public static unsafe class MicrographPreprocessing
     {
         ArgumentNullException.ThrowIfNull(micrograph);
         ArgumentNullException.ThrowIfNull(spectrum);
-        int ny = micrograph.SizeY, nx = micrograph.SizeX, half = nx / 2 + 1;
-        var data = new double[micrograph.Data.Length];
-        var real = Fftw.Alloc<double>((long)ny * nx);
-        var transform = Fftw.Alloc<Complex>((long)ny * half);
-        try
-        {
-            using var fft = new RealFft2D(ny, nx, measure: false);
-            micrograph.Data.AsSpan().CopyTo(new Span<double>(real, ny * nx));
-            fft.Forward(real, transform);
-            progress?.Report(0.4);
-            double norm = 1.0 / ((double)ny * nx);
-            var gain = new double[half];
-            for (int y = 0; y < ny; y++)
-            {
-                if ((y & 63) == 0)
-                {
-                    cancellationToken.ThrowIfCancellationRequested();
-                }
-
-                double fy = NoiseSpectrum.Frequency(y, ny);
-                for (int x = 0; x < half; x++)
-                {
-                    double fx = x / (double)nx;
-                    gain[x] = norm / Math.Sqrt(spectrum.At(Math.Sqrt(fx * fx + fy * fy)));
-                }
-
-                var row = new Span<Complex>(transform + (long)y * half, half);
-                for (int x = 0; x < half; x++)
-                {
-                    row[x] *= gain[x];
-                }
-            }
-
-            progress?.Report(0.6);
-            fft.Backward(transform, real);
-            new ReadOnlySpan<double>(real, ny * nx).CopyTo(data);
-            progress?.Report(1);
-        }
-        finally
-        {
-            Fftw.Free((IntPtr)real);
-            Fftw.Free((IntPtr)transform);
-        }
+        // The whole micrograph's DFT divided by √S(|f|): the simulator's whole-image filter (FourierFilter) with that transfer.
+        var data = (double[])micrograph.Data.Clone();
+        progress?.Report(0.1);
+        FourierFilter.Apply(data, micrograph.SizeY, micrograph.SizeX, (fx, fy) => 1 / Math.Sqrt(spectrum.At(Math.Sqrt(fx * fx + fy * fy))),
+            cancellationToken);
+        progress?.Report(1);
 
         var copy = micrograph.Copy(data);
         double pixelSize = micrograph.PixelSize;

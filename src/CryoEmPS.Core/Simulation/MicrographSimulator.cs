@@ -307,12 +307,9 @@ public static class MicrographSimulator
             deliveredSpectrum = new NoiseSpectrum(
                 Enumerable.Range(0, o.NoiseSpectrum!.Count).Select(i => factor * full.At(o.NoiseSpectrum.Frequency(i) * ratio)).ToArray(),
                 pixelSize, o.NoiseSpectrum.Name);
-            // Method 1 keeps only the low band, where a coloured spectrum need not have its mean power: the delivered variance is
-            // the delivered spectrum's mean over the N×N grid.
-            if (method1)
-            {
-                noiseVariance = deliveredSpectrum.Variance(n, n);
-            }
+            // The delivered variance is the delivered spectrum's mean over the N×N grid (Method 1 keeps only the low band, where a
+            // coloured spectrum need not have its mean power; for Method 2 this is σ²).
+            noiseVariance = deliveredSpectrum.Variance(n, n);
         }
 
         if (o.InvertContrast)
