@@ -70,6 +70,7 @@ public sealed class HistoryChart
             plot.Legend.IsVisible = panel.Series.Count > 1;
             plot.Axes.AutoScale();
             plot.Axes.SetLimitsX(xmin - 0.5, xmax + 0.5);
+            plot.Legend.Alignment = EmptiestCorner(panel, plot.Axes.GetLimits());
             // The same left and right margins in every panel, so the shared x axis and the stage lines line up.
             plot.Layout.Fixed(new PixelPadding(90, 30, p == Panels.Count - 1 ? 50 : 25, p == 0 ? 75 : 12));
             plots.Add(plot);
@@ -82,5 +83,22 @@ public sealed class HistoryChart
         multiplot.Layout = new ScottPlot.MultiplotLayouts.Rows();
         multiplot.SharedAxes.ShareX(plots);
         return ChartStyle.Png(multiplot, width, Math.Max(1, Panels.Count) * panelHeight + 100);
+    }
+
+    /// <summary>The corner of the panel whose outer 40 % × 40 % holds the fewest points: where the legend hides the least.</summary>
+    private static Alignment EmptiestCorner(PlotPanel panel, AxisLimits limits)
+    {
+        var corners = new[]
+        {
+            (Alignment.UpperRight, 1, 1), (Alignment.LowerRight, 1, 0), (Alignment.UpperLeft, 0, 1), (Alignment.LowerLeft, 0, 0),
+        };
+        double width = limits.Right - limits.Left, height = limits.Top - limits.Bottom;
+        int Count(int right, int top) => panel.Series.Sum(series => Enumerable.Range(0, Math.Min(series.X.Length, series.Y.Length))
+            .Count(k =>
+            {
+                double u = (series.X[k] - limits.Left) / width, v = (series.Y[k] - limits.Bottom) / height;
+                return double.IsFinite(v) && (right == 1 ? u > 0.6 : u < 0.4) && (top == 1 ? v > 0.6 : v < 0.4);
+            }));
+        return corners.OrderBy(corner => Count(corner.Item2, corner.Item3)).First().Item1;
     }
 }
