@@ -75,7 +75,7 @@ public sealed class MeasureNoiseSpectrumCommand : MicrographCmdletBase
     private static MicrographStep StepFor(Dictionary<string, object> bound)
     {
         var parameters = new List<(string, object?)>();
-        foreach (string name in new[] { "TileSize", "Shells", "Average", "NoTaper" })
+        foreach (string name in new[] { "TileSize", "Shells", "Average", "NoTaper", "Quantile" })
         {
             if (bound.TryGetValue(name, out object? value))
             {

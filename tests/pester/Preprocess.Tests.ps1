@@ -63,6 +63,9 @@ Describe 'Measure-NoiseSpectrum' {
         $c.NoiseSpectrum.Count | Should -Be 9
         $c.Steps[-1].ToString() | Should -Be 'Measure-NoiseSpectrum -TileSize 32 -Shells 9 -PassThru'
         $script:M.NoiseSpectrum | Should -BeNullOrEmpty
+        # Every setting that changes the estimate is recorded, so the step reproduces it.
+        $q = $script:M | Measure-NoiseSpectrum -TileSize 32 -Quantile 0.3 -PassThru
+        $q.Steps[-1].ToString() | Should -Be 'Measure-NoiseSpectrum -TileSize 32 -Quantile 0.3 -PassThru'
     }
     It 'gives NoiseSpectrumShellCountInvalid for more shells than the tiles resolve' {
         { $script:M | Measure-NoiseSpectrum -TileSize 32 -Shells 40 -ErrorAction Stop } | Should -Throw -ErrorId 'NoiseSpectrumShellCountInvalid,*'
