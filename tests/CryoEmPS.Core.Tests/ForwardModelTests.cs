@@ -422,28 +422,31 @@ public class ForwardModelTests
     /// The Fourier–Bessel M-step through two CTF groups (F_g G per group, one Wigner expansion per rotation) equals the general
     /// path, which filters every B_ω column by column (itself checked against explicit sums above), in double and single.
     /// </summary>
+    /// <summary>
+    /// The factored M-step (one expansion per rotation, every group's F_g·G rows stacked into one syrk; with more than
+    /// MStep.StackedGroups groups the stack is flushed part-way) against the general one (F_g B_ω per rotation and group).
+    /// </summary>
     [Theory]
-    [InlineData(EStepPrecision.Double)]
-    [InlineData(EStepPrecision.Single)]
-    public void FactoredFilteredMStepEqualsTheGeneralOne(EStepPrecision precision)
+    [InlineData(EStepPrecision.Double, 2)]
+    [InlineData(EStepPrecision.Single, 2)]
+    [InlineData(EStepPrecision.Double, 11)]
+    public void FactoredFilteredMStepEqualsTheGeneralOne(EStepPrecision precision, int groups)
     {
-        int l = 9, p = 10;
+        int l = 9, p = Math.Max(10, 2 * groups);
         var basis = FourierBesselBasis.Create(l, 3);
         var model = new FourierBesselModel(basis);
         var rot = EmData.Rotations(4, 21);
         var x = EmData.RandomVector(model.ParameterCount, 0.5, 22);
         var (made, _) = EmData.Make(model, rot, x, p, sigma: 0.5, emptyFraction: 0.2, seed: 23);
-        var origins = Enumerable.Range(0, p).Select(q => new PatchOrigin(q % 2, q * l, 0)).ToArray();
-        var patches = new PatchSet(l, made.Data, origins, null, 0.25, new[] { "a", "b" });
-        var filters = new IImageFilter[]
-        {
-            new MicrographFilter(new Ctf(12000, 10000, 30, 300, 2.7, 0.1, 3), null, 3, 2),
-            new MicrographFilter(new Ctf(20000, 20000, 0, 300, 2.7, 0.1, 3), null, 3, 2),
-        };
+        var origins = Enumerable.Range(0, p).Select(q => new PatchOrigin(q % groups, q * l, 0)).ToArray();
+        var patches = new PatchSet(l, made.Data, origins, null, 0.25, Enumerable.Range(0, groups).Select(g => $"m{g}").ToArray());
+        var filters = Enumerable.Range(0, groups).Select(g => (IImageFilter)new MicrographFilter(
+            new Ctf(12000 + 1500 * g, 10000 + 1500 * g, 30 + 7 * g, 300, 2.7, 0.1, 3), null, 3, 2)).ToArray();
+        Assert.True(groups <= 2 || groups > MStep.StackedGroups);
         var forward = new ForwardModel(l, filters);
         var e = EStep.Run(forward, model, rot, x, patches, Enumerable.Range(0, p).ToArray(), 0.3, new ShiftPrior(forward, 0.2),
             new RotationPrior(rot.Length), new EStepOptions { Threads = 2, Precision = precision });
-        Assert.Equal(2, e.Groups.Count);
+        Assert.Equal(groups, e.Groups.Count);
         Assert.Equal(l + 4, e.BoxSize);
         var factored = MStep.Build(model, rot, e, 2, default, forward);
         var general = MStep.Build(new Unfactored(model), rot, e, 2, default, forward);

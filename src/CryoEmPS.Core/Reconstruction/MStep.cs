@@ -34,6 +34,8 @@ public static unsafe class MStep
     internal const int BlockRotations = 16;
     /// <summary>Rotations stacked per dsyrk call.</summary>
     internal const int ChunkRotations = 4;
+    /// <summary>Filter groups whose rows a factored model stacks per dsyrk call (bounds the buffer with many groups).</summary>
+    internal const int StackedGroups = 8;
 
     /// <summary>
     /// The normal equations C, y of <paramref name="stats"/>. Statistics that came through an image filter (the CTF) need the
@@ -93,7 +95,7 @@ public static unsafe class MStep
             if (factored != null)
             {
                 ParallelLoop.For(count, threads,
-                    () => new FactoredBuffers(factored, boxPixels, singleGram),
+                    () => new FactoredBuffers(factored, Math.Min(groups.Length, StackedGroups) * boxPixels, singleGram),
                     (buffers, slot) =>
                         FactoredBlock(factored, rotations, groups, first + slot, partC[slot], partY[slot], buffers, token),
                     _ => { }, token);
@@ -167,8 +169,8 @@ public static unsafe class MStep
     }
 
     /// <summary>
-    /// One block of rotations for a factored model: H_ω = Σ_g Σ_i m_{ω,g}[i]·g_i g_iᵀ (dsyrk over the rows g_i of each group's
-    /// F_g·G), then E_ωᵀ H_ω E_ω and E_ωᵀ Σ_g (F_g G)ᵀ b_{ω,g}: the filter groups share the one expansion per rotation.
+    /// One block of rotations for a factored model: H_ω = Σ_g Σ_i m_{ω,g}[i]·g_i g_iᵀ (one dsyrk over the rows g_i of every group's
+    /// F_g·G, stacked), then E_ωᵀ H_ω E_ω and E_ωᵀ Σ_g (F_g G)ᵀ b_{ω,g}: the filter groups share the one expansion per rotation.
     /// When the E-step ran in single precision (its m_ω then carry float rounding already) H_ω is formed by ssyrk from
     /// float rows and widened to double: about twice as fast, and its rounding (~1e-7 relative per product, sums of
     /// L² terms) is of the order of the statistics' own; the expansion, the sums over rotations and the solve stay double.
@@ -188,30 +190,32 @@ public static unsafe class MStep
             for (int rot = r0; rot < r1; rot++)
             {
                 token.ThrowIfCancellationRequested();
-                bool any = false;
+                // Every group's rows √m_{ω,g}[i]·(F_g G)[i, :] are stacked (up to StackedGroups groups' worth) and added by one syrk:
+                // one call of Σ_g n_g rows runs faster than one per group (and with a single group it is the same call as before).
+                int stacked = 0, capacity = single ? buffers.RowsF.Length / r : buffers.Rows.Length / r;
+                bool any = false, added = false;
                 foreach (var group in groups)
                 {
                     var statistics = group.Statistics;
                     int boxPixels = statistics.BoxSize * statistics.BoxSize;
                     var m = statistics.PixelWeight.AsSpan(rot * boxPixels, boxPixels);
+                    if (stacked + boxPixels > capacity)
+                    {
+                        AddRows(single, r, stacked, rows, rowsF, added, h, hF);
+                        added = true;
+                        stacked = 0;
+                    }
+
                     fixed (double* g = group.Reduced, back = statistics.BackProjection)
                     {
-                        int n = single ? StackScaledRows(m, g, r, rowsF) : StackScaledRows(m, g, r, rows);
+                        int n = single ? StackScaledRows(m, g, r, rowsF + (long)stacked * r) : StackScaledRows(m, g, r, rows + (long)stacked * r);
                         if (n == 0) // no weight on this rotation in this group: m_{ω,g} = 0 and b_{ω,g} = 0 exactly
                         {
                             continue;
                         }
 
-                        if (single)
-                        {
-                            Blas.SyrkAtA(r, n, 1f, rowsF, any ? 1f : 0f, hF);
-                        }
-                        else
-                        {
-                            Blas.SyrkAtA(r, n, 1.0, rows, any ? 1.0 : 0.0, h);
-                        }
-
                         Blas.Gemv(true, boxPixels, r, 1.0, g, back + (long)rot * boxPixels, any ? 1.0 : 0.0, gTransposeB);
+                        stacked += n;
                         any = true;
                     }
                 }
@@ -219,6 +223,11 @@ public static unsafe class MStep
                 if (!any)
                 {
                     continue;
+                }
+
+                if (stacked > 0)
+                {
+                    AddRows(single, r, stacked, rows, rowsF, added, h, hF);
                 }
 
                 if (single)
@@ -235,6 +244,19 @@ public static unsafe class MStep
                 CopyUpperToLower(h, r);
                 model.AccumulateExpanded(rotations[rot], h, gTransposeB, partCPtr, partYPtr, scratch);
             }
+        }
+    }
+
+    /// <summary>H (or its single-precision twin) = [H +] Σ over <paramref name="count"/> stacked rows of row·rowᵀ (upper triangle).</summary>
+    private static void AddRows(bool single, int r, int count, double* rows, float* rowsF, bool accumulate, double* h, float* hF)
+    {
+        if (single)
+        {
+            Blas.SyrkAtA(r, count, 1f, rowsF, accumulate ? 1f : 0f, hF);
+        }
+        else
+        {
+            Blas.SyrkAtA(r, count, 1.0, rows, accumulate ? 1.0 : 0.0, h);
         }
     }
 
