@@ -90,6 +90,22 @@ function Invoke-Bootstrap {
         }
     }
     Write-Host 'Native libraries: libfftw3.so.3 and libopenblas.so.0 found.'
+
+    # OpenMPI is optional: Invoke-ApproxEm spreads itself over the ranks of mpirun/srun, and the MPI tests run under mpirun;
+    # without it everything else works and those tests are skipped.
+    if (-not (Test-NativeLibrary 'libmpi.so.40') -or -not (Get-Command mpirun -ErrorAction SilentlyContinue)) {
+        if ((& id -u) -eq '0') {
+            Write-Host 'Installing openmpi-bin, libopenmpi-dev with apt-get (optional: MPI runs and their tests)'
+            Invoke-Native 'apt-get update' { apt-get update -qq }
+            Invoke-Native 'apt-get install' { apt-get install -y -qq openmpi-bin libopenmpi-dev }
+        }
+        else {
+            Write-Host 'OpenMPI not found (optional: MPI runs and their tests). Install it with: sudo apt-get install -y openmpi-bin libopenmpi-dev'
+        }
+    }
+    else {
+        Write-Host 'OpenMPI: libmpi.so.40 and mpirun found.'
+    }
 }
 
 function Merge-Fragments {

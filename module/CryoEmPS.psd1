@@ -36,6 +36,7 @@
         'Resize-Micrograph'
         'Measure-NoiseSpectrum'
         'Edit-Micrograph'
+        'Get-EmMpiRank'
     )
     FunctionsToExport    = @()
     AliasesToExport      = @()

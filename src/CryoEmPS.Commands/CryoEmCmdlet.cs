@@ -119,6 +119,13 @@ public abstract class CryoEmCmdlet : PSCmdlet
     /// </summary>
     protected bool WriteFileAtomically(string resolvedPath, bool force, string errorPrefix, string what, Action<Stream> write)
     {
+        if (World.Rank != 0)
+        {
+            // Under MPI every rank runs the same script; rank 0 alone writes, so the ranks do not race for one file.
+            WriteVerbose($"MPI rank {World.Rank} of {World.Size}: '{resolvedPath}' is not written here (only rank 0 writes files).");
+            return false;
+        }
+
         if (!ShouldProcess(resolvedPath, what))
         {
             return false;
@@ -144,6 +151,28 @@ public abstract class CryoEmCmdlet : PSCmdlet
             Fail(ex, errorPrefix + "AccessDenied", ErrorCategory.PermissionDenied, resolvedPath);
         }
         return true;
+    }
+
+    /// <summary>
+    /// This process's MPI world (issue 13): rank 0 of 1 unless started by mpirun/srun. Started by one without a loadable
+    /// OpenMPI, a terminating MpiLibraryMissing error.
+    /// </summary>
+    protected internal ICommunicator World
+    {
+        get
+        {
+            try
+            {
+                return Mpi.World;
+            }
+            catch (NativeLibraryMissingException ex)
+            {
+                Fail($"This process was started by an MPI launcher (mpirun or srun), but OpenMPI's '{ex.SoName}' could not be loaded. " +
+                    $"Install it with: sudo apt-get install {ex.DebianPackage} — or set CRYOEMPS_MPI=0 to run every process alone.",
+                    "MpiLibraryMissing", ErrorCategory.NotInstalled, ex.SoName);
+                throw;
+            }
+        }
     }
 
     /// <summary>Writes progress at most ~4 times a second (always when <paramref name="force"/>).</summary>

@@ -250,6 +250,7 @@ public sealed class InvokeApproxEmCommand : CryoEmCmdlet
         FilterMargin = FilterMargin,
         FitInitialScale = FitInitialScale.IsPresent,
         DefocusGroupTolerance = DefocusGroupTolerance,
+        Communicator = World,
     };
 
     /// <summary>Core's one check of the request, its ErrorId reported as a terminating error.</summary>

@@ -24,7 +24,25 @@ public static class ApproxEm
         IProgress<ApproxEmProgress>? progress = null, CancellationToken token = default)
     {
         settings.Validate(patches, initialCoefficients);
-        using var checkpointLock = settings.CheckpointPath == null ? null : FileLock.Acquire(settings.CheckpointPath, "The checkpoint");
+        // Spread over processes, rank 0 alone writes the checkpoint, holds its lock and reports progress; every rank reads it.
+        bool first = (settings.Communicator?.Rank ?? 0) == 0;
+        using var checkpointLock = settings.CheckpointPath == null || !first ? null : FileLock.Acquire(settings.CheckpointPath, "The checkpoint");
+        var world = settings.Communicator ?? SingleProcess.Instance;
+        try
+        {
+            return RunOnThisRank(patches, initialCoefficients, settings, first ? progress : null, token);
+        }
+        catch (Exception ex) when (world.Size > 1 && ex is not OperationCanceledException)
+        {
+            // The other ranks would wait for this one inside the next sum: end the job with the error.
+            world.Fail(ex);
+            throw;
+        }
+    }
+
+    private static ApproxEmRun RunOnThisRank(PatchSet patches, double[] initialCoefficients, ApproxEmSettings settings,
+        IProgress<ApproxEmProgress>? progress, CancellationToken token)
+    {
         var run = new Driver(patches, initialCoefficients, settings, progress, token);
         int startStage = 0, startIteration = 0;
         if (settings.Resume && settings.CheckpointPath != null && File.Exists(settings.CheckpointPath))
@@ -58,6 +76,9 @@ public static class ApproxEm
         private readonly IProgress<ApproxEmProgress>? _progress;
         private readonly CancellationToken _token;
         private readonly ApproxEmChain[] _chains;
+        private readonly ICommunicator _world;
+        // The communicator's totals at the last history row (each row reports what its iteration added).
+        private (double Seconds, long Bytes) _communicated;
         // The objective (LL per patch) of the last two E-steps of the stage: the stopping rule compares them.
         private double _previousObjective = double.NegativeInfinity, _objective = double.NaN;
         // The best iterate by the half-map resolution (half-sets only): its row, stage and every chain's x.
@@ -78,6 +99,8 @@ public static class ApproxEm
             _key = ApproxEmCheckpoint.KeyOf(patches, initialCoefficients, settings, _forward);
             _progress = progress;
             _token = token;
+            _world = settings.Communicator ?? SingleProcess.Instance;
+            _communicated = (_world.SecondsCommunicating, _world.BytesMoved);
             // Held-out patches are in no chain: neither the one reconstruction nor either half is fitted to them.
             var halves = settings.HalfSets?.Without(settings.HeldOut);
             var members = halves == null
@@ -369,7 +392,7 @@ public static class ApproxEm
             var statistics = _chains.Select(chain => chain.MStepStatistics(_settings.MStep)).ToArray();
             var equations = _chains
                 .Select(chain => chain.MStepEquations(_settings.MStep, stage.Model, stage.Rotations.Rotations, _settings.Threads, _forward,
-                    _token))
+                    _token, _world))
                 .ToArray();
             var solutions = equations.Select(MStep.Solve).ToArray();
             _halfMapX = null;
@@ -410,6 +433,17 @@ public static class ApproxEm
                 }
 
                 chain.ShiftPrior = chain.ShiftPrior.Updated(stats);
+                if (_world.Size > 1)
+                {
+                    // Every rank solved the same equations; rank 0's x and σ² are broadcast anyway, so that ranks on different
+                    // processors (whose BLAS kernels may round differently) go on from the same bits.
+                    var state = new double[chain.X.Length + 1];
+                    chain.X.CopyTo(state, 0);
+                    state[^1] = chain.NoiseVariance;
+                    _world.Broadcast(state);
+                    chain.X = state[..^1];
+                    chain.NoiseVariance = state[^1];
+                }
             }
 
             return solutions;
@@ -477,6 +511,10 @@ public static class ApproxEm
             double heldOut = HeldOutLogLikelihood();
             var row = Row(_settings, stageIndex, iteration, statistics, _chains, seconds, combined, regularization, mStepSeconds,
                 halfMapShell, estimatedShell, heldOut, HeldOutScore(stageIndex, iteration, heldOut));
+            row.Ranks = _world.Size;
+            row.CommunicationSeconds = _world.SecondsCommunicating - _communicated.Seconds;
+            row.CommunicatedBytes = _world.BytesMoved - _communicated.Bytes;
+            _communicated = (_world.SecondsCommunicating, _world.BytesMoved);
             History.Add(row);
             if (_settings.HeldOut != null && row.Iteration > 0)
             {
@@ -484,7 +522,7 @@ public static class ApproxEm
             }
 
             Clock.EStepDone();
-            if (_settings.CheckpointPath != null)
+            if (_settings.CheckpointPath != null && _world.Rank == 0)
             {
                 var state = new ApproxEmCheckpointState(
                     _chains.Select(chain => new ApproxEmChainState(chain.X, chain.ShiftPrior.EmptyProbability, chain.NoiseVariance,
@@ -714,13 +752,20 @@ public static class ApproxEm
                 SecondsRemaining = remainingThis < 0 ? -1 : (int)(remainingThis + remainingRest),
             });
         };
+        // Several processes: each scores its share of the patches (and of the held-out ones), and the statistics are added up
+        // in rank order, so every rank holds the whole E-step.
+        var world = settings.Communicator ?? SingleProcess.Instance;
+        bool split = ShardedEStep.Splits(world, minibatch.Length), splitScore = scoreOnly != null && ShardedEStep.Splits(world, scoreOnly.Length);
         var options = new EStepOptions
         {
             Threads = settings.Threads, FftSize = settings.FftSize, PosteriorCutoff = settings.PosteriorCutoff, Progress = report,
-            LikelihoodOnly = likelihoodOnly, Precision = settings.Precision,
+            LikelihoodOnly = likelihoodOnly, Precision = settings.Precision, World = split || splitScore ? world : null,
         };
-        return EStep.RunAndScore(forward, stage.Model, stage.Rotations.Rotations, x, patches, minibatch, scoreOnly, noiseVariance,
-            shiftPrior, rotationPrior, options, token);
+        var (result, score) = EStep.RunAndScore(forward, stage.Model, stage.Rotations.Rotations, x, patches,
+            split ? ShardedEStep.Share(minibatch, world) : minibatch, splitScore ? ShardedEStep.Share(scoreOnly!, world) : scoreOnly,
+            noiseVariance, shiftPrior, rotationPrior, options, token);
+        return (split ? ShardedEStep.Reduce(result, minibatch, forward, patches, world) : result,
+            splitScore ? ShardedEStep.Reduce(score!, scoreOnly!, forward, patches, world) : score);
     }
 
     private static ApproxEmIteration Row(ApproxEmSettings settings, int stageIndex, int k, EStepResult[] statistics,

@@ -115,11 +115,11 @@ internal sealed class ApproxEmChain
     /// block's C_b and y_b (each built once per visit); else built from the last E-step's statistics.
     /// </summary>
     public NormalEquations MStepEquations(MStepMode mode, ILinearProjectionModel model, IReadOnlyList<Rotations.Rotation> rotations,
-        int threads, ForwardModel forward, CancellationToken token)
+        int threads, ForwardModel forward, CancellationToken token, Native.ICommunicator? world = null)
     {
         if (mode == MStepMode.Minibatch || Blocks.Length == 1)
         {
-            return MStep.Build(model, rotations, MStepStatistics(mode), threads, token, forward);
+            return MStep.Build(model, rotations, MStepStatistics(mode), threads, token, forward, world);
         }
 
         NormalEquations? sum = null;
@@ -130,7 +130,7 @@ internal sealed class ApproxEmChain
                 continue;
             }
 
-            var equations = _equations[block] ??= MStep.Build(model, rotations, statistics, threads, token, forward);
+            var equations = _equations[block] ??= MStep.Build(model, rotations, statistics, threads, token, forward, world);
             if (sum == null)
             {
                 sum = new NormalEquations(equations.ParameterCount, (double[])equations.Matrix.Clone(),

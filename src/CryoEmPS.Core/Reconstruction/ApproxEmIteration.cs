@@ -24,6 +24,15 @@ public sealed class ApproxEmIteration
     public double Seconds { get; init; }
     /// <summary>Of <see cref="Seconds"/>, the M-step's (building and solving the normal equations; 0 for iteration 0).</summary>
     public double MStepSeconds { get; init; }
+    /// <summary>The number of MPI ranks the iteration ran on (1: one process; not kept in checkpoints, so resumed rows say 1).</summary>
+    public int Ranks { get; internal set; } = 1;
+    /// <summary>
+    /// Of <see cref="Seconds"/>, this rank's time in the MPI sums and broadcasts (waiting for the slowest rank included);
+    /// 0 in one process.
+    /// </summary>
+    public double CommunicationSeconds { get; internal set; }
+    /// <summary>The bytes this rank sent and received in those sums and broadcasts during the iteration; 0 in one process.</summary>
+    public long CommunicatedBytes { get; internal set; }
     /// <summary>Interpolated FSC(0.5) crossing shell against the reference (NaN without one).</summary>
     public double FscShell { get; init; } = double.NaN;
     /// <summary>First shell below 0.5 (−1: never; null without a reference).</summary>

@@ -43,10 +43,14 @@ public sealed class ApproxEmPlan
         CheckpointPath = request.CheckpointPath;
         Resume = request.Resume;
         FitInitialScale = request.FitInitialScale;
+        Communicator = request.Communicator;
     }
 
     /// <summary>Scale x₀ to the data first (<see cref="ApproxEmRequest.FitInitialScale"/>).</summary>
     public bool FitInitialScale { get; }
+
+    /// <summary>The processes the EM is spread over (null: this one alone).</summary>
+    public Native.ICommunicator? Communicator { get; }
 
     public PatchSet Patches { get; }
     /// <summary>The observation model with each micrograph's CTF/whitening filter, grouped by defocus; null = the paper's (no filter).</summary>

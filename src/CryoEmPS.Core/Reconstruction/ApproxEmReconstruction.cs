@@ -41,6 +41,7 @@ public static class ApproxEmReconstruction
             MStep = plan.MStep, Prior = plan.Prior, Tau2Fudge = plan.Tau2Fudge, EstimateNoiseVariance = plan.EstimateNoiseVariance,
             HalfSets = plan.HalfSets, HalfMapPatience = plan.HalfMapPatience, HeldOut = plan.HeldOut,
             AdaptiveMarching = plan.Marching == FrequencyMarching.Adaptive, ForwardModel = plan.ForwardModel,
+            Communicator = plan.Communicator,
             Lift = (stage, x) => new FourierBesselVolume(bases[stage - 1], x, voxelSize).WithEllMax(plan.EllMax[stage]).Coefficients,
             Synthesize = (stage, x) => new FourierBesselVolume(bases[stage], x, voxelSize).ToVolume(),
         };

@@ -98,6 +98,9 @@ public sealed class ApproxEmRequest
     /// </summary>
     public bool FitInitialScale { get; init; }
 
+    /// <summary>The processes to spread the EM over (<see cref="ApproxEmSettings.Communicator"/>); null: this one alone.</summary>
+    public Native.ICommunicator? Communicator { get; init; }
+
     /// <summary>The default prior.</summary>
     public const ApproxEmPrior DefaultPrior = ApproxEmPrior.None;
     /// <summary>The default T (chosen by a sweep of 1, 4, 8, 16 on the paper protocol; see the help of -Tau2Fudge).</summary>

@@ -60,6 +60,14 @@ public sealed class ApproxEmSettings
     /// </summary>
     public bool AdaptiveMarching { get; init; }
 
+    /// <summary>
+    /// The processes the run is spread over (issue 13; null: this one alone). Every rank runs the same run on the same
+    /// settings: each E-step scores a contiguous share of its patches and the statistics are added in rank order, the M-step
+    /// builds a share of the rotations' normal equations and adds them likewise, and rank 0's x and σ² are broadcast after
+    /// each M-step. Only rank 0 writes the checkpoint (and holds its lock) and reports progress.
+    /// </summary>
+    public Native.ICommunicator? Communicator { get; init; }
+
     /// <summary>The one check of a run's settings against its patches and x₀ (the E-step and M-step then trust them).</summary>
     public void Validate(PatchSet patches, double[] x0)
     {

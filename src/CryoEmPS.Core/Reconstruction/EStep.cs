@@ -79,7 +79,7 @@ public static class EStep
             var likelihoodOnly = new EStepOptions
             {
                 Threads = options.Threads, FftSize = options.FftSize, PosteriorCutoff = options.PosteriorCutoff, LikelihoodOnly = true,
-                Precision = options.Precision,
+                Precision = options.Precision, World = options.World,
             };
             score = Score(forward, rotations, projections, patches, scoreOnly, noiseVariance, shiftPrior, rotationPrior, likelihoodOnly, token);
         }
@@ -126,7 +126,7 @@ public static class EStep
     }
 
     /// <summary>The minibatch split by filter group (the group of each patch's micrograph), each part ascending.</summary>
-    private static int[][] GroupMinibatch(ForwardModel forward, PatchSet patches, int[] minibatch)
+    internal static int[][] GroupMinibatch(ForwardModel forward, PatchSet patches, int[] minibatch)
     {
         if (forward.GroupCount == 1)
         {
@@ -178,6 +178,21 @@ public static class EStep
                 }
 
                 maxProjection = Math.Max(maxProjection, energy);
+            }
+        }
+
+        if (options.World is { Size: > 1 } world)
+        {
+            // One rank's share of a split E-step: the decision is the whole E-step's, from the largest energies of all ranks
+            // (each rank puts its two maxima in its own slots; the sum then holds everyone's).
+            var maxima = new double[2 * world.Size];
+            maxima[2 * world.Rank] = maxPatch;
+            maxima[2 * world.Rank + 1] = maxProjection;
+            world.SumInPlace(maxima);
+            for (int r = 0; r < world.Size; r++)
+            {
+                maxPatch = Math.Max(maxPatch, maxima[2 * r]);
+                maxProjection = Math.Max(maxProjection, maxima[2 * r + 1]);
             }
         }
 

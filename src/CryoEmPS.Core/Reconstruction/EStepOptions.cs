@@ -25,6 +25,11 @@ public sealed class EStepOptions
     internal int LaneBits { get; init; }
     /// <summary>Arithmetic of the per-pair work (default <see cref="EStepPrecision.Auto"/>).</summary>
     public EStepPrecision Precision { get; init; } = EStepPrecision.Auto;
+    /// <summary>
+    /// When this E-step is one rank's share of an E-step split over processes (<see cref="ShardedEStep"/>): the world, so that
+    /// <see cref="EStepPrecision.Auto"/> decides from every rank's patches and projections alike. Null: one process.
+    /// </summary>
+    internal Native.ICommunicator? World { get; init; }
     /// <summary>Optional progress callback: fraction of the E-step done, 0..1 (called from worker threads).</summary>
     public Action<double>? Progress { get; init; }
 }

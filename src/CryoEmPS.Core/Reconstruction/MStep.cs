@@ -34,16 +34,18 @@ public static unsafe class MStep
     internal const int BlockRotations = 16;
     /// <summary>Rotations stacked per dsyrk call.</summary>
     internal const int ChunkRotations = 4;
-    /// <summary>Filter groups whose rows a factored model stacks per dsyrk call (bounds the buffer with many groups).</summary>
-    internal const int StackedGroups = 8;
 
     /// <summary>
     /// The normal equations C, y of <paramref name="stats"/>. Statistics that came through an image filter (the CTF) need the
     /// <paramref name="forward"/> model they were made with: each filter group g then contributes (F_g B_ω)ᵀ diag(m_{ω,g})
     /// (F_g B_ω) and (F_g B_ω)ᵀ b_{ω,g} on the B×B box.
     /// </summary>
+    /// <remarks>
+    /// With a <paramref name="world"/> of several processes (which all hold the same statistics), rank r builds the blocks of
+    /// rotations ⌊B·r/P⌋ … ⌊B·(r+1)/P⌋ − 1 and the parts are added in rank order, so every rank returns the same C and y.
+    /// </remarks>
     public static NormalEquations Build(ILinearProjectionModel model, IReadOnlyList<Rotation> rotations, EStepResult stats, int threads = 0,
-        CancellationToken token = default, ForwardModel? forward = null)
+        CancellationToken token = default, ForwardModel? forward = null, ICommunicator? world = null)
     {
         int n = model.ParameterCount, k = rotations.Count;
         if (stats.RotationCount != k || stats.ImageSize != model.ImageSize)
@@ -77,7 +79,9 @@ public static unsafe class MStep
         }
         using var blas = OpenBlasThreads.Single();
         int blocks = (k + BlockRotations - 1) / BlockRotations;
-        int wave = Math.Max(1, Math.Min(threads, blocks));
+        world ??= SingleProcess.Instance;
+        int firstBlock = (int)((long)blocks * world.Rank / world.Size), lastBlock = (int)((long)blocks * (world.Rank + 1) / world.Size);
+        int wave = Math.Max(1, Math.Min(threads, Math.Max(1, lastBlock - firstBlock)));
         var c = new double[(long)n * n];
         var y = new double[n];
         var partC = new double[wave][];
@@ -89,13 +93,13 @@ public static unsafe class MStep
         }
         bool singleGram = stats.Precision == EStepPrecision.Single;   // H_ω by ssyrk (see FactoredBlock)
         int l2 = model.ImageSize * model.ImageSize, boxPixels = stats.BoxSize * stats.BoxSize;
-        for (int first = 0; first < blocks; first += wave)
+        for (int first = firstBlock; first < lastBlock; first += wave)
         {
-            int count = Math.Min(wave, blocks - first);
+            int count = Math.Min(wave, lastBlock - first);
             if (factored != null)
             {
                 ParallelLoop.For(count, threads,
-                    () => new FactoredBuffers(factored, Math.Min(groups.Length, StackedGroups) * boxPixels, singleGram),
+                    () => new FactoredBuffers(factored, boxPixels, singleGram),
                     (buffers, slot) =>
                         FactoredBlock(factored, rotations, groups, first + slot, partC[slot], partY[slot], buffers, token),
                     _ => { }, token);
@@ -121,6 +125,17 @@ public static unsafe class MStep
                 }
             }
         }
+        if (world.Size > 1)
+        {
+            // The ranks' parts of C (upper triangle) and y, added in rank order in one message.
+            var both = new double[c.LongLength + n];
+            Array.Copy(c, both, c.LongLength);
+            Array.Copy(y, 0, both, c.LongLength, n);
+            world.SumInPlace(both);
+            Array.Copy(both, c, c.LongLength);
+            Array.Copy(both, c.LongLength, y, 0, n);
+        }
+
         fixed (double* cFull = c)
         {
             CopyUpperToLower(cFull, n);
@@ -169,8 +184,8 @@ public static unsafe class MStep
     }
 
     /// <summary>
-    /// One block of rotations for a factored model: H_ω = Σ_g Σ_i m_{ω,g}[i]·g_i g_iᵀ (one dsyrk over the rows g_i of every group's
-    /// F_g·G, stacked), then E_ωᵀ H_ω E_ω and E_ωᵀ Σ_g (F_g G)ᵀ b_{ω,g}: the filter groups share the one expansion per rotation.
+    /// One block of rotations for a factored model: H_ω = Σ_g Σ_i m_{ω,g}[i]·g_i g_iᵀ (dsyrk over the rows g_i of each group's
+    /// F_g·G), then E_ωᵀ H_ω E_ω and E_ωᵀ Σ_g (F_g G)ᵀ b_{ω,g}: the filter groups share the one expansion per rotation.
     /// When the E-step ran in single precision (its m_ω then carry float rounding already) H_ω is formed by ssyrk from
     /// float rows and widened to double: about twice as fast, and its rounding (~1e-7 relative per product, sums of
     /// L² terms) is of the order of the statistics' own; the expansion, the sums over rotations and the solve stay double.
@@ -190,32 +205,30 @@ public static unsafe class MStep
             for (int rot = r0; rot < r1; rot++)
             {
                 token.ThrowIfCancellationRequested();
-                // Every group's rows √m_{ω,g}[i]·(F_g G)[i, :] are stacked (up to StackedGroups groups' worth) and added by one syrk:
-                // one call of Σ_g n_g rows runs faster than one per group (and with a single group it is the same call as before).
-                int stacked = 0, capacity = single ? buffers.RowsF.Length / r : buffers.Rows.Length / r;
-                bool any = false, added = false;
+                bool any = false;
                 foreach (var group in groups)
                 {
                     var statistics = group.Statistics;
                     int boxPixels = statistics.BoxSize * statistics.BoxSize;
                     var m = statistics.PixelWeight.AsSpan(rot * boxPixels, boxPixels);
-                    if (stacked + boxPixels > capacity)
-                    {
-                        AddRows(single, r, stacked, rows, rowsF, added, h, hF);
-                        added = true;
-                        stacked = 0;
-                    }
-
                     fixed (double* g = group.Reduced, back = statistics.BackProjection)
                     {
-                        int n = single ? StackScaledRows(m, g, r, rowsF + (long)stacked * r) : StackScaledRows(m, g, r, rows + (long)stacked * r);
+                        int n = single ? StackScaledRows(m, g, r, rowsF) : StackScaledRows(m, g, r, rows);
                         if (n == 0) // no weight on this rotation in this group: m_{ω,g} = 0 and b_{ω,g} = 0 exactly
                         {
                             continue;
                         }
 
+                        if (single)
+                        {
+                            Blas.SyrkAtA(r, n, 1f, rowsF, any ? 1f : 0f, hF);
+                        }
+                        else
+                        {
+                            Blas.SyrkAtA(r, n, 1.0, rows, any ? 1.0 : 0.0, h);
+                        }
+
                         Blas.Gemv(true, boxPixels, r, 1.0, g, back + (long)rot * boxPixels, any ? 1.0 : 0.0, gTransposeB);
-                        stacked += n;
                         any = true;
                     }
                 }
@@ -223,11 +236,6 @@ public static unsafe class MStep
                 if (!any)
                 {
                     continue;
-                }
-
-                if (stacked > 0)
-                {
-                    AddRows(single, r, stacked, rows, rowsF, added, h, hF);
                 }
 
                 if (single)
@@ -244,19 +252,6 @@ public static unsafe class MStep
                 CopyUpperToLower(h, r);
                 model.AccumulateExpanded(rotations[rot], h, gTransposeB, partCPtr, partYPtr, scratch);
             }
-        }
-    }
-
-    /// <summary>H (or its single-precision twin) = [H +] Σ over <paramref name="count"/> stacked rows of row·rowᵀ (upper triangle).</summary>
-    private static void AddRows(bool single, int r, int count, double* rows, float* rowsF, bool accumulate, double* h, float* hF)
-    {
-        if (single)
-        {
-            Blas.SyrkAtA(r, count, 1f, rowsF, accumulate ? 1f : 0f, hF);
-        }
-        else
-        {
-            Blas.SyrkAtA(r, count, 1.0, rows, accumulate ? 1.0 : 0.0, h);
         }
     }
 

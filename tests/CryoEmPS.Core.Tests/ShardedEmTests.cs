@@ -1,0 +1,272 @@
+using CryoEmPS.Core.Native;
+using CryoEmPS.Core.Projection;
+using CryoEmPS.Core.Reconstruction;
+using CryoEmPS.Core.Rotations;
+using CryoEmPS.Core.Volumes;
+
+namespace CryoEmPS.Core.Tests;
+
+/// <summary>
+/// The EM spread over ranks (issue 13) without MPI: P threads, each a rank with its own <see cref="ThreadRank"/> over one
+/// shared hub, run the same EM; the E-step shares, the rank-order sums and the broadcasts are the ones MPI runs (the
+/// Pester MPI tests run the real thing under mpirun). The sharded run must equal the one-process run to rounding, be
+/// bit-identical between repeats and on every rank, and resume from a checkpoint with another rank count.
+/// </summary>
+public class ShardedEmTests
+{
+    /// <summary>The ranks' meeting point: one slot per rank and a barrier (cancellable, so a cancelled run does not hang).</summary>
+    private sealed class Hub
+    {
+        public Hub(int size, CancellationToken token)
+        {
+            Size = size;
+            Barrier = new Barrier(size);
+            Slots = new double[size][];
+            Token = token;
+        }
+
+        public int Size { get; }
+        public Barrier Barrier { get; }
+        public double[][] Slots { get; }
+        public CancellationToken Token { get; }
+    }
+
+    /// <summary>One in-process rank: SumInPlace adds every rank's array in rank order; Broadcast copies rank 0's.</summary>
+    private sealed class ThreadRank : ICommunicator
+    {
+        private readonly Hub _hub;
+        private long _bytes;
+
+        public ThreadRank(Hub hub, int rank)
+        {
+            _hub = hub;
+            Rank = rank;
+        }
+
+        public int Rank { get; }
+        public int Size => _hub.Size;
+        public long BytesMoved => _bytes;
+        public double SecondsCommunicating => 0;
+        public int Calls { get; private set; }
+
+        public void SumInPlace(double[] values)
+        {
+            Calls++;
+            _hub.Slots[Rank] = (double[])values.Clone();
+            _hub.Barrier.SignalAndWait(_hub.Token);
+            var first = _hub.Slots[0];
+            Assert.All(_hub.Slots, slot => Assert.Equal(first.Length, slot.Length));
+            for (int i = 0; i < values.Length; i++)
+            {
+                double sum = first[i];
+                for (int r = 1; r < Size; r++)
+                {
+                    sum += _hub.Slots[r][i];
+                }
+
+                values[i] = sum;
+            }
+
+            _bytes += 8L * values.Length;
+            _hub.Barrier.SignalAndWait(_hub.Token);
+        }
+
+        public void Fail(Exception error) { }
+
+        public void Broadcast(double[] values)
+        {
+            Calls++;
+            if (Rank == 0)
+            {
+                _hub.Slots[0] = (double[])values.Clone();
+            }
+
+            _hub.Barrier.SignalAndWait(_hub.Token);
+            _hub.Slots[0].CopyTo(values, 0);
+            _hub.Barrier.SignalAndWait(_hub.Token);
+        }
+    }
+
+    /// <summary>Runs <paramref name="body"/> as <paramref name="size"/> ranks on their own threads; every rank's result.</summary>
+    private static T[] OnRanks<T>(int size, Func<ICommunicator, T> body, CancellationToken token = default)
+    {
+        var hub = new Hub(size, token);
+        var tasks = Enumerable.Range(0, size)
+            .Select(rank => Task.Factory.StartNew(() => body(new ThreadRank(hub, rank)), TaskCreationOptions.LongRunning)).ToArray();
+        Task.WaitAll(tasks);
+        return tasks.Select(task => task.Result).ToArray();
+    }
+
+    private sealed record Problem(PatchSet Patches, RotationSet Rotations, double[] X0, Func<int, ILinearProjectionModel> Model);
+
+    private static Problem Make(int l = 5, int n = 10, int k = 6, int p = 45, double sigma = 0.6, int seed = 1)
+    {
+        var rot = new RotationSet(EmData.Rotations(k, seed + 100));
+        var model = new RandomDenseModel(l, n, seed);
+        var xTrue = EmData.RandomVector(n, 1.0, seed + 1);
+        var (patches, _) = EmData.Make(model, rot.Rotations, xTrue, p, sigma, 0.3, seed + 2);
+        var noise = EmData.RandomVector(n, 0.6, seed + 3);
+        return new Problem(patches, rot, xTrue.Zip(noise, (a, b) => a + b).ToArray(), nn => new RandomDenseModel(l, nn, seed));
+    }
+
+    private static ApproxEmSettings Settings(Problem pr, ICommunicator? world, MStepMode mode = MStepMode.Minibatch, string? ck = null,
+        bool resume = false) => new()
+    {
+        Stages = new[] { 6, 10 }.Select((n, i) => new ApproxEmStage(pr.Model(n), pr.Rotations, 0.5, 3, ellMax: i)).ToArray(),
+        NoiseVariance = 0.36, Seed = 5, Threads = 1, MStep = mode, EstimateNoiseVariance = true, Communicator = world,
+        Precision = EStepPrecision.Double,
+        CheckpointPath = ck, Resume = resume,
+    };
+
+    private static double RelativeDifference(double[] a, double[] b)
+        => Math.Sqrt(a.Zip(b, (u, v) => (u - v) * (u - v)).Sum() / b.Sum(v => v * v));
+
+    [Theory]
+    [InlineData(2, MStepMode.Minibatch)]
+    [InlineData(3, MStepMode.Minibatch)]
+    [InlineData(2, MStepMode.Incremental)]
+    public void RanksEqualOneProcessAndEachOther(int size, MStepMode mode)
+    {
+        var pr = Make();
+        var x0 = pr.X0.Take(6).ToArray();
+        var alone = ApproxEm.Run(pr.Patches, x0, Settings(pr, null, mode));
+        var ranks = OnRanks(size, world => ApproxEm.Run(pr.Patches, x0, Settings(pr, world, mode)));
+        var again = OnRanks(size, world => ApproxEm.Run(pr.Patches, x0, Settings(pr, world, mode)));
+        foreach (var run in ranks.Concat(again))
+        {
+            // Every rank, and a repeat, gives the same bits.
+            Assert.Equal(ranks[0].Coefficients, run.Coefficients);
+            Assert.Equal(ranks[0].History.Select(h => h.LogLikelihood), run.History.Select(h => h.LogLikelihood));
+            Assert.Equal(ranks[0].History.Select(h => h.NoiseVariance), run.History.Select(h => h.NoiseVariance));
+        }
+
+        // The sums are associated differently (a share per rank), so the one-process run agrees to rounding.
+        double difference = RelativeDifference(ranks[0].Coefficients, alone.Coefficients);
+        Assert.True(difference < 1e-12, $"coefficients differ by {difference:g3} (relative)");
+        Assert.Equal(alone.History.Count, ranks[0].History.Count);
+        for (int i = 0; i < alone.History.Count; i++)
+        {
+            Assert.Equal(alone.History[i].PatchCount, ranks[0].History[i].PatchCount);
+            Assert.Equal(alone.History[i].LogLikelihood, ranks[0].History[i].LogLikelihood, 1e-9 * Math.Abs(alone.History[i].LogLikelihood));
+            Assert.Equal(alone.History[i].EmptyProbability, ranks[0].History[i].EmptyProbability, 1e-12);
+        }
+    }
+
+    /// <summary>
+    /// The filtered path (three micrographs with their own CTF: three filter groups, so a rank's share holds some of them), with
+    /// gold-standard halves, held-out patches and the Gaussian prior: every reduction the driver makes.
+    /// </summary>
+    [Fact]
+    public void FilteredHalvesAndHeldOutPatchesShardToo()
+    {
+        int l = 9, p = 36;
+        var basis = FourierBesselBasis.Create(l, 3);
+        var model = new FourierBesselModel(basis);
+        var rot = new RotationSet(EmData.Rotations(8, 31));
+        var x = EmData.RandomVector(model.ParameterCount, 0.5, 32);
+        var (made, _) = EmData.Make(model, rot.Rotations, x, p, sigma: 0.5, emptyFraction: 0.2, seed: 33);
+        var origins = Enumerable.Range(0, p).Select(q => new PatchOrigin(q % 3, q * l, 0)).ToArray();
+        var patches = new PatchSet(l, made.Data, origins, null, 0.25, new[] { "a", "b", "c" });
+        var filters = Enumerable.Range(0, 3).Select(g => (IImageFilter)new MicrographFilter(
+            new Ctf(12000 + 4000 * g, 11000 + 4000 * g, 20 * g, 300, 2.7, 0.1, 3), null, 3, 1)).ToArray();
+        var forward = new ForwardModel(l, filters);
+        var x0 = x.Zip(EmData.RandomVector(x.Length, 0.3, 34), (a, b) => a + b).ToArray();
+        ApproxEmSettings Make(ICommunicator? world) => new()
+        {
+            Stages = new[] { new ApproxEmStage(model, rot, 0.5, 3, ellMax: 3) },
+            NoiseVariance = 0.25, Seed = 7, Threads = 1, ForwardModel = forward, HalfSets = HalfSets.Split(patches),
+            HeldOut = new[] { 2, 11, 17, 23, 30 }, Prior = ApproxEmPrior.Gaussian, EstimateNoiseVariance = true,
+            MStep = MStepMode.Incremental, Communicator = world, Precision = EStepPrecision.Double,
+        };
+
+        var alone = ApproxEm.Run(patches, x0, Make(null));
+        var ranks = OnRanks(2, world => ApproxEm.Run(patches, x0, Make(world)));
+        Assert.Equal(ranks[0].Coefficients, ranks[1].Coefficients);
+        double difference = RelativeDifference(ranks[0].Coefficients, alone.Coefficients);
+        Assert.True(difference < 1e-11, $"coefficients differ by {difference:g3} (relative)");
+        for (int i = 0; i < alone.History.Count; i++)
+        {
+            Assert.Equal(alone.History[i].HeldOutLogLikelihoodPerPatch, ranks[0].History[i].HeldOutLogLikelihoodPerPatch,
+                1e-9 * Math.Abs(alone.History[i].HeldOutLogLikelihoodPerPatch));
+            Assert.Equal(alone.History[i].LogLikelihood, ranks[0].History[i].LogLikelihood, 1e-9 * Math.Abs(alone.History[i].LogLikelihood));
+        }
+    }
+
+    /// <summary>
+    /// In single precision the E-step adds its statistics in float, patch after patch: split over ranks the float sums are
+    /// grouped differently, so the map agrees with the one-process run to the float rounding (about 1e-7), not to 1e-12;
+    /// the ranks still agree bit for bit, and so do repeats.
+    /// </summary>
+    [Fact]
+    public void SinglePrecisionAgreesToItsRounding()
+    {
+        var pr = Make();
+        var x0 = pr.X0.Take(6).ToArray();
+        ApproxEmSettings Single(ICommunicator? world)
+        {
+            var s = Settings(pr, world);
+            return new ApproxEmSettings
+            {
+                Stages = s.Stages, NoiseVariance = s.NoiseVariance, Seed = s.Seed, Threads = 1, EstimateNoiseVariance = true,
+                Communicator = world, Precision = EStepPrecision.Single,
+            };
+        }
+
+        var alone = ApproxEm.Run(pr.Patches, x0, Single(null));
+        var ranks = OnRanks(2, world => ApproxEm.Run(pr.Patches, x0, Single(world)));
+        var again = OnRanks(2, world => ApproxEm.Run(pr.Patches, x0, Single(world)));
+        Assert.Equal(ranks[0].Coefficients, ranks[1].Coefficients);
+        Assert.Equal(ranks[0].Coefficients, again[0].Coefficients);
+        double difference = RelativeDifference(ranks[0].Coefficients, alone.Coefficients);
+        Assert.True(difference < 1e-5, $"coefficients differ by {difference:g3} (relative)");
+    }
+
+    /// <summary>A run interrupted on 2 ranks resumes on 1, and one interrupted on 1 resumes on 2, ending where an uninterrupted run does.</summary>
+    [Fact]
+    public void ACheckpointResumesWithAnotherRankCount()
+    {
+        var pr = Make();
+        var x0 = pr.X0.Take(6).ToArray();
+        string dir = Path.Combine(Path.GetTempPath(), "cryoemps-sharded-" + Guid.NewGuid().ToString("N"));
+        Directory.CreateDirectory(dir);
+        try
+        {
+            var full = ApproxEm.Run(pr.Patches, x0, Settings(pr, null, MStepMode.Incremental));
+            foreach (var (first, second) in new[] { (2, 1), (1, 2) })
+            {
+                string ck = Path.Combine(dir, $"em-{first}-{second}.ckpt");
+                using var cts = new CancellationTokenSource();
+                var stop = new SyncProgress(p => { if (p.Completed is { Stage: 1, Iteration: 2 }) cts.Cancel(); });
+                var interrupted = Assert.ThrowsAny<AggregateException>(() => OnRanks(first,
+                    world => ApproxEm.Run(pr.Patches, x0, Settings(pr, world, MStepMode.Incremental, ck), stop, cts.Token), cts.Token));
+                Assert.All(interrupted.InnerExceptions, e => Assert.IsAssignableFrom<OperationCanceledException>(e));
+                var saved = ApproxEmCheckpoint.Read(ck);
+                Assert.Equal(0, saved.Stage);
+                Assert.Equal(2, saved.Iteration);
+
+                var resumed = OnRanks(second, world => ApproxEm.Run(pr.Patches, x0, Settings(pr, world, MStepMode.Incremental, ck, resume: true)));
+                Assert.All(resumed, run => Assert.True(run.Resumed));
+                double difference = RelativeDifference(resumed[0].Coefficients, full.Coefficients);
+                Assert.True(difference < 1e-12, $"{first} → {second} ranks: coefficients differ by {difference:g3} (relative)");
+            }
+        }
+        finally
+        {
+            Directory.Delete(dir, true);
+        }
+    }
+
+    /// <summary>A rank's share is a contiguous run; the shares cover every patch once, in order.</summary>
+    [Fact]
+    public void SharesAreContiguousAndCoverEveryPatch()
+    {
+        var all = Enumerable.Range(0, 23).Select(i => 3 * i + 1).ToArray();
+        var hub = new Hub(4, default);
+        var shares = Enumerable.Range(0, 4).Select(r => ShardedEStep.Share(all, new ThreadRank(hub, r))).ToArray();
+        Assert.Equal(all, shares.SelectMany(s => s));
+        Assert.All(shares, s => Assert.InRange(s.Length, 5, 6));
+        Assert.False(ShardedEStep.Splits(new ThreadRank(hub, 0), 3));
+        Assert.True(ShardedEStep.Splits(new ThreadRank(hub, 0), 4));
+        Assert.False(ShardedEStep.Splits(SingleProcess.Instance, 100));
+    }
+}
