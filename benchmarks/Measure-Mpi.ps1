@@ -11,6 +11,9 @@
     rank writes its own JSON (coefficients, history). Prints numbers; asserts nothing. Needs mpirun (openmpi-bin).
 .PARAMETER Ranks
     P, the number of MPI ranks (default 2); the one-process run uses P threads.
+.PARAMETER Precision
+    Invoke-ApproxEm -Precision. Auto (the default) runs the paper protocol's E-steps in single precision, whose float sums of the
+    statistics are grouped differently when split over ranks (agreement about 1e-7); Double agrees to rounding in double.
 .EXAMPLE
     dotnet pwsh ./benchmarks/Measure-Mpi.ps1 -Protocol Paper -Ranks 2
 #>
@@ -20,6 +23,8 @@ param(
     [string] $Protocol = 'Short',
     [ValidateRange(2, 1024)]
     [int] $Ranks = 2,
+    [ValidateSet('Auto', 'Double', 'Single')]
+    [string] $Precision = 'Auto',
     [int] $Seed = 2026,
     # Internal: the worker (every rank runs it): writes rank<r>.json into this folder.
     [string] $Worker,
@@ -43,7 +48,7 @@ if ($Worker) {
     $me = Get-EmMpiRank
     $clock = [System.Diagnostics.Stopwatch]::StartNew()
     $result = Invoke-ApproxEm -PatchSet $patches -InitialVolume $initial -Seed $Seed -ThrottleLimit $Threads -MStep Minibatch -Prior None `
-        -NoiseVariance $mic.NoiseVariance -Tolerance ([double]::NegativeInfinity) @schedule
+        -NoiseVariance $mic.NoiseVariance -Tolerance ([double]::NegativeInfinity) -Precision $Precision @schedule
     $wall = $clock.Elapsed.TotalSeconds
     [pscustomobject]@{
         Rank = $me.Rank; Size = $me.Size; Wall = $wall
@@ -62,7 +67,7 @@ $env:CRYOEMPS_MODULE = (Resolve-Path $modulePath).Path
 $root = Join-Path ([IO.Path]::GetTempPath()) ('cryoemps-mpi-' + [guid]::NewGuid().ToString('N'))
 $alone = New-Item -ItemType Directory -Path (Join-Path $root 'alone')
 $spread = New-Item -ItemType Directory -Path (Join-Path $root 'mpi')
-$common = @('-NoProfile', '-File', $PSCommandPath, '-Protocol', $Protocol, '-Seed', $Seed)
+$common = @('-NoProfile', '-File', $PSCommandPath, '-Protocol', $Protocol, '-Seed', $Seed, '-Precision', $Precision)
 & $pwsh @common -Worker $alone.FullName -Threads $Ranks
 if ($LASTEXITCODE) { throw "the one-process run failed ($LASTEXITCODE)" }
 & mpirun --allow-run-as-root --oversubscribe -np $Ranks $pwsh @common -Worker $spread.FullName -Threads 1
@@ -80,7 +85,7 @@ for ($i = 0; $i -lt $one.X.Length; $i++) {
     $e = $ranksRuns[0].X[$i] - $one.X[$i]; $d += $e * $e; $n += $one.X[$i] * $one.X[$i]; $maxAbs = [Math]::Max($maxAbs, [Math]::Abs($e))
 }
 $identical = @($ranksRuns | Where-Object { -not [System.Linq.Enumerable]::SequenceEqual($_.X, $ranksRuns[0].X) }).Count -eq 0
-Write-Output ([string]::Format($fmt, 'Protocol {0}: one process, {1} threads: {2:0.0} s; mpirun -np {1}, 1 thread each: {3:0.0} s (rank 0) = {4:0.000}×.',
+Write-Output ([string]::Format($fmt, 'Protocol {0}, precision '+$Precision+': one process, {1} threads: {2:0.0} s; mpirun -np {1}, 1 thread each: {3:0.0} s (rank 0) = {4:0.000}×.',
         $Protocol, $Ranks, $one.Wall, $ranksRuns[0].Wall, $ranksRuns[0].Wall / $one.Wall))
 Write-Output ([string]::Format($fmt, 'Coefficients ({0}): relative difference {1:g3}, largest {2:g3}; the ranks hold the same bits: {3}.',
         $one.X.Length, [Math]::Sqrt($d / $n), $maxAbs, $identical))

@@ -7,7 +7,9 @@ BeforeDiscovery {
 
 BeforeAll {
     . (Join-Path $PSScriptRoot 'Common.ps1')
-    $script:Pwsh = (Get-Process -Id $PID).Path
+    # A child PowerShell like this one: pwsh, or dotnet + pwsh.dll when PowerShell runs as the dotnet tool.
+    $exe = [System.Diagnostics.Process]::GetCurrentProcess().MainModule.FileName
+    $script:Pwsh = @($exe) + @(if ([System.IO.Path]::GetFileNameWithoutExtension($exe) -eq 'dotnet') { Join-Path $PSHOME 'pwsh.dll' })
     $script:MpiSkip = 'mpirun is not installed (apt-get install openmpi-bin libopenmpi-dev): the MPI tests are skipped.'
     # One small EM, written so that every rank runs the same script: each rank saves its own coefficients (Set-Content, not an
     # Export-* cmdlet) and Export-EmVolume writes the map on rank 0 only.
@@ -23,7 +25,7 @@ $truth = New-EmVolume -Phantom -Size 11
 $patches = New-Micrograph $truth -Size 132 -Density 0.3 -Snr 2 -Seed 4 | Get-PatchSet -PatchSize 11
 $start = $truth | Resize-EmVolume -Size 5 | Resize-EmVolume -Size 11
 $em = @{ PatchSet = $patches; InitialVolume = $start; EllMax = 3, 5; RotationCount = 80; StochasticFactor = 0.5; MaxIterations = 3
-         Seed = 9; ThrottleLimit = 1; EstimateNoiseVariance = $true; MStep = 'Incremental' }
+         Seed = 9; ThrottleLimit = 1; EstimateNoiseVariance = $true; MStep = 'Incremental'; Precision = 'Double' }
 if ($Checkpoint) { $em.CheckpointPath = $Checkpoint; $em.Resume = $Resume }
 $result = Invoke-ApproxEm @em
 $x = $result.FourierBesselVolume.Coefficients
@@ -37,8 +39,8 @@ $result.Volume | Export-EmVolume -Path (Join-Path $Out 'map.mrc') -Force -Verbos
     function Invoke-Em([int] $Ranks, [string] $Out, [string[]] $More = @(), [int] $TimeoutSeconds = 600, [hashtable] $Environment = @{}) {
         New-Item -ItemType Directory -Force -Path $Out | Out-Null
         $arguments = @('-NoProfile', '-File', $script:Script, '-Out', $Out) + $More
-        $file, $list = if ($Ranks -gt 0) { 'mpirun', (@('--allow-run-as-root', '--oversubscribe', '-np', "$Ranks", $script:Pwsh) + $arguments) }
-        else { $script:Pwsh, $arguments }
+        $file, $list = if ($Ranks -gt 0) { 'mpirun', (@('--allow-run-as-root', '--oversubscribe', '-np', "$Ranks") + $script:Pwsh + $arguments) }
+        else { $script:Pwsh[0], (@($script:Pwsh | Select-Object -Skip 1) + $arguments) }
         $info = [System.Diagnostics.ProcessStartInfo]::new($file)
         foreach ($a in $list) { $info.ArgumentList.Add($a) }
         $info.RedirectStandardOutput = $true
@@ -83,7 +85,8 @@ Describe 'Without MPI' {
         $env:CRYOEMPS_MPI_LIBRARY = '/nonexistent/libmpi.so.40'
         try {
             # A fresh process: the world is decided once per process.
-            $text = & $script:Pwsh -NoProfile -Command "Import-Module '$((Resolve-Path $script:ModulePath).Path)'; try { Get-EmMpiRank -ErrorAction Stop } catch { `$_.FullyQualifiedErrorId; `$_.Exception.Message }" 2>&1
+            $rest = @($script:Pwsh | Select-Object -Skip 1)
+            $text = & $script:Pwsh[0] @rest -NoProfile -Command "Import-Module '$((Resolve-Path $script:ModulePath).Path)'; try { Get-EmMpiRank -ErrorAction Stop } catch { `$_.FullyQualifiedErrorId; `$_.Exception.Message }" 2>&1
         }
         finally {
             Remove-Item Env:OMPI_COMM_WORLD_SIZE, Env:CRYOEMPS_MPI_LIBRARY

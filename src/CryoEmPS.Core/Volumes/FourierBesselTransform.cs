@@ -35,6 +35,9 @@ public static class FourierBesselTransform
     {
         int L = basis.Size, n = basis.Count, nv = L * L * L;
         if (data.Length != nv) throw new ArgumentException($"Expected {nv} voxel values for L = {L}.", nameof(data));
+        // One BLAS thread: a threaded Cholesky may round differently with the number of cores, and the coefficients must be the
+        // same bits in every process (a checkpoint's key holds them; MPI ranks bound to one core each compute them too).
+        using var blas = Native.OpenBlasThreads.Single();
         var factor = FactorCache.GetOrAdd(basis, b => new Lazy<double[]>(() => GramFactor(b))).Value;
         var rhs = new double[n];
         var rows = new double[Chunk * n];
