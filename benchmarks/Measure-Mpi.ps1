@@ -62,15 +62,18 @@ if ($Worker) {
 }
 
 if (-not (Get-Command mpirun -ErrorAction SilentlyContinue)) { throw 'mpirun is not installed: apt-get install openmpi-bin libopenmpi-dev' }
-$pwsh = (Get-Process -Id $PID).Path
+# A child PowerShell like this one: pwsh, or dotnet + pwsh.dll when PowerShell runs as the dotnet tool.
+$exe = [System.Diagnostics.Process]::GetCurrentProcess().MainModule.FileName
+$pwsh = @($exe) + @(if ([System.IO.Path]::GetFileNameWithoutExtension($exe) -eq 'dotnet') { Join-Path $PSHOME 'pwsh.dll' })
 $env:CRYOEMPS_MODULE = (Resolve-Path $modulePath).Path
 $root = Join-Path ([IO.Path]::GetTempPath()) ('cryoemps-mpi-' + [guid]::NewGuid().ToString('N'))
 $alone = New-Item -ItemType Directory -Path (Join-Path $root 'alone')
 $spread = New-Item -ItemType Directory -Path (Join-Path $root 'mpi')
 $common = @('-NoProfile', '-File', $PSCommandPath, '-Protocol', $Protocol, '-Seed', $Seed, '-Precision', $Precision)
-& $pwsh @common -Worker $alone.FullName -Threads $Ranks
+$rest = @($pwsh | Select-Object -Skip 1)
+& $pwsh[0] @rest @common -Worker $alone.FullName -Threads $Ranks
 if ($LASTEXITCODE) { throw "the one-process run failed ($LASTEXITCODE)" }
-& mpirun --allow-run-as-root --oversubscribe -np $Ranks $pwsh @common -Worker $spread.FullName -Threads 1
+& mpirun --allow-run-as-root --oversubscribe -np $Ranks @pwsh @common -Worker $spread.FullName -Threads 1
 if ($LASTEXITCODE) { throw "the $Ranks-rank run failed ($LASTEXITCODE)" }
 
 function Read-Run([string] $Path) {
@@ -80,7 +83,7 @@ function Read-Run([string] $Path) {
 }
 $one = Read-Run (Join-Path $alone 'rank0.json')
 $ranksRuns = @(0..($Ranks - 1) | ForEach-Object { Read-Run (Join-Path $spread "rank$_.json") })
-$d = 0; $n = 0; $maxAbs = 0
+$d = 0.0; $n = 0.0; $maxAbs = 0.0
 for ($i = 0; $i -lt $one.X.Length; $i++) {
     $e = $ranksRuns[0].X[$i] - $one.X[$i]; $d += $e * $e; $n += $one.X[$i] * $one.X[$i]; $maxAbs = [Math]::Max($maxAbs, [Math]::Abs($e))
 }

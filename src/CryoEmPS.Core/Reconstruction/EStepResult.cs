@@ -45,7 +45,10 @@ public sealed class EStepResult
     public double[] BackProjection { get; }
     /// <summary>m_ω = Σ_s W[s,ω]·mask_s, the weight each projection pixel carries, [rotation, y, x] (K·B·B).</summary>
     public double[] PixelWeight { get; }
-    /// <summary>W[s,ω] = Σ_q w_{q,s,ω} over the (B+L−1)² non-empty lags ((2L−1)² without a filter), [rotation, d_y+L−1, d_x+L−1].</summary>
+    /// <summary>
+    /// W[s,ω] = Σ_q w_{q,s,ω} over the (B+L−1)² non-empty lags ((2L−1)² without a filter), [rotation, d_y+L−1, d_x+L−1]; a
+    /// diagnostic (the M-step reads <see cref="PixelWeight"/>): empty after an E-step split over MPI ranks (ShardedEStep).
+    /// </summary>
     public double[] ShiftWeight { get; }
     /// <summary>
     /// (patch, rotation) pairs in the minibatch, and how many the M-step pass skipped (exactly zero posterior, or below the opt-in cutoff).
@@ -104,7 +107,10 @@ public sealed class EStepResult
         long pairs = 0, skipped = 0;
         var back = new double[first.BackProjection.Length];
         var pixel = new double[first.PixelWeight.Length];
-        var shift = new double[first.ShiftWeight.Length];
+        // W[s,ω] only when every part has it (an E-step split over ranks returns it empty).
+        var shift = parts.All(part => part.ShiftWeight.Length == first.ShiftWeight.Length)
+            ? new double[first.ShiftWeight.Length]
+            : Array.Empty<double>();
         var seconds = new double[first.PhaseSeconds.Length];
         foreach (var part in parts)
         {
@@ -118,7 +124,10 @@ public sealed class EStepResult
             skipped += part.SkippedPairs;
             Accumulate(back, part.BackProjection);
             Accumulate(pixel, part.PixelWeight);
-            Accumulate(shift, part.ShiftWeight);
+            if (shift.Length > 0)
+            {
+                Accumulate(shift, part.ShiftWeight);
+            }
             Accumulate(seconds, part.PhaseSeconds);
         }
 

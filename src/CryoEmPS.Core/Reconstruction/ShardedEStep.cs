@@ -8,7 +8,9 @@ namespace CryoEmPS.Core.Reconstruction;
 /// The E-step spread over the processes of a <see cref="ICommunicator"/> (issue 13): each rank scores a contiguous share of
 /// the E-step's patches (<see cref="Share"/>), and <see cref="Reduce"/> adds the ranks' statistics in rank order, so that
 /// every rank holds the E-step of all the patches: per-patch log-likelihoods in their places, the sums C and y are built
-/// from (back-projections, pixel and shift weights), the empty posterior, the pair counts, per filter group.
+/// from (back-projections and pixel weights), the empty posterior, the pair counts, per filter group. The shift weights
+/// W[s,ω] (K·(B+L−1)² values, two thirds of the bytes) are not summed: nothing in the EM reads them (m_ω already holds
+/// them), so a split E-step returns them empty.
 /// One process: <see cref="Share"/> is everything and <see cref="Reduce"/> is never called.
 /// </summary>
 internal static class ShardedEStep
@@ -34,26 +36,25 @@ internal static class ShardedEStep
         var mine = local.Groups.ToDictionary(group => group.FilterGroup);
         var template = local.Groups[0];
         int backLength = template.BackProjection.Length, pixelLength = template.PixelWeight.Length;
-        int shiftLength = template.ShiftWeight.Length, secondsLength = template.PhaseSeconds.Length;
+        int secondsLength = template.PhaseSeconds.Length;
         const int Counts = 3; // Σ empty posterior, pairs, skipped pairs
         var present = Enumerable.Range(0, groupPatches.Length).Where(g => groupPatches[g].Length > 0).ToArray();
-        long length = present.Sum(g => (long)backLength + pixelLength + shiftLength + secondsLength + Counts + groupPatches[g].Length);
+        long length = present.Sum(g => (long)backLength + pixelLength + secondsLength + Counts + groupPatches[g].Length);
         var payload = new double[length];
         long offset = 0;
         foreach (int g in present)
         {
             if (mine.TryGetValue(g, out var part))
             {
-                if (part.BackProjection.Length != backLength || part.PixelWeight.Length != pixelLength || part.ShiftWeight.Length != shiftLength)
+                if (part.BackProjection.Length != backLength || part.PixelWeight.Length != pixelLength)
                 {
                     throw new InvalidOperationException("The filter groups' E-step statistics differ in shape; they cannot be reduced together.");
                 }
 
                 Array.Copy(part.BackProjection, 0, payload, offset, backLength);
                 Array.Copy(part.PixelWeight, 0, payload, offset + backLength, pixelLength);
-                Array.Copy(part.ShiftWeight, 0, payload, offset + backLength + pixelLength, shiftLength);
-                Array.Copy(part.PhaseSeconds, 0, payload, offset + backLength + pixelLength + shiftLength, secondsLength);
-                long counts = offset + backLength + pixelLength + shiftLength + secondsLength;
+                Array.Copy(part.PhaseSeconds, 0, payload, offset + backLength + pixelLength, secondsLength);
+                long counts = offset + backLength + pixelLength + secondsLength;
                 payload[counts] = part.EmptyPosterior * part.Patches.Length;
                 payload[counts + 1] = part.PairCount;
                 payload[counts + 2] = part.SkippedPairs;
@@ -70,7 +71,7 @@ internal static class ShardedEStep
                 }
             }
 
-            offset += backLength + pixelLength + shiftLength + secondsLength + Counts + groupPatches[g].Length;
+            offset += backLength + pixelLength + secondsLength + Counts + groupPatches[g].Length;
         }
 
         world.SumInPlace(payload);
@@ -79,15 +80,14 @@ internal static class ShardedEStep
         foreach (int g in present)
         {
             var slots = groupPatches[g];
-            long counts = offset + backLength + pixelLength + shiftLength + secondsLength;
+            long counts = offset + backLength + pixelLength + secondsLength;
             var result = new EStepResult(template.ImageSize, template.RotationCount, (int[])slots.Clone(),
                 payload.AsSpan((int)(counts + Counts), slots.Length).ToArray(), payload[counts] / slots.Length,
                 payload.AsSpan((int)offset, backLength).ToArray(), payload.AsSpan((int)(offset + backLength), pixelLength).ToArray(),
-                payload.AsSpan((int)(offset + backLength + pixelLength), shiftLength).ToArray(),
-                (long)payload[counts + 1], (long)payload[counts + 2])
+                Array.Empty<double>(), (long)payload[counts + 1], (long)payload[counts + 2])
             {
                 BoxSize = template.BoxSize,
-                PhaseSeconds = payload.AsSpan((int)(offset + backLength + pixelLength + shiftLength), secondsLength).ToArray(),
+                PhaseSeconds = payload.AsSpan((int)(offset + backLength + pixelLength), secondsLength).ToArray(),
                 Precision = template.Precision,
                 FilterGroup = g,
                 Filtered = !forward.Filters[g].IsIdentity,
