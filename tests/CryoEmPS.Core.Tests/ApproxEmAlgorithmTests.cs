@@ -6,9 +6,10 @@ namespace CryoEmPS.Core.Tests;
 /// <summary>Algorithm 1 as a whole: monotone likelihood, determinism, frequency marching, checkpoints, bad input.</summary>
 public class ApproxEmAlgorithmTests
 {
-    private sealed record Problem(PatchSet Patches, RotationSet Rotations, double[] XTrue, double[] X0, Func<int, ILinearProjectionModel> Model);
+    internal sealed record Problem(PatchSet Patches, RotationSet Rotations, double[] XTrue, double[] X0, Func<int, ILinearProjectionModel> Model);
 
-    private static Problem Make(int l = 6, int n = 10, int k = 6, int p = 60, double sigma = 0.6, int seed = 1)
+    /// <summary>A random dense model's EM problem (also ShardedEmTests'): patches, rotations, the truth and a start near it.</summary>
+    internal static Problem Make(int l = 6, int n = 10, int k = 6, int p = 60, double sigma = 0.6, int seed = 1)
     {
         var rot = new RotationSet(EmData.Rotations(k, seed + 100));
         var model = new RandomDenseModel(l, n, seed);

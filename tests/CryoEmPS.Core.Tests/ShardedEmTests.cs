@@ -97,19 +97,9 @@ public class ShardedEmTests
         return tasks.Select(task => task.Result).ToArray();
     }
 
-    private sealed record Problem(PatchSet Patches, RotationSet Rotations, double[] X0, Func<int, ILinearProjectionModel> Model);
+    private static ApproxEmAlgorithmTests.Problem Make() => ApproxEmAlgorithmTests.Make(l: 5, p: 45);
 
-    private static Problem Make(int l = 5, int n = 10, int k = 6, int p = 45, double sigma = 0.6, int seed = 1)
-    {
-        var rot = new RotationSet(EmData.Rotations(k, seed + 100));
-        var model = new RandomDenseModel(l, n, seed);
-        var xTrue = EmData.RandomVector(n, 1.0, seed + 1);
-        var (patches, _) = EmData.Make(model, rot.Rotations, xTrue, p, sigma, 0.3, seed + 2);
-        var noise = EmData.RandomVector(n, 0.6, seed + 3);
-        return new Problem(patches, rot, xTrue.Zip(noise, (a, b) => a + b).ToArray(), nn => new RandomDenseModel(l, nn, seed));
-    }
-
-    private static ApproxEmSettings Settings(Problem pr, ICommunicator? world, MStepMode mode = MStepMode.Minibatch, string? ck = null,
+    private static ApproxEmSettings Settings(ApproxEmAlgorithmTests.Problem pr, ICommunicator? world, MStepMode mode = MStepMode.Minibatch, string? ck = null,
         bool resume = false) => new()
     {
         Stages = new[] { 6, 10 }.Select((n, i) => new ApproxEmStage(pr.Model(n), pr.Rotations, 0.5, 3, ellMax: i)).ToArray(),

@@ -104,51 +104,42 @@ public sealed unsafe class Mpi : ICommunicator
 
     public double SecondsCommunicating => Interlocked.Read(ref _ticks) / (double)Stopwatch.Frequency;
 
-    public void SumInPlace(double[] values)
+    public void SumInPlace(double[] values) => Collective(values, () =>
     {
-        ArgumentNullException.ThrowIfNull(values);
-        if (Size == 1)
+        // The chain: rank r receives the partial sum of ranks 0…r−1, adds its own values after it and passes it on; the last
+        // rank then holds (((v₀ + v₁) + v₂) + …) and broadcasts it.
+        var incoming = Rank > 0 ? new double[Math.Min(ChunkDoubles, values.Length)] : Array.Empty<double>();
+        fixed (double* v = values, buffer = incoming)
         {
-            return;
-        }
-
-        long start = Stopwatch.GetTimestamp();
-        lock (_gate)
-        {
-            // The chain: rank r receives the partial sum of ranks 0…r−1, adds its own values after it and passes it on; the
-            // last rank then holds (((v₀ + v₁) + v₂) + …) and broadcasts it.
-            var incoming = Rank > 0 ? new double[Math.Min(ChunkDoubles, values.Length)] : Array.Empty<double>();
-            fixed (double* v = values, buffer = incoming)
+            for (int offset = 0; offset < values.Length; offset += ChunkDoubles)
             {
-                for (int offset = 0; offset < values.Length; offset += ChunkDoubles)
+                int count = Math.Min(ChunkDoubles, values.Length - offset);
+                if (Rank > 0)
                 {
-                    int count = Math.Min(ChunkDoubles, values.Length - offset);
-                    if (Rank > 0)
+                    Check(_recv(buffer, count, _double, Rank - 1, SumTag, _comm, IntPtr.Zero), "MPI_Recv");
+                    for (int i = 0; i < count; i++)
                     {
-                        Check(_recv(buffer, count, _double, Rank - 1, SumTag, _comm, IntPtr.Zero), "MPI_Recv");
-                        for (int i = 0; i < count; i++)
-                        {
-                            v[offset + i] = buffer[i] + v[offset + i];
-                        }
-
-                        _bytes += 8L * count;
+                        v[offset + i] = buffer[i] + v[offset + i];
                     }
 
-                    if (Rank < Size - 1)
-                    {
-                        Check(_send(v + offset, count, _double, Rank + 1, SumTag, _comm), "MPI_Send");
-                        _bytes += 8L * count;
-                    }
+                    _bytes += 8L * count;
+                }
+
+                if (Rank < Size - 1)
+                {
+                    Check(_send(v + offset, count, _double, Rank + 1, SumTag, _comm), "MPI_Send");
+                    _bytes += 8L * count;
                 }
             }
-
-            BroadcastFrom(values, Size - 1);
         }
 
-        Interlocked.Add(ref _ticks, Stopwatch.GetTimestamp() - start);
-    }
+        BroadcastFrom(values, Size - 1);
+    });
 
-    public void Broadcast(double[] values)
+    public void Broadcast(double[] values) => Collective(values, () => BroadcastFrom(values, 0));
+
+    /// <summary>One collective on <paramref name="values"/>: nothing to do alone; else one at a time, its time counted.</summary>
+    private void Collective(double[] values, Action body)
     {
         ArgumentNullException.ThrowIfNull(values);
         if (Size == 1)
@@ -159,7 +150,7 @@ public sealed unsafe class Mpi : ICommunicator
         long start = Stopwatch.GetTimestamp();
         lock (_gate)
         {
-            BroadcastFrom(values, 0);
+            body();
         }
 
         Interlocked.Add(ref _ticks, Stopwatch.GetTimestamp() - start);
