@@ -153,9 +153,9 @@ $($src.Substring($fnStart, $fnEnd - $fnStart))
 `$p = New-TestPatchSet; `$i = New-TestVolume
 `$null = `$p | Invoke-ApproxEm -InitialVolume `$i $common -CheckpointPath '$ck'
 "@ | Set-Content -LiteralPath $helpers
-        $exe = [System.Diagnostics.Process]::GetCurrentProcess().MainModule.FileName
-        $argList = @()
-        if ([System.IO.Path]::GetFileNameWithoutExtension($exe) -eq 'dotnet') { $argList += (Join-Path $PSHOME 'pwsh.dll') }
+        $pwshLine = Get-ChildPwsh
+        $exe = $pwshLine[0]
+        $argList = @($pwshLine | Select-Object -Skip 1)
         $argList += '-NoProfile', '-NonInteractive', '-File', $helpers
         $child = Start-Process -FilePath $exe -ArgumentList $argList -PassThru
         $deadline = [DateTime]::UtcNow.AddSeconds(120)

@@ -7,9 +7,7 @@ BeforeDiscovery {
 
 BeforeAll {
     . (Join-Path $PSScriptRoot 'Common.ps1')
-    # A child PowerShell like this one: pwsh, or dotnet + pwsh.dll when PowerShell runs as the dotnet tool.
-    $exe = [System.Diagnostics.Process]::GetCurrentProcess().MainModule.FileName
-    $script:Pwsh = @($exe) + @(if ([System.IO.Path]::GetFileNameWithoutExtension($exe) -eq 'dotnet') { Join-Path $PSHOME 'pwsh.dll' })
+    $script:Pwsh = Get-ChildPwsh
     $script:MpiSkip = 'mpirun is not installed (apt-get install openmpi-bin libopenmpi-dev): the MPI tests are skipped.'
     # One small EM, written so that every rank runs the same script: each rank saves its own coefficients (Set-Content, not an
     # Export-* cmdlet) and Export-EmVolume writes the map on rank 0 only.

@@ -36,9 +36,9 @@ Import-Module CryoEmPS
 `$v | Export-EmPicture -Path '$(Join-Path $root 'v.png')'
 'RESULT|' + `$m.ModuleBase + '|' + `$m.Version + '|' + (Get-Command -Module CryoEmPS).Count + '|' + (Get-ChildItem '$repo' -Filter *.nupkg).Name
 "@ | Set-Content -LiteralPath $scriptFile
-        $exe = [System.Diagnostics.Process]::GetCurrentProcess().MainModule.FileName
-        $argList = @()
-        if ([System.IO.Path]::GetFileNameWithoutExtension($exe) -eq 'dotnet') { $argList += (Join-Path $PSHOME 'pwsh.dll') }
+        $pwshLine = Get-ChildPwsh
+        $exe = $pwshLine[0]
+        $argList = @($pwshLine | Select-Object -Skip 1)
         $argList += '-NoProfile', '-NonInteractive', '-File', $scriptFile
         # Install-PSResource -Scope CurrentUser goes under $HOME/.local/share/powershell/Modules, the repository list under
         # XDG_DATA_HOME and NuGet's settings under XDG_CONFIG_HOME: point all at the test folder. The folders must exist

@@ -25,9 +25,9 @@ public static class ApproxEm
     {
         settings.Validate(patches, initialCoefficients);
         // Spread over processes, rank 0 alone writes the checkpoint, holds its lock and reports progress; every rank reads it.
-        bool first = (settings.Communicator?.Rank ?? 0) == 0;
+        var world = settings.World;
+        bool first = world.Rank == 0;
         using var checkpointLock = settings.CheckpointPath == null || !first ? null : FileLock.Acquire(settings.CheckpointPath, "The checkpoint");
-        var world = settings.Communicator ?? SingleProcess.Instance;
         try
         {
             return RunOnThisRank(patches, initialCoefficients, settings, first ? progress : null, token);
@@ -99,7 +99,7 @@ public static class ApproxEm
             _key = ApproxEmCheckpoint.KeyOf(patches, initialCoefficients, settings, _forward);
             _progress = progress;
             _token = token;
-            _world = settings.Communicator ?? SingleProcess.Instance;
+            _world = settings.World;
             _communicated = (_world.SecondsCommunicating, _world.BytesMoved);
             // Held-out patches are in no chain: neither the one reconstruction nor either half is fitted to them.
             var halves = settings.HalfSets?.Without(settings.HeldOut);
@@ -754,7 +754,7 @@ public static class ApproxEm
         };
         // Several processes: each scores its share of the patches (and of the held-out ones), and the statistics are added up
         // in rank order, so every rank holds the whole E-step.
-        var world = settings.Communicator ?? SingleProcess.Instance;
+        var world = settings.World;
         bool split = ShardedEStep.Splits(world, minibatch.Length), splitScore = scoreOnly != null && ShardedEStep.Splits(world, scoreOnly.Length);
         var options = new EStepOptions
         {

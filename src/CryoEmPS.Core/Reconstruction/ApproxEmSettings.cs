@@ -68,6 +68,9 @@ public sealed class ApproxEmSettings
     /// </summary>
     public Native.ICommunicator? Communicator { get; init; }
 
+    /// <summary><see cref="Communicator"/>, or the world of this process alone.</summary>
+    internal Native.ICommunicator World => Communicator ?? Native.SingleProcess.Instance;
+
     /// <summary>The one check of a run's settings against its patches and x₀ (the E-step and M-step then trust them).</summary>
     public void Validate(PatchSet patches, double[] x0)
     {

@@ -35,67 +35,68 @@ internal static class ShardedEStep
         var groupPatches = EStep.GroupMinibatch(forward, patches, all);
         var mine = local.Groups.ToDictionary(group => group.FilterGroup);
         var template = local.Groups[0];
-        int backLength = template.BackProjection.Length, pixelLength = template.PixelWeight.Length;
-        int secondsLength = template.PhaseSeconds.Length;
-        const int Counts = 3; // Σ empty posterior, pairs, skipped pairs
+        int back = template.BackProjection.Length, pixel = template.PixelWeight.Length, seconds = template.PhaseSeconds.Length;
+        // One slot per group with patches, in group order: b_ω | m_ω | phase seconds | Σ empty posterior, pairs, skipped pairs |
+        // the per-patch log-likelihoods in the group's patch order (each rank fills its own, zeros elsewhere).
+        int counts = back + pixel + seconds, head = counts + 3;
         var present = Enumerable.Range(0, groupPatches.Length).Where(g => groupPatches[g].Length > 0).ToArray();
-        long length = present.Sum(g => (long)backLength + pixelLength + secondsLength + Counts + groupPatches[g].Length);
-        var payload = new double[length];
-        long offset = 0;
-        foreach (int g in present)
+        var start = new int[present.Length + 1];
+        for (int i = 0; i < present.Length; i++)
         {
-            if (mine.TryGetValue(g, out var part))
+            start[i + 1] = start[i] + head + groupPatches[present[i]].Length;
+        }
+
+        var payload = new double[start[^1]];
+        for (int i = 0; i < present.Length; i++)
+        {
+            if (!mine.TryGetValue(present[i], out var part))
             {
-                if (part.BackProjection.Length != backLength || part.PixelWeight.Length != pixelLength)
-                {
-                    throw new InvalidOperationException("The filter groups' E-step statistics differ in shape; they cannot be reduced together.");
-                }
-
-                Array.Copy(part.BackProjection, 0, payload, offset, backLength);
-                Array.Copy(part.PixelWeight, 0, payload, offset + backLength, pixelLength);
-                Array.Copy(part.PhaseSeconds, 0, payload, offset + backLength + pixelLength, secondsLength);
-                long counts = offset + backLength + pixelLength + secondsLength;
-                payload[counts] = part.EmptyPosterior * part.Patches.Length;
-                payload[counts + 1] = part.PairCount;
-                payload[counts + 2] = part.SkippedPairs;
-                int position = 0;
-                var slots = groupPatches[g];
-                for (int j = 0; j < part.Patches.Length; j++)
-                {
-                    while (slots[position] != part.Patches[j])
-                    {
-                        position++;
-                    }
-
-                    payload[counts + Counts + position] = part.PatchLogLikelihood[j];
-                }
+                continue;
             }
 
-            offset += backLength + pixelLength + secondsLength + Counts + groupPatches[g].Length;
+            if (part.BackProjection.Length != back || part.PixelWeight.Length != pixel)
+            {
+                throw new InvalidOperationException("The filter groups' E-step statistics differ in shape; they cannot be reduced together.");
+            }
+
+            var slot = payload.AsSpan(start[i], start[i + 1] - start[i]);
+            part.BackProjection.CopyTo(slot);
+            part.PixelWeight.CopyTo(slot[back..]);
+            part.PhaseSeconds.CopyTo(slot[(back + pixel)..]);
+            slot[counts] = part.EmptyPosterior * part.Patches.Length;
+            slot[counts + 1] = part.PairCount;
+            slot[counts + 2] = part.SkippedPairs;
+            var order = groupPatches[present[i]];
+            for (int j = 0, position = 0; j < part.Patches.Length; j++)
+            {
+                while (order[position] != part.Patches[j])
+                {
+                    position++;
+                }
+
+                slot[head + position] = part.PatchLogLikelihood[j];
+            }
         }
 
         world.SumInPlace(payload);
-        var results = new List<EStepResult>();
-        offset = 0;
-        foreach (int g in present)
+        var results = new EStepResult[present.Length];
+        for (int i = 0; i < present.Length; i++)
         {
-            var slots = groupPatches[g];
-            long counts = offset + backLength + pixelLength + secondsLength;
-            var result = new EStepResult(template.ImageSize, template.RotationCount, (int[])slots.Clone(),
-                payload.AsSpan((int)(counts + Counts), slots.Length).ToArray(), payload[counts] / slots.Length,
-                payload.AsSpan((int)offset, backLength).ToArray(), payload.AsSpan((int)(offset + backLength), pixelLength).ToArray(),
-                Array.Empty<double>(), (long)payload[counts + 1], (long)payload[counts + 2])
+            int g = present[i];
+            var order = groupPatches[g];
+            var slot = payload.AsSpan(start[i], start[i + 1] - start[i]);
+            results[i] = new EStepResult(template.ImageSize, template.RotationCount, (int[])order.Clone(), slot[head..].ToArray(),
+                slot[counts] / order.Length, slot[..back].ToArray(), slot.Slice(back, pixel).ToArray(), Array.Empty<double>(),
+                (long)slot[counts + 1], (long)slot[counts + 2])
             {
                 BoxSize = template.BoxSize,
-                PhaseSeconds = payload.AsSpan((int)(offset + backLength + pixelLength), secondsLength).ToArray(),
+                PhaseSeconds = slot.Slice(back + pixel, seconds).ToArray(),
                 Precision = template.Precision,
                 FilterGroup = g,
                 Filtered = !forward.Filters[g].IsIdentity,
             };
-            results.Add(result);
-            offset = counts + Counts + slots.Length;
         }
 
-        return results.Count == 1 ? results[0] : EStepResult.Merge(all, results);
+        return results.Length == 1 ? results[0] : EStepResult.Merge(all, results);
     }
 }
