@@ -4,6 +4,8 @@
 # Each rank scores a contiguous share of every E-step's patches and builds a share of the M-step's normal equations; the parts
 # are added in rank order (the run is deterministic for a given rank count) and rank 0's map is broadcast. Only rank 0 writes
 # files and the checkpoint; -Resume continues from it with any rank count (resubmit the job after a time limit).
+# For a data set larger than one node's memory, read the micrographs in RUN_SCRIPT with Import-Micrograph -Path $files
+# -RankShare: each rank then reads only its share of the files, and Invoke-ApproxEm joins the ranks' patch sets.
 # Needs on every node: the .NET SDK with this repository's tools restored (dotnet tool restore), the built module, and
 # OpenMPI 4 (Debian: apt-get install openmpi-bin libopenmpi-dev) with FFTW and OpenBLAS.
 #SBATCH --job-name=cryoemps-em

@@ -6,7 +6,8 @@ namespace CryoEmPS.Commands;
 
 /// <summary>
 /// Get-PatchSet: partitions micrographs into non-overlapping L×L patches (Section 3.1). All micrographs
-/// from the pipeline go into ONE patch set, emitted at the end.
+/// from the pipeline go into ONE patch set, emitted at the end. Micrographs read as one MPI rank's share
+/// (Import-Micrograph -RankShare) make that rank's share of the patch set, which Invoke-ApproxEm joins with the others'.
 /// </summary>
 [Cmdlet(VerbsCommon.Get, "PatchSet")]
 [OutputType(typeof(PatchSet))]
@@ -33,10 +34,20 @@ public sealed class GetPatchSetCommand : CryoEmCmdlet
                 {
                     Fail(message, "MicrographNotFinite", ErrorCategory.InvalidData, micrograph);
                 }
+                if (_micrographs.Count > 0 && !Equals(micrograph.RankShare, _micrographs[0].RankShare))
+                {
+                    Fail($"Micrograph '{micrograph.Name}' is {Share(micrograph)} but '{_micrographs[0].Name}' is " +
+                        $"{Share(_micrographs[0])}. A patch set is either this rank's share of the data set (every micrograph read " +
+                        "by Import-Micrograph -RankShare) or a whole data set; do not mix them.",
+                        "RankShareMixed", ErrorCategory.InvalidArgument, micrograph);
+                }
                 _micrographs.Add(micrograph);
             }
         }
     }
+
+    private static string Share(Micrograph micrograph)
+        => micrograph.RankShare is { } share ? $"{share}'s share (Import-Micrograph -RankShare)" : "not a rank's share";
 
     protected override void EndProcessing()
     {

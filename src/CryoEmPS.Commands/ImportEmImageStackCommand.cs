@@ -18,6 +18,7 @@ public sealed class ImportEmImageStackCommand : ImportMrcCmdletBase
         ImageStack? stack;
         if (star)
         {
+            WriteVerbose($"Reading '{file}'.");
             stack = ReadStar(file);
         }
         else if (TryReadMrc(file, MrcReader.ReadImageStack, out var read))

@@ -30,7 +30,6 @@ public abstract class ImportMrcCmdletBase : CryoEmCmdlet
             foreach (var file in ResolveFiles(path, literal))
             {
                 CancellationToken.ThrowIfCancellationRequested();
-                WriteVerbose($"Reading '{file}'.");
                 Import(file);
             }
         }
@@ -135,6 +134,7 @@ public abstract class ImportMrcCmdletBase : CryoEmCmdlet
     /// </summary>
     protected bool TryReadMrc<T>(string file, Func<string, T> read, [System.Diagnostics.CodeAnalysis.NotNullWhen(true)] out T? value)
     {
+        WriteVerbose($"Reading '{file}'.");
         value = default;
         ErrorRecord? error = null;
         try
@@ -158,9 +158,16 @@ public abstract class ImportMrcCmdletBase : CryoEmCmdlet
         {
             error = new ErrorRecord(ex, "MrcReadFailed", ErrorCategory.ReadError, file);
         }
+        if (ReadErrorsTerminate)
+        {
+            ThrowTerminatingError(error);
+        }
         WriteError(error);
         return false;
     }
+
+    /// <summary>True: a file that cannot be read is a terminating error (Import-Micrograph -RankShare), not the usual non-terminating one.</summary>
+    protected bool ReadErrorsTerminate { get; set; }
 }
 
 /// <summary>

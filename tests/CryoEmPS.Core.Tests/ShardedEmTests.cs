@@ -1,3 +1,4 @@
+using CryoEmPS.Core.Patches;
 using CryoEmPS.Core.Native;
 using CryoEmPS.Core.Projection;
 using CryoEmPS.Core.Reconstruction;
@@ -246,17 +247,222 @@ public class ShardedEmTests
         }
     }
 
-    /// <summary>A rank's share is a contiguous run; the shares cover every patch once, in order.</summary>
+    /// <summary>
+    /// Rank <paramref name="rank"/>'s own patch set as Import-Micrograph -RankShare | Get-PatchSet cut it: only the patches of
+    /// its contiguous share of <paramref name="full"/>'s micrographs (whose patches come micrograph by micrograph), numbered
+    /// from 0, with those micrographs' names, CTFs, whitenings and signal scales.
+    /// </summary>
+    private static PatchSet ShareOf(PatchSet full, int rank, int size)
+    {
+        var share = new RankShare(rank, size);
+        var (first, end) = share.Range(full.MicrographCount);
+        var mine = Enumerable.Range(0, full.Count).Where(q => full.Origins[q].Micrograph >= first && full.Origins[q].Micrograph < end).ToArray();
+        int l2 = full.PatchSize * full.PatchSize;
+        var data = mine.SelectMany(q => full.Data.Skip(q * l2).Take(l2)).ToArray();
+        var origins = mine.Select(q => full.Origins[q] with { Micrograph = full.Origins[q].Micrograph - first }).ToArray();
+        T[] Part<T>(T[] all) => all.Length == 0 ? all : all[first..end];
+        return new PatchSet(full.PatchSize, data, origins, mine.Select(q => full.Content[q]).ToArray(), full.NoiseVariance,
+            full.MicrographNames[first..end], full.PixelSize)
+        {
+            Ctfs = Part(full.Ctfs), Whitenings = Part(full.Whitenings), SignalScales = Part(full.SignalScales), RankShare = share,
+        };
+    }
+
+    /// <summary>
+    /// Three micrographs (12 patches each, in micrograph order) with their own CTF, one whitened, one with a signal scale: the
+    /// filtered forward model of the CTF issue, which every rank must rebuild from the joined metadata.
+    /// </summary>
+    private static (PatchSet Full, ForwardModel Forward, FourierBesselModel Model, RotationSet Rotations, double[] X0) ThreeMicrographs()
+    {
+        int l = 9, p = 36;
+        var basis = FourierBesselBasis.Create(l, 3);
+        var model = new FourierBesselModel(basis);
+        var rot = new RotationSet(EmData.Rotations(8, 31));
+        var x = EmData.RandomVector(model.ParameterCount, 0.5, 32);
+        var (made, _) = EmData.Make(model, rot.Rotations, x, p, sigma: 0.5, emptyFraction: 0.2, seed: 33);
+        var origins = Enumerable.Range(0, p).Select(q => new PatchOrigin(q / 12, (q % 12) * l, 0)).ToArray();
+        var content = Enumerable.Range(0, p).Select(q => (PatchContent)(1 + q % 3)).ToArray();
+        var full = new PatchSet(l, made.Data, origins, content, 0.25, new[] { "a", "b", "c" }, 3)
+        {
+            Ctfs = Enumerable.Range(0, 3).Select(g => (Ctf?)new Ctf(12000 + 4000 * g, 11000 + 4000 * g, 20 * g, 300, 2.7, 0.1, 3)).ToArray(),
+            Whitenings = new NoiseSpectrum?[] { null, new NoiseSpectrum(new[] { 2.0, 1.5, 1.0, 0.8 }, 3, "measured"), null },
+            SignalScales = new[] { 1, 1, 0.8 },
+        };
+        var filters = DefocusGrouping.Filters(full.Ctfs, full.Whitenings, 3, 3, 1, 0, full.SignalScales);
+        var x0 = x.Zip(EmData.RandomVector(x.Length, 0.3, 34), (a, b) => a + b).ToArray();
+        return (full, new ForwardModel(l, filters), model, rot, x0);
+    }
+
+    /// <summary>
+    /// Joining the ranks' own patch sets gives every rank the patch set one process cuts from all the micrographs: the same
+    /// origins, content, names, CTFs, whitenings, scales and fingerprint; each rank holds exactly the pixels it loaded.
+    /// </summary>
+    [Theory]
+    [InlineData(2)]
+    [InlineData(3)]
+    public void JoinedSharesAreTheWholeSetWithPixelsWhereTheyWereLoaded(int size)
+    {
+        var full = ThreeMicrographs().Full;
+        var joined = OnRanks(size, world => (world.Rank, Set: PatchSetShares.Join(ShareOf(full, world.Rank, world.Size), world),
+            Fingerprint: PatchSetShares.Join(ShareOf(full, world.Rank, world.Size), world) is var set ? set.Fingerprint(world) : ""));
+        foreach (var (rank, set, fingerprint) in joined)
+        {
+            Assert.Equal(full.Fingerprint(), fingerprint);
+            Assert.Equal(full.Origins, set.Origins);
+            Assert.Equal(full.Content, set.Content);
+            Assert.Equal(full.MicrographNames, set.MicrographNames);
+            Assert.Equal(full.Ctfs, set.Ctfs);
+            Assert.Equal(full.Whitenings, set.Whitenings);
+            Assert.Equal(full.SignalScales, set.SignalScales);
+            Assert.Equal(full.NoiseVariance, set.NoiseVariance);
+            Assert.Equal(full.PixelSize, set.PixelSize);
+            Assert.Null(set.RankShare);
+            Assert.False(set.HoldsAll);
+            var (first, end) = new RankShare(rank, size).Range(3);
+            for (int q = 0; q < full.Count; q++)
+            {
+                bool mine = full.Origins[q].Micrograph >= first && full.Origins[q].Micrograph < end;
+                Assert.Equal(mine, set.Holds(q));
+                if (mine)
+                {
+                    Assert.Equal(full.Patch(q).ToArray(), set.Patch(q).ToArray());
+                }
+                else
+                {
+                    Assert.Throws<InvalidOperationException>(() => set.Patch(q).ToArray());
+                }
+            }
+        }
+
+        // One process: the share is the whole set.
+        var alone = PatchSetShares.Join(ShareOf(full, 0, 1), SingleProcess.Instance);
+        Assert.True(alone.HoldsAll);
+        Assert.Equal(full.Fingerprint(), alone.Fingerprint());
+    }
+
+    /// <summary>Shares cut with different patch sizes cannot be joined: every rank gets the same error (none waits).</summary>
+    [Fact]
+    public void SharesOfDifferentPatchSizesAreRefusedOnEveryRank()
+    {
+        var errors = OnRanks(2, world =>
+        {
+            int l = world.Rank == 0 ? 5 : 6;
+            var set = new PatchSet(l, new double[l * l], new[] { new PatchOrigin(0, 0, 0) }, null, 1, new[] { $"m{world.Rank}" })
+            {
+                RankShare = RankShare.Of(world),
+            };
+            return Record.Exception(() => PatchSetShares.Join(set, world));
+        });
+        Assert.All(errors, error => Assert.Contains("different patch sizes", Assert.IsType<ArgumentException>(error).Message));
+    }
+
+    /// <summary>
+    /// The EM on ranks that each hold only their own micrographs (minibatches, incremental blocks, half-sets by micrograph,
+    /// held-out patches, the prior, σ² estimated: a chain's minibatch often has no patch on some rank) equals one process holding
+    /// everything, and its checkpoint resumes in one process with the whole patch set (the fingerprints agree).
+    /// </summary>
+    [Theory]
+    [InlineData(2)]
+    [InlineData(3)]
+    public void RanksHoldingOnlyTheirMicrographsEqualOneProcess(int size)
+    {
+        var (full, forward, model, rot, x0) = ThreeMicrographs();
+        ApproxEmSettings Make(PatchSet set, ICommunicator? world, string? ck = null, bool resume = false) => new()
+        {
+            Stages = new[] { new ApproxEmStage(model, rot, 0.5, 3, ellMax: 3) },
+            NoiseVariance = 0.25, Seed = 7, Threads = 1, ForwardModel = forward, HalfSets = HalfSets.Split(set),
+            HeldOut = new[] { 2, 11, 17, 23, 30 }, Prior = ApproxEmPrior.Gaussian, EstimateNoiseVariance = true,
+            MStep = MStepMode.Incremental, Communicator = world, Precision = EStepPrecision.Double, CheckpointPath = ck, Resume = resume,
+        };
+
+        var alone = ApproxEm.Run(full, x0, Make(full, null));
+        string dir = Path.Combine(Path.GetTempPath(), "cryoemps-shares-" + Guid.NewGuid().ToString("N"));
+        Directory.CreateDirectory(dir);
+        try
+        {
+            string ck = Path.Combine(dir, "em.ckpt");
+            var ranks = OnRanks(size, world =>
+            {
+                var set = PatchSetShares.Join(ShareOf(full, world.Rank, world.Size), world);
+                return ApproxEm.Run(set, x0, Make(set, world, ck));
+            });
+            Assert.All(ranks, run => Assert.Equal(ranks[0].Coefficients, run.Coefficients));
+            double difference = RelativeDifference(ranks[0].Coefficients, alone.Coefficients);
+            Assert.True(difference < 1e-11, $"coefficients differ by {difference:g3} (relative)");
+            Assert.Equal(alone.History.Count, ranks[0].History.Count);
+            for (int i = 0; i < alone.History.Count; i++)
+            {
+                Assert.Equal(alone.History[i].PatchCount, ranks[0].History[i].PatchCount);
+                Assert.Equal(alone.History[i].LogLikelihood, ranks[0].History[i].LogLikelihood, 1e-9 * Math.Abs(alone.History[i].LogLikelihood));
+                Assert.Equal(alone.History[i].HeldOutLogLikelihoodPerPatch, ranks[0].History[i].HeldOutLogLikelihoodPerPatch,
+                    1e-9 * Math.Abs(alone.History[i].HeldOutLogLikelihoodPerPatch));
+                Assert.Equal(alone.History[i].NoiseVariance, ranks[0].History[i].NoiseVariance, 1e-9 * alone.History[i].NoiseVariance);
+            }
+
+            // The checkpoint of the sharded run belongs to the whole patch set: one process resumes it (a finished run: its
+            // last E-step is redone) and returns the same map.
+            var resumed = ApproxEm.Run(full, x0, Make(full, null, ck, resume: true));
+            Assert.True(resumed.Resumed);
+            Assert.True(RelativeDifference(resumed.Coefficients, ranks[0].Coefficients) < 1e-11);
+        }
+        finally
+        {
+            Directory.Delete(dir, true);
+        }
+    }
+
+    /// <summary>
+    /// Through the request (what Invoke-ApproxEm runs): each rank passes only its share (RankShare set); the request joins them,
+    /// takes σ²'s start from every rank's pixels, fits the initial scale on the ranks, and the run equals one process's.
+    /// </summary>
+    [Fact]
+    public void ARequestJoinsTheRanksSharesAndEqualsOneProcess()
+    {
+        var (full, _, _, _, _) = ThreeMicrographs();
+        var plain = new PatchSet(full.PatchSize, full.Data, full.Origins, full.Content, double.NaN, full.MicrographNames);
+        ApproxEmRequest Request(PatchSet set, ICommunicator? world) => new()
+        {
+            Patches = set, EllMax = new[] { 2, 3 }, RotationCount = new[] { 12 }, StochasticFactor = new[] { 0.5 }, MaxIterations = new[] { 2 },
+            Seed = 3, Threads = 1, Precision = EStepPrecision.Double, FitInitialScale = true, Communicator = world,
+        };
+
+        var alone = ApproxEmReconstruction.Run(Request(plain, null));
+        var ranks = OnRanks(2, world => ApproxEmReconstruction.Run(Request(ShareOf(plain, world.Rank, world.Size), world)));
+        Assert.Equal(ranks[0].FourierBesselVolume.Coefficients, ranks[1].FourierBesselVolume.Coefficients);
+        // σ²'s start (the mean square of every pixel) is the same bits on any rank count: the checkpoint key compares it.
+        Assert.Equal(alone.InitialNoiseVariance, ranks[0].InitialNoiseVariance);
+        Assert.Equal(alone.NoiseVariance, ranks[0].NoiseVariance, 1e-9 * alone.NoiseVariance);
+        Assert.Equal(alone.InitialScale, ranks[0].InitialScale, 1e-9 * alone.InitialScale);
+        double difference = RelativeDifference(ranks[0].FourierBesselVolume.Coefficients, alone.FourierBesselVolume.Coefficients);
+        Assert.True(difference < 1e-10, $"coefficients differ by {difference:g3} (relative)");
+
+        // A share handed to a process of another world is refused before anything is exchanged.
+        var foreign = ShareOf(plain, 1, 2);
+        Assert.Equal("RankShareMismatch", Assert.Throws<ApproxEmInputException>(() => Request(foreign, null).Resolve()).ErrorId);
+    }
+
+    /// <summary>
+    /// A rank's share is a contiguous run; the shares cover every patch once, in order. Of a joined share (pixels spread over the
+    /// ranks) a rank's share is the patches it holds, even none, and such an E-step is always split.
+    /// </summary>
     [Fact]
     public void SharesAreContiguousAndCoverEveryPatch()
     {
+        var whole = new PatchSet(1, new double[70], Enumerable.Range(0, 70).Select(q => new PatchOrigin(q / 10, q % 10, 0)).ToArray());
         var all = Enumerable.Range(0, 23).Select(i => 3 * i + 1).ToArray();
         var hub = new Hub(4, default);
-        var shares = Enumerable.Range(0, 4).Select(r => ShardedEStep.Share(all, new ThreadRank(hub, r))).ToArray();
+        var shares = Enumerable.Range(0, 4).Select(r => ShardedEStep.Share(all, new ThreadRank(hub, r), whole)).ToArray();
         Assert.Equal(all, shares.SelectMany(s => s));
         Assert.All(shares, s => Assert.InRange(s.Length, 5, 6));
-        Assert.False(ShardedEStep.Splits(new ThreadRank(hub, 0), 3));
-        Assert.True(ShardedEStep.Splits(new ThreadRank(hub, 0), 4));
-        Assert.False(ShardedEStep.Splits(SingleProcess.Instance, 100));
+        Assert.False(ShardedEStep.Splits(new ThreadRank(hub, 0), 3, whole));
+        Assert.True(ShardedEStep.Splits(new ThreadRank(hub, 0), 4, whole));
+        Assert.False(ShardedEStep.Splits(SingleProcess.Instance, 100, whole));
+
+        // Rank 1 holds patches 10..39 of a joined set.
+        var held = new PatchSet(1, new double[30], whole.Origins, held: Enumerable.Range(10, 30).ToArray());
+        Assert.Equal(all.Where(q => q >= 10 && q < 40), ShardedEStep.Share(all, new ThreadRank(hub, 1), held));
+        Assert.Empty(ShardedEStep.Share(new[] { 1, 2, 50 }, new ThreadRank(hub, 1), held));
+        Assert.True(ShardedEStep.Splits(new ThreadRank(hub, 1), 1, held));
+        Assert.False(ShardedEStep.Splits(new ThreadRank(hub, 1), 0, held));
     }
 }

@@ -13,14 +13,18 @@ BeforeAll {
     # Export-* cmdlet) and Export-EmVolume writes the map on rank 0 only.
     $script:Script = Join-Path $TestDrive 'em.ps1'
     @'
-param([string] $Out, [string] $Checkpoint = '', [switch] $Resume, [int] $StopAfter = 0, [switch] $DieOnRank1)
+param([string] $Out, [string] $Checkpoint = '', [switch] $Resume, [int] $StopAfter = 0, [switch] $DieOnRank1, [string[]] $Micrographs = @())
 $ErrorActionPreference = 'Stop'
 $ProgressPreference = 'SilentlyContinue'
 Import-Module $env:CRYOEMPS_MODULE
 $me = Get-EmMpiRank
 if ($DieOnRank1 -and $me.Rank -eq 1) { Stop-Process -Id $PID -Force }
 $truth = New-EmVolume -Phantom -Size 11
-$patches = New-Micrograph $truth -Size 132 -Density 0.3 -Snr 2 -Seed 4 | Get-PatchSet -PatchSize 11
+# -Micrographs: each rank reads only its share of the files (Import-Micrograph -RankShare) and records which it read.
+$Micrographs = @($Micrographs | ForEach-Object { $_ -split ',' })
+$mics = if ($Micrographs) { @(Import-Micrograph -Path $Micrographs -RankShare) }
+        else { @(New-Micrograph $truth -Size 132 -Density 0.3 -Snr 2 -Seed 4) }
+$patches = $mics | Get-PatchSet -PatchSize 11
 $start = $truth | Resize-EmVolume -Size 5 | Resize-EmVolume -Size 11
 $em = @{ PatchSet = $patches; InitialVolume = $start; EllMax = 3, 5; RotationCount = 80; StochasticFactor = 0.5; MaxIterations = 3
          Seed = 9; ThrottleLimit = 1; EstimateNoiseVariance = $true; MStep = 'Incremental'; Precision = 'Double' }
@@ -28,7 +32,7 @@ if ($Checkpoint) { $em.CheckpointPath = $Checkpoint; $em.Resume = $Resume }
 $result = Invoke-ApproxEm @em
 $x = $result.FourierBesselVolume.Coefficients
 [pscustomobject]@{ Rank = $me.Rank; Size = $me.Size; IsMpi = $me.IsMpi; X = $x | ForEach-Object { $_.ToString('R') }
-    Rows = $result.History.Count; Bytes = (Get-EmMpiRank).BytesMoved } |
+    Rows = $result.History.Count; Bytes = (Get-EmMpiRank).BytesMoved; Loaded = @($mics | ForEach-Object { if ($_.FilePath) { Split-Path -Leaf $_.FilePath } }) } |
     ConvertTo-Json -Compress | Set-Content (Join-Path $Out "rank$($me.Rank)-of-$($me.Size).json")
 $result.Volume | Export-EmVolume -Path (Join-Path $Out 'map.mrc') -Force -Verbose 4>&1 |
     ForEach-Object { if ($_ -is [System.Management.Automation.VerboseRecord]) { Set-Content (Join-Path $Out "verbose$($me.Rank).txt") $_.Message } }
@@ -145,5 +149,51 @@ Describe 'Under mpirun' -Skip:(-not $script:HasMpirun) {
             Get-RelativeDifference (Read-Rank $out 0 $size).X (Read-Rank (Join-Path $TestDrive "first-$($pair[0])") 0 ([Math]::Max(1, $pair[0]))).X |
                 Should -BeLessThan 1e-12
         }
+    }
+}
+
+Describe 'Each rank loads only its own micrographs (Import-Micrograph -RankShare)' -Skip:(-not $script:HasMpirun) {
+    BeforeAll {
+        # Three micrographs in three files; two ranks read one and two of them.
+        $truth = New-EmVolume -Phantom -Size 11
+        $script:Files = foreach ($i in 1..3) {
+            $path = Join-Path $TestDrive "m$i.mrc"
+            New-Micrograph $truth -Size 77 -Density 0.3 -Snr 2 -Seed (20 + $i) | Export-Micrograph -Path $path
+            $path
+        }
+        $script:SharesAlone = Join-Path $TestDrive 'shares-alone'
+        $script:SharesTwo = Join-Path $TestDrive 'shares-two'
+        $script:S1 = Invoke-Em 0 $script:SharesAlone -More (@('-Micrographs') + ($script:Files -join ','))
+        $script:S2 = Invoke-Em 2 $script:SharesTwo -More (@('-Micrographs') + ($script:Files -join ','))
+    }
+    It 'rank 0 reads the first file and rank 1 the other two; one process reads all three' {
+        $script:S2.ExitCode | Should -Be 0 -Because $script:S2.Error
+        $script:S1.ExitCode | Should -Be 0 -Because $script:S1.Error
+        @((Read-Rank $script:SharesTwo 0 2).Loaded) | Should -Be @('m1.mrc')
+        @((Read-Rank $script:SharesTwo 1 2).Loaded) | Should -Be @('m2.mrc', 'm3.mrc')
+        @((Read-Rank $script:SharesAlone 0 1).Loaded) | Should -Be @('m1.mrc', 'm2.mrc', 'm3.mrc')
+    }
+    It 'the ranks hold the same map, equal to the one-process run to 1e-12 (relative)' {
+        $a = Read-Rank $script:SharesTwo 0 2
+        $b = Read-Rank $script:SharesTwo 1 2
+        $b.X | Should -Be $a.X
+        $one = Read-Rank $script:SharesAlone 0 1
+        $a.Rows | Should -Be $one.Rows
+        Get-RelativeDifference $a.X $one.X | Should -BeLessThan 1e-12
+    }
+    It 'its checkpoint resumes in one process that reads every file (the same patch-set fingerprint)' {
+        $ck = Join-Path $TestDrive 'shares.ckpt'
+        $files = @('-Micrographs') + ($script:Files -join ',')
+        $first = Invoke-Em 2 (Join-Path $TestDrive 'shares-ck') -More (@('-Checkpoint', $ck) + $files)
+        $first.ExitCode | Should -Be 0 -Because $first.Error
+        $out = Join-Path $TestDrive 'shares-resumed'
+        $again = Invoke-Em 0 $out -More (@('-Checkpoint', $ck, '-Resume') + $files)
+        $again.ExitCode | Should -Be 0 -Because $again.Error
+        Get-RelativeDifference (Read-Rank $out 0 1).X (Read-Rank (Join-Path $TestDrive 'shares-ck') 0 2).X | Should -BeLessThan 1e-12
+    }
+    It 'more ranks than files stops every rank with RankShareTooFewFiles' {
+        $r = Invoke-Em 2 (Join-Path $TestDrive 'shares-few') -More @('-Micrographs', $script:Files[0]) -TimeoutSeconds 300
+        $r.ExitCode | Should -Not -Be 0
+        "$($r.Output)$($r.Error)" | Should -Match 'RankShareTooFewFiles|every rank needs at least one'
     }
 }

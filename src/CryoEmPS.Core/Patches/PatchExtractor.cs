@@ -116,6 +116,7 @@ public static class PatchExtractor
             SignalScales = micrographs.Any(micrograph => micrograph.SignalScale != 1)
                 ? micrographs.Select(micrograph => micrograph.SignalScale).ToArray()
                 : Array.Empty<double>(),
+            RankShare = micrographs[0].RankShare,
         };
     }
 

@@ -428,7 +428,7 @@ public static class ApproxEm
                 {
                     long pixels = (long)stats.Patches.Length * _patches.PatchSize * _patches.PatchSize;
                     double estimate = MStep.ResidualVariance(equations[chain.Index], chain.X,
-                        ApproxEmChain.SumOfSquares(_patches, stats.Patches), pixels);
+                        PatchSetShares.SumOfSquares(_patches, stats.Patches, _world), pixels);
                     chain.NoiseVariance = Math.Max(estimate, 1e-12 * chain.NoiseVariance);
                 }
 
@@ -754,18 +754,13 @@ public static class ApproxEm
         };
         // Several processes: each scores its share of the patches (and of the held-out ones), and the statistics are added up
         // in rank order, so every rank holds the whole E-step.
-        var world = settings.World;
-        bool split = ShardedEStep.Splits(world, minibatch.Length), splitScore = scoreOnly != null && ShardedEStep.Splits(world, scoreOnly.Length);
         var options = new EStepOptions
         {
             Threads = settings.Threads, FftSize = settings.FftSize, PosteriorCutoff = settings.PosteriorCutoff, Progress = report,
-            LikelihoodOnly = likelihoodOnly, Precision = settings.Precision, World = split || splitScore ? world : null,
+            LikelihoodOnly = likelihoodOnly, Precision = settings.Precision,
         };
-        var (result, score) = EStep.RunAndScore(forward, stage.Model, stage.Rotations.Rotations, x, patches,
-            split ? ShardedEStep.Share(minibatch, world) : minibatch, splitScore ? ShardedEStep.Share(scoreOnly!, world) : scoreOnly,
-            noiseVariance, shiftPrior, rotationPrior, options, token);
-        return (split ? ShardedEStep.Reduce(result, minibatch, forward, patches, world) : result,
-            splitScore ? ShardedEStep.Reduce(score!, scoreOnly!, forward, patches, world) : score);
+        return ShardedEStep.RunAndScore(forward, stage.Model, stage.Rotations.Rotations, x, patches, minibatch, scoreOnly, noiseVariance,
+            shiftPrior, rotationPrior, options, settings.World, token);
     }
 
     private static ApproxEmIteration Row(ApproxEmSettings settings, int stageIndex, int k, EStepResult[] statistics,

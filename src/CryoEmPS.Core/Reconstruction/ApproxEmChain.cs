@@ -154,21 +154,6 @@ internal sealed class ApproxEmChain
         return sum ?? throw new InvalidOperationException("No E-step has run in this stage.");
     }
 
-    /// <summary>Σ_q ‖I_q‖² over <paramref name="patchIndices"/> (for the σ² M-step).</summary>
-    public static double SumOfSquares(PatchSet patches, IEnumerable<int> patchIndices)
-    {
-        double sum = 0;
-        foreach (int q in patchIndices)
-        {
-            foreach (double value in patches.Patch(q))
-            {
-                sum += value * value;
-            }
-        }
-
-        return sum;
-    }
-
     /// <summary>
     /// <paramref name="members"/> split into <paramref name="count"/> blocks of (nearly) equal size: a permutation drawn from
     /// <paramref name="seed"/>, cut into contiguous runs, each sorted. One block: the members as they are.

@@ -83,7 +83,7 @@ public sealed class ApproxEmCheckpoint
                 .Select(filter => filter is MicrographFilter micrographFilter ? micrographFilter.Signature : filter.ToString()))}]");
         }
 
-        return new ApproxEmCheckpointKey(patches.Fingerprint(), patches.Count, patches.PatchSize, s.Seed, s.NoiseVariance,
+        return new ApproxEmCheckpointKey(patches.Fingerprint(s.World), patches.Count, patches.PatchSize, s.Seed, s.NoiseVariance,
             s.EmptyProbability, s.PosteriorCutoff, forward.FftSize(s.FftSize), Hash(x0),
             schedule.ToString());
     }

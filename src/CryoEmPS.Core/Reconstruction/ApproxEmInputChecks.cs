@@ -35,12 +35,14 @@ public static class ApproxEmInputChecks
         }
     }
 
-    /// <summary>Finite patches and x₀, and the memory estimate (the size was checked by <see cref="CheckPatchSize"/>).</summary>
+    /// <summary>
+    /// Finite x₀ and the memory estimate (the size was checked by <see cref="CheckPatchSize"/>, the values by
+    /// <see cref="CheckPatchValues"/>).
+    /// </summary>
     public static void Check(ApproxEmRequest request, PatchSet patches, IReadOnlyList<int> rotationCounts,
         IReadOnlyList<double> stochasticFactors)
     {
         int size = patches.PatchSize;
-        CheckPatchValues(patches);
         var initial = request.InitialCoefficients?.Coefficients ?? request.InitialVolume?.Data;
         if (initial != null)
         {
@@ -59,25 +61,52 @@ public static class ApproxEmInputChecks
         int storedSets = request.MStep == MStepMode.Incremental
             ? stochasticFactors.Max(factor => ApproxEmChain.BlockCount(factor, patches.Count))
             : 1;
-        CheckMemory(size, rotationCounts, patches.Count, (request.HalfSet ? 2 : 1) * storedSets);
+        CheckMemory(size, rotationCounts, patches.HeldCount, (request.HalfSet ? 2 : 1) * storedSets);
     }
 
-    /// <summary>Every patch value finite and at most float32's largest (what an MRC file can hold), else PatchSetNotFinite.</summary>
-    public static void CheckPatchValues(PatchSet patches)
+    /// <summary>
+    /// Every patch value finite and at most float32's largest (what an MRC file can hold), else PatchSetNotFinite. For a joined
+    /// share each rank checks the patches it holds, and one sum tells every rank whether any failed, so that all stop alike.
+    /// </summary>
+    public static void CheckPatchValues(PatchSet patches, Native.ICommunicator world)
     {
         var data = patches.Data;
-        for (int i = 0; i < data.Length; i++)
+        int perPatch = patches.PatchSize * patches.PatchSize;
+        int bad = -1;
+        for (int i = 0; i < data.Length && bad < 0; i++)
         {
             if (!(Math.Abs(data[i]) <= float.MaxValue))
             {
-                int perPatch = patches.PatchSize * patches.PatchSize;
-                var origin = patches.Origins[i / perPatch];
-                throw new ApproxEmInputException("PatchSetNotFinite",
-                    $"Patch {i / perPatch} (micrograph {origin.Micrograph}, row {origin.Row}, column {origin.Column}) has the value " +
-                    $"{data[i]}; every pixel must be finite and at most {float.MaxValue:g3} in size, or the likelihood overflows. " +
-                    "Check the micrographs (Get-PatchSet refuses such micrographs) and replace the bad pixels.");
+                bad = i;
             }
         }
+
+        double failed = bad >= 0 ? 1 : 0;
+        if (!patches.HoldsAll)
+        {
+            var total = new[] { failed };
+            world.SumInPlace(total);
+            failed = total[0];
+        }
+
+        if (failed == 0)
+        {
+            return;
+        }
+
+        if (bad < 0)
+        {
+            throw new ApproxEmInputException("PatchSetNotFinite",
+                $"Another rank's patches hold a value that is not finite or exceeds {float.MaxValue:g3} (see its error); rank " +
+                $"{world.Rank}'s are fine. Check the micrographs and replace the bad pixels.");
+        }
+
+        int q = Enumerable.Range(0, patches.Count).Where(patches.Holds).ElementAt(bad / perPatch);
+        var origin = patches.Origins[q];
+        throw new ApproxEmInputException("PatchSetNotFinite",
+            $"Patch {q} (micrograph {origin.Micrograph}, row {origin.Row}, column {origin.Column}) has the value " +
+            $"{data[bad]}; every pixel must be finite and at most {float.MaxValue:g3} in size, or the likelihood overflows. " +
+            "Check the micrographs (Get-PatchSet refuses such micrographs) and replace the bad pixels.");
     }
 
     /// <summary>The largest stage's per-rotation memory within the budget, and its lag-weight array within one .NET array.</summary>

@@ -115,7 +115,7 @@ public sealed class ApproxEmRequest
     public ApproxEmPlan Resolve()
     {
         // The data, then σ² (given, or the patch set's), then the schedule, then the volumes and the checkpoint.
-        PatchSet patches = Patches ?? throw Invalid("PatchSetMissing", "No patch set was given.");
+        PatchSet patches = JoinShares(Patches ?? throw Invalid("PatchSetMissing", "No patch set was given."));
         if (patches.Count == 0)
         {
             throw Invalid("EmptyPatchSet",
@@ -125,7 +125,7 @@ public sealed class ApproxEmRequest
         int size = patches.PatchSize;
         ApproxEmInputChecks.CheckPatchSize(size);
         // The values first: the σ² estimate below starts from their mean square.
-        ApproxEmInputChecks.CheckPatchValues(patches);
+        ApproxEmInputChecks.CheckPatchValues(patches, World);
         bool estimateNoiseVariance = NoiseVariance == null || EstimateNoiseVariance;
         double noiseVariance = ResolveNoiseVariance(patches);
         var schedule = ResolveSchedule(patches);
@@ -389,16 +389,39 @@ public sealed class ApproxEmRequest
             $"Give one value per stage, or a single value for every stage.");
     }
 
-    /// <summary>The mean of the squared patch pixels.</summary>
-    private static double MeanSquare(PatchSet patches)
+    /// <summary>The mean of the squared patch pixels (over every rank's patches for a joined share).</summary>
+    private double MeanSquare(PatchSet patches)
+        => PatchSetShares.SumOfSquares(patches, null, World) / ((double)patches.Count * patches.PatchSize * patches.PatchSize);
+
+    /// <summary>The processes of the run: <see cref="Communicator"/>, or this one alone.</summary>
+    private Native.ICommunicator World => Communicator ?? Native.SingleProcess.Instance;
+
+    /// <summary>
+    /// A rank's share of the data (<see cref="PatchSet.RankShare"/>, from Import-Micrograph -RankShare) joined with the other
+    /// ranks' (<see cref="PatchSetShares.Join"/>, a collective every rank reaches here); any other patch set as it is.
+    /// </summary>
+    private PatchSet JoinShares(PatchSet patches)
     {
-        double sum = 0;
-        foreach (double value in patches.Data)
+        if (patches.RankShare is not { } share)
         {
-            sum += value * value;
+            return patches;
         }
 
-        return sum / patches.Data.Length;
+        if (share.Size != World.Size || share.Rank != World.Rank)
+        {
+            throw Invalid("RankShareMismatch",
+                $"The patch set is {share}'s share of the micrographs, but this process is rank {World.Rank} of {World.Size}. " +
+                "Load the micrographs with Import-Micrograph -RankShare in the same job that runs Invoke-ApproxEm.");
+        }
+
+        try
+        {
+            return PatchSetShares.Join(patches, World);
+        }
+        catch (ArgumentException ex)
+        {
+            throw Invalid("RankSharesDisagree", ex.Message);
+        }
     }
 
     private static ApproxEmInputException Invalid(string errorId, string message) => new(errorId, message);

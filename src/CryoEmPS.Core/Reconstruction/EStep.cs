@@ -74,12 +74,13 @@ public static class EStep
         var projections = ForwardModel.Project(model, rotations, x, options.Threads, token);
         var result = Score(forward, rotations, projections, patches, minibatch, noiseVariance, shiftPrior, rotationPrior, options, token);
         EStepResult? score = null;
-        if (scoreOnly is { Length: > 0 })
+        // One rank's share of a split score may be empty; it still takes part (Auto precision is decided by all ranks together).
+        if (scoreOnly != null && (scoreOnly.Length > 0 || options.World != null))
         {
             var likelihoodOnly = new EStepOptions
             {
                 Threads = options.Threads, FftSize = options.FftSize, PosteriorCutoff = options.PosteriorCutoff, LikelihoodOnly = true,
-                Precision = options.Precision, World = options.World,
+                Precision = options.Precision, World = options.World, LaneBits = options.LaneBits,
             };
             score = Score(forward, rotations, projections, patches, scoreOnly, noiseVariance, shiftPrior, rotationPrior, likelihoodOnly, token);
         }
@@ -104,6 +105,17 @@ public static class EStep
         var precision = options.Precision == EStepPrecision.Auto
             ? AutoPrecision(forward, filtered, rotations.Count, patches, minibatch, noiseVariance, options)
             : options.Precision;
+        if (minibatch.Length == 0)
+        {
+            // One rank's empty share of a split E-step: zeros of the shape its statistics would have.
+            int size = options.LikelihoodOnly ? 0 : rotations.Count * forward.BoxSize * forward.BoxSize;
+            return new EStepResult(patches.PatchSize, rotations.Count, Array.Empty<int>(), Array.Empty<double>(), 0, new double[size],
+                new double[size], Array.Empty<double>(), 0, 0)
+            {
+                BoxSize = forward.BoxSize, Precision = precision,
+            };
+        }
+
         var results = new List<EStepResult>();
         for (int group = 0; group < forward.GroupCount; group++)
         {

@@ -32,4 +32,11 @@ public sealed class EStepOptions
     internal Native.ICommunicator? World { get; init; }
     /// <summary>Optional progress callback: fraction of the E-step done, 0..1 (called from worker threads).</summary>
     public Action<double>? Progress { get; init; }
+
+    /// <summary>These options for one rank's share of an E-step split over <paramref name="world"/>.</summary>
+    internal EStepOptions On(Native.ICommunicator world) => new()
+    {
+        Threads = Threads, FftSize = FftSize, PosteriorCutoff = PosteriorCutoff, LikelihoodOnly = LikelihoodOnly, LaneBits = LaneBits,
+        Precision = Precision, World = world, Progress = Progress,
+    };
 }

@@ -12,7 +12,7 @@ namespace CryoEmPS.Core.Reconstruction;
 /// of the data under a·x₀: a scan over a = 2^k (k = −12..12), then a golden-section refinement of log a between the best
 /// scan point's neighbours, each an E-step (likelihood only) on a seeded subset of at most
 /// <see cref="MaximumPatches"/> patches and an evenly spaced subset of at most <see cref="MaximumRotations"/> rotations.
-/// Deterministic for a seed; about 40 small E-steps.
+/// Deterministic for a seed; about 40 small E-steps, each split over the ranks of <c>world</c> when there are several.
 /// </summary>
 public static class InitialScale
 {
@@ -24,7 +24,8 @@ public static class InitialScale
 
     /// <summary>The factor a for x₀ (1 when x₀ is zero).</summary>
     public static double Fit(ForwardModel forward, ILinearProjectionModel model, IReadOnlyList<Rotation> rotations, double[] x0,
-        PatchSet patches, double noiseVariance, double emptyProbability, int seed, int threads, CancellationToken token = default)
+        PatchSet patches, double noiseVariance, double emptyProbability, int seed, int threads, CancellationToken token = default,
+        Native.ICommunicator? world = null)
     {
         if (x0.All(value => value == 0))
         {
@@ -47,8 +48,8 @@ public static class InitialScale
                 scaled[i] = a * x0[i];
             }
 
-            return EStep.Run(forward, model, some, scaled, patches, subset, noiseVariance, shiftPrior, rotationPrior, options, token)
-                .LogLikelihood;
+            return ShardedEStep.RunAndScore(forward, model, some, scaled, patches, subset, null, noiseVariance, shiftPrior, rotationPrior,
+                options, world ?? Native.SingleProcess.Instance, token).Result.LogLikelihood;
         }
 
         // The scan: a = 2^k.

@@ -1,6 +1,7 @@
 using CryoEmPS.Core.Native;
 using CryoEmPS.Core.Patches;
 using CryoEmPS.Core.Projection;
+using CryoEmPS.Core.Rotations;
 
 namespace CryoEmPS.Core.Reconstruction;
 
@@ -11,18 +12,50 @@ namespace CryoEmPS.Core.Reconstruction;
 /// from (back-projections and pixel weights), the empty posterior, the pair counts, per filter group. The shift weights
 /// W[s,ω] (K·(B+L−1)² values, two thirds of the bytes) are not summed: nothing in the EM reads them (m_ω already holds
 /// them), so a split E-step returns them empty.
-/// One process: <see cref="Share"/> is everything and <see cref="Reduce"/> is never called.
+/// One process: <see cref="Share"/> is everything and <see cref="Reduce"/> is never called. A rank whose share is empty (its
+/// patches are none of this minibatch) takes part with zeros.
 /// </summary>
 internal static class ShardedEStep
 {
-    /// <summary>True when the E-step of <paramref name="count"/> patches is split: several ranks, and a patch for each.</summary>
-    public static bool Splits(ICommunicator world, int count) => world.Size > 1 && count >= world.Size;
-
-    /// <summary>This rank's share of <paramref name="all"/> (ascending patch indices): the contiguous run ⌊n·r/P⌋ … ⌊n·(r+1)/P⌋ − 1.</summary>
-    public static int[] Share(int[] all, ICommunicator world)
+    /// <summary>
+    /// The E-step of <paramref name="minibatch"/> (and the scores of <paramref name="scoreOnly"/>, as
+    /// <see cref="EStep.RunAndScore"/>) on every rank of <paramref name="world"/>: split over the ranks where <see cref="Splits"/>,
+    /// each rank scoring its <see cref="Share"/> and <see cref="Reduce"/> adding the ranks' statistics; one process: the E-step.
+    /// </summary>
+    public static (EStepResult Result, EStepResult? Score) RunAndScore(ForwardModel forward, ILinearProjectionModel model,
+        IReadOnlyList<Rotation> rotations, double[] x, PatchSet patches, int[] minibatch, int[]? scoreOnly, double noiseVariance,
+        ShiftPrior shiftPrior, RotationPrior rotationPrior, EStepOptions options, ICommunicator world, CancellationToken token)
     {
-        long n = all.Length;
-        int start = (int)(n * world.Rank / world.Size), end = (int)(n * (world.Rank + 1) / world.Size);
+        bool split = Splits(world, minibatch.Length, patches);
+        bool splitScore = scoreOnly != null && Splits(world, scoreOnly.Length, patches);
+        // Nothing to score anywhere: no score E-step (a split one runs on every rank, even one whose share is empty).
+        var toScore = splitScore ? Share(scoreOnly!, world, patches) : scoreOnly is { Length: > 0 } ? scoreOnly : null;
+        var (result, score) = EStep.RunAndScore(forward, model, rotations, x, patches, split ? Share(minibatch, world, patches) : minibatch,
+            toScore, noiseVariance, shiftPrior, rotationPrior, split || splitScore ? options.On(world) : options, token);
+        return (split ? Reduce(result, minibatch, forward, patches, world) : result,
+            splitScore ? Reduce(score!, scoreOnly!, forward, patches, world) : score);
+    }
+
+    /// <summary>
+    /// True when the E-step of <paramref name="count"/> patches is split: several ranks and a patch to score, and either a patch
+    /// for each rank or a patch set whose pixels are spread over the ranks (which only a split E-step can score).
+    /// </summary>
+    public static bool Splits(ICommunicator world, int count, PatchSet patches)
+        => world.Size > 1 && count > 0 && (count >= world.Size || !patches.HoldsAll);
+
+    /// <summary>
+    /// This rank's share of <paramref name="all"/> (ascending patch indices): the contiguous run ⌊n·r/P⌋ … ⌊n·(r+1)/P⌋ − 1, or,
+    /// when the ranks hold the pixels of different patches (<see cref="PatchSet.HoldsAll"/> false), the patches this rank holds
+    /// (possibly none).
+    /// </summary>
+    public static int[] Share(int[] all, ICommunicator world, PatchSet patches)
+    {
+        if (!patches.HoldsAll)
+        {
+            return all.Where(patches.Holds).ToArray();
+        }
+
+        var (start, end) = RankShare.Of(world).Range(all.Length);
         return all[start..end];
     }
 

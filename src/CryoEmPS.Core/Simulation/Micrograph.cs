@@ -119,7 +119,13 @@ public sealed class Micrograph
     /// The processing steps applied to this micrograph since it was simulated or imported, in order, each with its parameters
     /// (for example "Resize-Micrograph -PixelSize 3"), so that a pipeline can be reproduced from the object alone.
     /// </summary>
-    public List<MicrographStep> Steps { get; } = new();
+public List<MicrographStep> Steps { get; } = new();
+
+    /// <summary>
+    /// Set when one rank of an MPI job loaded this micrograph as part of its share (Import-Micrograph -RankShare); Get-PatchSet
+    /// hands it on, and Invoke-ApproxEm joins the ranks' patch sets. Null otherwise.
+    /// </summary>
+    public Native.RankShare? RankShare { get; set; }
 
     /// <summary>
     /// A copy with its own pixels (<paramref name="data"/> of <paramref name="sizeY"/>×<paramref name="sizeX"/> when given, else a
@@ -136,7 +142,7 @@ public sealed class Micrograph
             FilePath = FilePath, NoiseVariance = NoiseVariance, RequestedSnr = RequestedSnr, MeasuredSnr = MeasuredSnr,
             Truth = sameSize ? Truth : null, RequestedParticleCount = RequestedParticleCount, Spacing = Spacing, Method = Method,
             Seed = Seed, Clean = sameSize ? Clean : null, Ctf = Ctf, NoiseSpectrum = NoiseSpectrum, Whitening = Whitening,
-            SignalScale = SignalScale,
+            SignalScale = SignalScale, RankShare = RankShare,
         };
         copy.Steps.AddRange(Steps);
         return copy;
