@@ -183,7 +183,7 @@ public sealed class InvokeApproxEmCommand : CryoEmCmdlet
 
         if (plan.HeldOut != null)
         {
-            WriteVerbose($"{plan.HeldOut.Length} of {patches.Count} patches are held out of every M-step; their log-likelihood " +
+            WriteVerbose($"{plan.HeldOut.Length} of {plan.Patches.Count} patches are held out of every M-step; their log-likelihood " +
                 $"chooses the returned map.");
         }
 
@@ -201,7 +201,8 @@ public sealed class InvokeApproxEmCommand : CryoEmCmdlet
                 $"Add -Resume to continue from it instead.");
         }
 
-        WriteVerbose($"Approximate EM: {patches.Count} patches of {patches.PatchSize}², σ² = {plan.NoiseVariance:g4}, " +
+        string held = plan.Patches.HoldsAll ? "" : $" ({plan.Patches.HeldCount} held by rank {World.Rank} of {World.Size})";
+        WriteVerbose($"Approximate EM: {plan.Patches.Count} patches{held} of {plan.Patches.PatchSize}², σ² = {plan.NoiseVariance:g4}, " +
             $"v₀ = {plan.EmptyProbability}, seed {seed}, {plan.Threads} threads; " +
             $"stages ℓmax {string.Join("/", plan.EllMax)}, K {string.Join("/", plan.Rotations.Select(set => set.Count))}, " +
             $"S {string.Join("/", plan.StochasticFactor)}, iterations {string.Join("/", plan.MaxIterations)}.");

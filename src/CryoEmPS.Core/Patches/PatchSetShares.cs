@@ -155,16 +155,18 @@ public static class PatchSetShares
     /// </summary>
     private static double[] Describe(PatchSet share)
     {
-        var writer = new List<double> { share.PatchSize, share.Count, share.NoiseVariance, share.PixelSize, share.MicrographCount };
+        // Every micrograph a patch names (a patch set made without names still numbers its micrographs).
+        int micrographs = Math.Max(share.MicrographCount, share.Count == 0 ? 0 : share.Origins.Max(origin => origin.Micrograph) + 1);
+        var writer = new List<double> { share.PatchSize, share.Count, share.NoiseVariance, share.PixelSize, micrographs };
         for (int q = 0; q < share.Count; q++)
         {
             var origin = share.Origins[q];
             writer.AddRange(new double[] { origin.Micrograph, origin.Row, origin.Column, (int)share.Content[q] });
         }
 
-        for (int m = 0; m < share.MicrographCount; m++)
+        for (int m = 0; m < micrographs; m++)
         {
-            WriteText(writer, share.MicrographNames[m]);
+            WriteText(writer, m < share.MicrographCount ? share.MicrographNames[m] : "");
             var ctf = m < share.Ctfs.Length ? share.Ctfs[m] : null;
             writer.Add(ctf == null ? 0 : 1);
             if (ctf != null)
