@@ -52,6 +52,9 @@ public sealed class ApproxEmPlan
     /// <summary>The processes the EM is spread over (null: this one alone).</summary>
     public Native.ICommunicator? Communicator { get; }
 
+    /// <summary>The processes of the run: <see cref="Communicator"/>, or this one alone.</summary>
+    internal Native.ICommunicator World => Communicator ?? Native.SingleProcess.Instance;
+
     public PatchSet Patches { get; }
     /// <summary>The observation model with each micrograph's CTF/whitening filter, grouped by defocus; null = the paper's (no filter).</summary>
     public ForwardModel? ForwardModel { get; }

@@ -1,6 +1,5 @@
-using CryoEmPS.Core.Native;
-using CryoEmPS.Core.Patches;
 using CryoEmPS.Core.Numerics;
+using CryoEmPS.Core.Patches;
 using CryoEmPS.Core.Projection;
 using CryoEmPS.Core.Rotations;
 using CryoEmPS.Core.Volumes;
@@ -53,7 +52,7 @@ public static class ApproxEmReconstruction
         {
             var forward = plan.ForwardModel ?? new ForwardModel(size);
             initialScale = InitialScale.Fit(forward, stages[0].Model, plan.Rotations[0].Rotations, coefficients, plan.Patches,
-                plan.NoiseVariance, plan.EmptyProbability, plan.Seed, plan.Threads, token, plan.Communicator);
+                plan.NoiseVariance, plan.EmptyProbability, plan.Seed, plan.Threads, token, plan.World);
             coefficients = coefficients.Select(value => initialScale * value).ToArray();
             progress?.Report(new ApproxEmProgress
             {
@@ -139,7 +138,7 @@ public static class ApproxEmReconstruction
             x[i] = NormalDeviate.Next(random);
         }
         // Scale so that a projection carries the data's mean signal energy per non-empty patch.
-        double energy = PatchSetShares.SumOfSquares(plan.Patches, null, plan.Communicator ?? SingleProcess.Instance);
+        double energy = PatchSetShares.SumOfSquares(plan.Patches, null, plan.World);
         // An estimated σ² starts at the patches' mean square (signal and noise): take half of it as the noise here.
         double noiseVariance = plan.EstimateNoiseVariance ? 0.5 * plan.NoiseVariance : plan.NoiseVariance;
         double signal = Math.Max(energy / plan.Patches.Count - size * size * noiseVariance, 1e-12)
