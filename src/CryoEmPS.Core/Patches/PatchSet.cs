@@ -215,7 +215,7 @@ public sealed class PatchSet
     {
         string c = ContentKnown ? $" ({WholeCount} whole, {PartialCount} partial, {MultipleCount} multiple, {EmptyCount} empty)" : "";
         string px = PixelSize > 0 ? $", {PixelSize:0.###} Å/px" : "";
-        string share = RankShare != null ? $", {RankShare}'s share" : HoldsAll ? "" : $", {HeldCount} held here";
+        string share = RankShare != null ? $", share of {RankShare}" : HoldsAll ? "" : $", {HeldCount} held here";
         return $"PatchSet {Count} patches of {PatchSize}x{PatchSize}{c}{px}{share}";
     }
 }
