@@ -159,7 +159,8 @@ function Get-TrxCounts([string] $Folder) {
         [xml]$x = Get-Content -Raw -LiteralPath $trx.FullName
         $c = $x.TestRun.ResultSummary.Counters
         $passed += [int]$c.passed; $failed += [int]$c.failed + [int]$c.error + [int]$c.timeout + [int]$c.aborted
-        $skipped += [int]$c.notExecuted
+        # xunit's trx leaves notExecuted at 0 for skipped tests; they are the ones counted but not executed.
+        $skipped += [Math]::Max([int]$c.notExecuted, [int]$c.total - [int]$c.executed)
     }
     [pscustomobject]@{ Passed = $passed; Failed = $failed; Skipped = $skipped }
 }
