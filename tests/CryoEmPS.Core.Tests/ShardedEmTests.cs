@@ -165,18 +165,13 @@ public class ShardedEmTests
     [Fact]
     public void FilteredHalvesAndHeldOutPatchesShardToo()
     {
-        int l = 9, p = 36;
-        var basis = FourierBesselBasis.Create(l, 3);
-        var model = new FourierBesselModel(basis);
-        var rot = new RotationSet(EmData.Rotations(8, 31));
-        var x = EmData.RandomVector(model.ParameterCount, 0.5, 32);
-        var (made, _) = EmData.Make(model, rot.Rotations, x, p, sigma: 0.5, emptyFraction: 0.2, seed: 33);
+        var (model, rot, data, x0) = FilteredData();
+        int l = model.ImageSize, p = data.Length / (l * l);
         var origins = Enumerable.Range(0, p).Select(q => new PatchOrigin(q % 3, q * l, 0)).ToArray();
-        var patches = new PatchSet(l, made.Data, origins, null, 0.25, new[] { "a", "b", "c" });
+        var patches = new PatchSet(l, data, origins, null, 0.25, new[] { "a", "b", "c" });
         var filters = Enumerable.Range(0, 3).Select(g => (IImageFilter)new MicrographFilter(
             new Ctf(12000 + 4000 * g, 11000 + 4000 * g, 20 * g, 300, 2.7, 0.1, 3), null, 3, 1)).ToArray();
         var forward = new ForwardModel(l, filters);
-        var x0 = x.Zip(EmData.RandomVector(x.Length, 0.3, 34), (a, b) => a + b).ToArray();
         ApproxEmSettings Make(ICommunicator? world) => new()
         {
             Stages = new[] { new ApproxEmStage(model, rot, 0.5, 3, ellMax: 3) },
@@ -277,27 +272,35 @@ public class ShardedEmTests
     }
 
     /// <summary>
+    /// The data of the filtered tests: 36 patches of L = 9 made from a Fourier–Bessel map at ℓmax 3 under 8 rotations (σ = 0.5,
+    /// 20 % empty), and a start x₀ near that map.
+    /// </summary>
+    private static (FourierBesselModel Model, RotationSet Rotations, double[] Data, double[] X0) FilteredData()
+    {
+        var model = new FourierBesselModel(FourierBesselBasis.Create(9, 3));
+        var rot = new RotationSet(EmData.Rotations(8, 31));
+        var x = EmData.RandomVector(model.ParameterCount, 0.5, 32);
+        var (made, _) = EmData.Make(model, rot.Rotations, x, 36, sigma: 0.5, emptyFraction: 0.2, seed: 33);
+        return (model, rot, made.Data, x.Zip(EmData.RandomVector(x.Length, 0.3, 34), (a, b) => a + b).ToArray());
+    }
+
+    /// <summary>
     /// Three micrographs (12 patches each, in micrograph order) with their own CTF, one whitened, one with a signal scale: the
     /// filtered forward model of the CTF issue, which every rank must rebuild from the joined metadata.
     /// </summary>
     private static (PatchSet Full, ForwardModel Forward, FourierBesselModel Model, RotationSet Rotations, double[] X0) ThreeMicrographs()
     {
-        int l = 9, p = 36;
-        var basis = FourierBesselBasis.Create(l, 3);
-        var model = new FourierBesselModel(basis);
-        var rot = new RotationSet(EmData.Rotations(8, 31));
-        var x = EmData.RandomVector(model.ParameterCount, 0.5, 32);
-        var (made, _) = EmData.Make(model, rot.Rotations, x, p, sigma: 0.5, emptyFraction: 0.2, seed: 33);
+        var (model, rot, data, x0) = FilteredData();
+        int l = model.ImageSize, p = data.Length / (l * l);
         var origins = Enumerable.Range(0, p).Select(q => new PatchOrigin(q / 12, (q % 12) * l, 0)).ToArray();
         var content = Enumerable.Range(0, p).Select(q => (PatchContent)(1 + q % 3)).ToArray();
-        var full = new PatchSet(l, made.Data, origins, content, 0.25, new[] { "a", "b", "c" }, 3)
+        var full = new PatchSet(l, data, origins, content, 0.25, new[] { "a", "b", "c" }, 3)
         {
             Ctfs = Enumerable.Range(0, 3).Select(g => (Ctf?)new Ctf(12000 + 4000 * g, 11000 + 4000 * g, 20 * g, 300, 2.7, 0.1, 3)).ToArray(),
             Whitenings = new NoiseSpectrum?[] { null, new NoiseSpectrum(new[] { 2.0, 1.5, 1.0, 0.8 }, 3, "measured"), null },
             SignalScales = new[] { 1, 1, 0.8 },
         };
         var filters = DefocusGrouping.Filters(full.Ctfs, full.Whitenings, 3, 3, 1, 0, full.SignalScales);
-        var x0 = x.Zip(EmData.RandomVector(x.Length, 0.3, 34), (a, b) => a + b).ToArray();
         return (full, new ForwardModel(l, filters), model, rot, x0);
     }
 

@@ -51,6 +51,7 @@ public sealed class PatchSet
         NoiseVariance = noiseVariance;
         MicrographNames = micrographNames?.ToArray() ?? Array.Empty<string>();
         PixelSize = double.IsFinite(pixelSize) && pixelSize > 0 ? pixelSize : 0;
+        MicrographIndexCount = origins.Length == 0 ? 0 : origins.Max(origin => origin.Micrograph) + 1;
     }
 
     // Where each patch's pixels are in Data (−1: on another rank); null when Data holds every patch.
@@ -84,6 +85,12 @@ public sealed class PatchSet
     /// <summary>Å per pixel carried from the micrographs (0 when unknown or when they disagree); the EM's volume gets it.</summary>
     public double PixelSize { get; }
     public int MicrographCount => MicrographNames.Length;
+
+    /// <summary>
+    /// How many micrograph indices the patches use: the highest <see cref="PatchOrigin.Micrograph"/> + 1 (0 without patches).
+    /// Equal to <see cref="MicrographCount"/> for a set from Get-PatchSet; a set built without names still numbers its micrographs.
+    /// </summary>
+    public int MicrographIndexCount { get; }
 
     /// <summary>
     /// Each micrograph's CTF (by micrograph index, as in <see cref="PatchOrigin.Micrograph"/>; null where it has none), or empty
@@ -129,7 +136,7 @@ public sealed class PatchSet
     /// </summary>
     public string Fingerprint(ICommunicator? world = null)
     {
-        int micrographs = Origins.Length == 0 ? 0 : Origins.Max(o => o.Micrograph) + 1;
+        int micrographs = MicrographIndexCount;
         var digests = new byte[micrographs][];
         if (HoldsAll)
         {

@@ -13,9 +13,6 @@ namespace CryoEmPS.Core.Patches;
 /// </summary>
 public static class PatchSetShares
 {
-    /// <summary>Values per patch in the gathered metadata: micrograph, row, column, content.</summary>
-    private const int PerPatch = 4;
-
     /// <summary>
     /// The ranks' shares joined in rank order (every rank calls it with its own <paramref name="share"/>; a collective). One
     /// process: <paramref name="share"/> itself (without its <see cref="PatchSet.RankShare"/> mark). Throws
@@ -88,8 +85,7 @@ public static class PatchSetShares
     /// </summary>
     public static double SumOfSquares(PatchSet patches, IEnumerable<int>? indices, ICommunicator world)
     {
-        int micrographs = patches.Count == 0 ? 0 : patches.Origins.Max(origin => origin.Micrograph) + 1;
-        var sums = new double[micrographs];
+        var sums = new double[patches.MicrographIndexCount];
         foreach (int q in indices ?? Enumerable.Range(0, patches.Count))
         {
             if (!patches.Holds(q))
@@ -156,7 +152,7 @@ public static class PatchSetShares
     private static double[] Describe(PatchSet share)
     {
         // Every micrograph a patch names (a patch set made without names still numbers its micrographs).
-        int micrographs = Math.Max(share.MicrographCount, share.Count == 0 ? 0 : share.Origins.Max(origin => origin.Micrograph) + 1);
+        int micrographs = Math.Max(share.MicrographCount, share.MicrographIndexCount);
         var writer = new List<double> { share.PatchSize, share.Count, share.NoiseVariance, share.PixelSize, micrographs };
         for (int q = 0; q < share.Count; q++)
         {

@@ -106,10 +106,9 @@ public sealed class ApproxEmSettings
 
         if (ForwardModel != null && !ForwardModel.IsUnfiltered)
         {
-            int highest = patches.Origins.Length == 0 ? -1 : patches.Origins.Max(origin => origin.Micrograph);
-            if (highest >= ForwardModel.MicrographCount)
+            if (patches.MicrographIndexCount > ForwardModel.MicrographCount)
             {
-                throw new ArgumentException($"The patches come from {highest + 1} micrographs but the forward model has filters for " +
+                throw new ArgumentException($"The patches come from {patches.MicrographIndexCount} micrographs but the forward model has filters for " +
                     $"{ForwardModel.MicrographCount}: give every micrograph its filter.");
             }
         }

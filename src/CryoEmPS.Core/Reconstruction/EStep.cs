@@ -77,11 +77,7 @@ public static class EStep
         // One rank's share of a split score may be empty; it still takes part (Auto precision is decided by all ranks together).
         if (scoreOnly != null && (scoreOnly.Length > 0 || options.World != null))
         {
-            var likelihoodOnly = new EStepOptions
-            {
-                Threads = options.Threads, FftSize = options.FftSize, PosteriorCutoff = options.PosteriorCutoff, LikelihoodOnly = true,
-                Precision = options.Precision, World = options.World, LaneBits = options.LaneBits,
-            };
+            var likelihoodOnly = options.Copy(options.World, likelihoodOnly: true, progress: null);
             score = Score(forward, rotations, projections, patches, scoreOnly, noiseVariance, shiftPrior, rotationPrior, likelihoodOnly, token);
         }
 

@@ -34,9 +34,12 @@ public sealed class EStepOptions
     public Action<double>? Progress { get; init; }
 
     /// <summary>These options for one rank's share of an E-step split over <paramref name="world"/>.</summary>
-    internal EStepOptions On(Native.ICommunicator world) => new()
+    internal EStepOptions On(Native.ICommunicator world) => Copy(world, LikelihoodOnly, Progress);
+
+    /// <summary>These options with another world, <see cref="LikelihoodOnly"/> and progress callback.</summary>
+    internal EStepOptions Copy(Native.ICommunicator? world, bool likelihoodOnly, Action<double>? progress) => new()
     {
-        Threads = Threads, FftSize = FftSize, PosteriorCutoff = PosteriorCutoff, LikelihoodOnly = LikelihoodOnly, LaneBits = LaneBits,
-        Precision = Precision, World = world, Progress = Progress,
+        Threads = Threads, FftSize = FftSize, PosteriorCutoff = PosteriorCutoff, LikelihoodOnly = likelihoodOnly, LaneBits = LaneBits,
+        Precision = Precision, World = world, Progress = progress,
     };
 }
