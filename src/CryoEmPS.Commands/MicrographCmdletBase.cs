@@ -10,16 +10,17 @@ public abstract class MicrographCmdletBase : CryoEmCmdlet
     private const string Activity = "Measure-NoiseSpectrum";
 
     /// <summary>
-    /// Runs <paramref name="estimator"/> on <paramref name="micrograph"/> with progress; writes a non-terminating error and
+    /// Runs <paramref name="estimator"/> on <paramref name="micrograph"/> (only on its <paramref name="background"/> pixels when
+    /// given) with progress; writes a non-terminating error and
     /// returns null when the micrograph cannot be measured (ErrorIds NoiseSpectrumShellCountInvalid, NoiseSpectrumNotMeasurable).
     /// </summary>
-    protected NoiseSpectrum? Measure(NoiseSpectrumEstimator estimator, Micrograph micrograph)
+    protected NoiseSpectrum? Measure(NoiseSpectrumEstimator estimator, Micrograph micrograph, bool[]? background = null)
     {
         try
         {
             return RunPumped<double, NoiseSpectrum>(
-                (progress, token) => estimator.Estimate(micrograph.Data, micrograph.SizeY, micrograph.SizeX, micrograph.PixelSize,
-                    progress, token),
+                (progress, token) => estimator.Estimate(micrograph.Data, micrograph.SizeY, micrograph.SizeX, background,
+                    micrograph.PixelSize, progress, token),
                 fraction => Progress(3, Activity, $"'{micrograph.Name}': tile periodograms", (int)(100 * fraction)));
         }
         catch (ArgumentOutOfRangeException ex)

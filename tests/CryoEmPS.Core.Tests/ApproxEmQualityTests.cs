@@ -192,6 +192,7 @@ public class ApproxEmQualityTests
         AssertClose(full.PixelWeight, sum.PixelWeight);
         AssertClose(full.ShiftWeight, sum.ShiftWeight);
         Assert.Equal(full.EmptyPosterior, sum.EmptyPosterior, 1e-12);
+        AssertClose(full.PatchEmptyPosterior, sum.PatchEmptyPosterior);
         Assert.Equal(full.LogLikelihood, sum.LogLikelihood, 1e-9);
         // The minibatch M-step solves with the last E-step only.
         Assert.Same(chain.Last, chain.MStepStatistics(MStepMode.Minibatch));
@@ -285,6 +286,53 @@ public class ApproxEmQualityTests
         Assert.InRange(run.NoiseVariance / actual, 0.99, 1.01);
         Assert.InRange(actual / (1.7 * 1.7), 0.97, 1.03);
         Assert.Equal(10, run.History[0].NoiseVariance);
+    }
+
+    /// <summary>
+    /// The run's per-patch empty posteriors (Measure-NoiseSpectrum -Reconstruction reads them): from the last stage's statistics,
+    /// so with the incremental EM every patch has one (blocks and held-out patches), with the minibatch M-step only the last
+    /// minibatch and the held-out patches. At a low noise level from the true map they tell the truth, each in its place: near 1
+    /// for the empty patches, 0 for the others.
+    /// </summary>
+    [Theory]
+    [InlineData(MStepMode.Incremental)]
+    [InlineData(MStepMode.Minibatch)]
+    public void PatchEmptyProbabilityIsEachPatchsPosteriorFromTheLastStage(MStepMode mode)
+    {
+        int l = 5, n = 8, p = 45;
+        var rot = new RotationSet(EmData.Rotations(5, 31));
+        var model = new RandomDenseModel(l, n, 32);
+        var xTrue = EmData.RandomVector(n, 1.0, 33);
+        var (patches, truths) = EmData.Make(model, rot.Rotations, xTrue, p, 0.02, 0.4, 34);
+        var heldOut = new[] { 4, 17, 30 };
+        var run = ApproxEm.Run(patches, xTrue, new ApproxEmSettings
+        {
+            Stages = new[] { new ApproxEmStage(model, rot, 0.5, 3) }, NoiseVariance = 0.0004, Seed = 3, Threads = 2, MStep = mode,
+            HeldOut = heldOut, Precision = EStepPrecision.Double,
+        });
+        var empty = run.PatchEmptyProbability;
+        Assert.Equal(p, empty.Length);
+        int scored = empty.Count(e => !double.IsNaN(e));
+        if (mode == MStepMode.Incremental)
+        {
+            Assert.Equal(p, scored);
+        }
+        else
+        {
+            // The last minibatch: half of the 42 fitted patches, and the 3 held out.
+            Assert.Equal(21 + heldOut.Length, scored);
+        }
+
+        Assert.All(heldOut, q => Assert.False(double.IsNaN(empty[q])));
+        Assert.Contains(truths, t => t.Shift < 0);
+        for (int q = 0; q < p; q++)
+        {
+            if (!double.IsNaN(empty[q]))
+            {
+                // An empty patch is also explained, a little, by the many projections shifted almost out of it (below 1).
+                Assert.True(truths[q].Shift < 0 ? empty[q] > 0.9 : empty[q] < 1e-6, $"patch {q}: {empty[q]}, truly empty: {truths[q].Shift < 0}");
+            }
+        }
     }
 
     [Fact]

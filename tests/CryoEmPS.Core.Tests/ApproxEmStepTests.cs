@@ -108,6 +108,12 @@ public class ApproxEmStepTests
             }
         }
         Assert.Equal(truths.Count(t => t.Shift < 0) / (double)p, e.EmptyPosterior, 9);
+        // Per patch: exactly 1 for the empty patches and 0 for the others.
+        Assert.Equal(p, e.PatchEmptyPosterior.Length);
+        for (int q = 0; q < p; q++)
+        {
+            Assert.Equal(truths[q].Shift < 0 ? 1.0 : 0.0, e.PatchEmptyPosterior[q], 9);
+        }
         var sol = MStep.Solve(MStep.Build(model, rot, e, 2));
         Assert.Equal(0, sol.Regularization);
         double err = Math.Sqrt(sol.Coefficients.Zip(xTrue, (a, b) => (a - b) * (a - b)).Sum() / xTrue.Sum(a => a * a));

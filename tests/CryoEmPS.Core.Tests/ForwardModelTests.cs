@@ -250,6 +250,8 @@ public class ForwardModelTests
             double ll = max + Math.Log(terms.Sum(t => Math.Exp(t - max)));
             Assert.Equal(ll, e.PatchLogLikelihood[q], 9);
             emptySum += Math.Exp(logEmpty - ll);
+            // Each patch's own posterior probability of being empty, v·N(I; 0, σ²I)/p(I).
+            Assert.Equal(Math.Exp(logEmpty - ll), e.PatchEmptyPosterior[q], 12);
             for (int w = 0; w < k; w++)
             {
                 for (int d = 0; d < lags2; d++)

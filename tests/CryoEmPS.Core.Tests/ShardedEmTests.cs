@@ -143,6 +143,14 @@ public class ShardedEmTests
     {
         double difference = RelativeDifference(onRanks.Coefficients, alone.Coefficients);
         Assert.True(difference < tolerance, $"coefficients differ by {difference:g3} (relative)");
+        // Every patch's empty posterior comes back to its place from the rank that scored it.
+        Assert.Equal(alone.PatchEmptyProbability.Length, onRanks.PatchEmptyProbability.Length);
+        for (int q = 0; q < alone.PatchEmptyProbability.Length; q++)
+        {
+            double one = alone.PatchEmptyProbability[q], split = onRanks.PatchEmptyProbability[q];
+            Assert.True(double.IsNaN(one) ? double.IsNaN(split) : Math.Abs(one - split) <= 1e-6 + 1e3 * tolerance,
+                $"patch {q}: empty posterior {one} alone, {split} on ranks");
+        }
         Assert.Equal(alone.History.Count, onRanks.History.Count);
         foreach (var (one, split) in alone.History.Zip(onRanks.History))
         {

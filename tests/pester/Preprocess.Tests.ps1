@@ -75,6 +75,53 @@ Describe 'Measure-NoiseSpectrum' {
     }
 }
 
+Describe 'Measure-NoiseSpectrum -Reconstruction (on the patches the EM found empty)' {
+    BeforeAll {
+        $v = New-EmVolume -Phantom -Size 11 -VoxelSize 2
+        $script:Two = @(New-Micrograph -Volume $v -Size 99 -ParticleCount 4 -Count 2 -Seed 5 -Snr 5 3>$null)
+        $script:TwoPatches = $script:Two | Get-PatchSet -PatchSize 11
+        $script:Em = $script:TwoPatches | Invoke-ApproxEm -InitialVolume $v -NoiseVariance $script:Two[0].NoiseVariance -EllMax 2 `
+            -RotationCount 30 -MaxIterations 2 -Seed 3 -ThrottleLimit 2
+    }
+    It 'gives every patch a posterior probability of being empty' {
+        $p = $script:Em.PatchEmptyProbability
+        $p.Count | Should -Be $script:TwoPatches.Count
+        @($p | Where-Object { -not ($_ -ge 0 -and $_ -le 1) }).Count | Should -Be 0
+    }
+    It 'measures only on the empty patches, with the mean, and records the step' {
+        $verbose = $script:Two[1] | Measure-NoiseSpectrum -PatchSet $script:TwoPatches -Reconstruction $script:Em -TileSize 8 -PassThru -Verbose 4>&1
+        $m = $verbose | Where-Object { $_ -is [CryoEmPS.Core.Simulation.Micrograph] }
+        $text = ($verbose | Where-Object { $_ -is [System.Management.Automation.VerboseRecord] }) -join "`n"
+        $empty = 0
+        for ($q = 0; $q -lt $script:TwoPatches.Count; $q++) {
+            if ($script:TwoPatches.Origins[$q].Micrograph -eq 1 -and $script:Em.PatchEmptyProbability[$q] -ge $script:Em.EmptyProbability) { $empty++ }
+        }
+        $empty | Should -BeGreaterThan 10
+        $text | Should -Match "$empty of its 81 patches are empty with probability ≥ [0-9.]+ \(the reconstruction's prior v\)"
+        $text | Should -Match 'on the background\), mean per shell'
+        $m.NoiseSpectrum.Name | Should -Be 'estimated'
+        $m.Steps[-1].ToString() | Should -Match "^Measure-NoiseSpectrum -Reconstruction '$empty of 81 patches empty \(p ≥ 0\.\d+\)' -TileSize 8 -PassThru$"
+    }
+    It 'gives NoiseSpectrumReconstructionMismatch (terminating) for a patch set the reconstruction was not run on' {
+        $other = $script:Two[0] | Get-PatchSet -PatchSize 11
+        { $script:Two[0] | Measure-NoiseSpectrum -PatchSet $other -Reconstruction $script:Em } |
+            Should -Throw -ErrorId 'NoiseSpectrumReconstructionMismatch,*'
+    }
+    It 'gives NoiseSpectrumMicrographNotInPatchSet for a micrograph not in the patch set, and goes on with the rest' {
+        $stranger = New-Micrograph -Volume (New-EmVolume -Phantom -Size 11 -VoxelSize 2) -Size 99 -ParticleCount 2 -Seed 9 3>$null
+        $stranger.Name = 'stranger'
+        $out = @($stranger, $script:Two[0] | Measure-NoiseSpectrum -PatchSet $script:TwoPatches -Reconstruction $script:Em -TileSize 8 `
+                -ErrorVariable errors -ErrorAction SilentlyContinue)
+        $out.Count | Should -Be 1
+        $errors[0].FullyQualifiedErrorId | Should -BeLike 'NoiseSpectrumMicrographNotInPatchSet,*'
+    }
+    It 'gives NoiseSpectrumPatchSetMismatch for the micrograph at another size than the patches were cut from' {
+        $small = $script:Two[0] | Resize-Micrograph -Size 50
+        { $small | Measure-NoiseSpectrum -PatchSet $script:TwoPatches -Reconstruction $script:Em -ErrorAction Stop } |
+            Should -Throw -ErrorId 'NoiseSpectrumPatchSetMismatch,*'
+    }
+}
+
 Describe 'Edit-Micrograph' {
     It 'inverts the contrast' {
         $i = $script:M | Edit-Micrograph -InvertContrast

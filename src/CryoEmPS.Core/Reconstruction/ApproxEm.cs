@@ -162,11 +162,41 @@ public static class ApproxEm
             double noiseVariance = _chains.Average(chain => chain.NoiseVariance);
             return new ApproxEmRun(Combined(x), v, History, _settings.Stages.Count, ResumedRows > 0, ResumedRows)
             {
+                PatchEmptyProbability = PatchEmptyProbability(),
                 HalfCoefficients = Halves ? x : null,
                 NoiseVariance = noiseVariance,
                 BestRow = best,
                 StageResultRows = stageResults,
             };
+        }
+
+        /// <summary>
+        /// Per patch, the posterior probability that it is empty from the last stage's statistics: every chain's M-step statistics
+        /// (incremental EM: each block's last visit; minibatch M-step: the last minibatch) and its held-out scoring; NaN for a patch
+        /// in none of them.
+        /// </summary>
+        private double[] PatchEmptyProbability()
+        {
+            var empty = new double[_patches.Count];
+            Array.Fill(empty, double.NaN);
+            foreach (var chain in _chains)
+            {
+                var parts = chain.MStepParts(_settings.MStep).AsEnumerable();
+                if (chain.HeldOutResult != null)
+                {
+                    parts = parts.Append(chain.HeldOutResult);
+                }
+
+                foreach (var part in parts.Where(part => part.PatchEmptyPosterior.Length == part.Patches.Length))
+                {
+                    for (int j = 0; j < part.Patches.Length; j++)
+                    {
+                        empty[part.Patches[j]] = part.PatchEmptyPosterior[j];
+                    }
+                }
+            }
+
+            return empty;
         }
 
         /// <summary>Takes the state of a checkpoint of the same problem; returns the (stage, iteration) to continue from.</summary>

@@ -100,14 +100,28 @@ internal sealed class ApproxEmChain
     /// <summary>The statistics the next M-step solves with.</summary>
     public EStepResult MStepStatistics(MStepMode mode)
     {
-        if (mode == MStepMode.Minibatch || Blocks.Length == 1)
+        var parts = MStepParts(mode);
+        if (parts.Length == 0)
         {
-            return Last ?? throw new InvalidOperationException("No E-step has run in this stage.");
+            throw new InvalidOperationException("No E-step has run in this stage.");
         }
 
-        var parts = _stored.Where(part => part != null).Select(part => part!).ToArray();
         var patches = parts.SelectMany(part => part.Patches).OrderBy(q => q).ToArray();
         return parts.Length == 1 ? parts[0] : EStepResult.Sum(patches, parts);
+    }
+
+    /// <summary>
+    /// The E-step results the next M-step solves with: the last E-step's (minibatch M-step, or one block), else every visited
+    /// block's from its last visit, in block order; none before the stage's first E-step.
+    /// </summary>
+    public EStepResult[] MStepParts(MStepMode mode)
+    {
+        if (mode == MStepMode.Minibatch || Blocks.Length == 1)
+        {
+            return Last == null ? Array.Empty<EStepResult>() : new[] { Last };
+        }
+
+        return _stored.Where(part => part != null).Select(part => part!).ToArray();
     }
 
     /// <summary>

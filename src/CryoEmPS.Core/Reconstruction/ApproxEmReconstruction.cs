@@ -86,7 +86,7 @@ public static class ApproxEmReconstruction
             InitialNoiseVariance = plan.NoiseVariance, NoiseVarianceEstimated = plan.EstimateNoiseVariance,
             MStep = plan.MStep, Prior = plan.Prior, Tau2Fudge = plan.Tau2Fudge, HalfSets = plan.HalfSets,
             HalfFourierBesselVolume = halves, HeldOutCount = plan.HeldOut?.Length ?? 0, Marching = plan.Marching,
-            StageResultRows = run.StageResultRows,
+            StageResultRows = run.StageResultRows, PatchEmptyProbability = run.PatchEmptyProbability,
             HalfVolume = halfVolumes,
             InitialEmptyProbability = plan.EmptyProbability, EllMaxSchedule = plan.EllMax.ToArray(),
             RotationCount = plan.Rotations.Select(set => set.Count).ToArray(), StochasticFactor = plan.StochasticFactor.ToArray(),

@@ -31,6 +31,13 @@ public sealed class ApproxEmResult
     /// </summary>
     public Volume[]? HalfVolume { get; init; }
     public FourierBesselVolume[]? HalfFourierBesselVolume { get; init; }
+    /// <summary>
+    /// Per patch of the patch set, in its order: the posterior probability that the patch holds no particle, from the last stage's
+    /// statistics (incremental EM: each block's last visit; minibatch M-step: only the last minibatch; held-out patches: their
+    /// last scoring); NaN for a patch not scored there. Measure-NoiseSpectrum -Reconstruction measures the noise on the patches
+    /// found empty.
+    /// </summary>
+    public double[] PatchEmptyProbability { get; init; } = Array.Empty<double>();
     /// <summary>How many patches were held out of every M-step (0: none).</summary>
     public int HeldOutCount { get; init; }
     public FrequencyMarching Marching { get; init; }

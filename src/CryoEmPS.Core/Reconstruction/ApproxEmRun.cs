@@ -24,6 +24,8 @@ public sealed class ApproxEmRun
     public int ResumedRows { get; }
     /// <summary>With half-sets: the two half maps' coefficients (the returned iterate's, in the last stage's space); else null.</summary>
     public double[][]? HalfCoefficients { get; init; }
+    /// <summary>Per patch: the posterior probability that it is empty, from the last stage's statistics (NaN: not scored there).</summary>
+    public double[] PatchEmptyProbability { get; init; } = Array.Empty<double>();
     /// <summary>σ² at the end of the run (estimated, or as given).</summary>
     public double NoiseVariance { get; init; }
     /// <summary>The history row of the returned iterate.</summary>

@@ -701,6 +701,7 @@ internal sealed unsafe class EStepKernel<T, TV> : IDisposable
             (long)count * K, skippedTotal)
         {
             BoxSize = B,
+            PatchEmptyPosterior = state.EmptyPosterior,
             PhaseSeconds = state.PhaseSeconds,
             Precision = typeof(T) == typeof(float) ? EStepPrecision.Single : EStepPrecision.Double,
         };

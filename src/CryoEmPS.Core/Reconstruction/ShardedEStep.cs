@@ -70,13 +70,14 @@ internal static class ShardedEStep
         var template = local.Groups[0];
         int back = template.BackProjection.Length, pixel = template.PixelWeight.Length, seconds = template.PhaseSeconds.Length;
         // One slot per group with patches, in group order: b_ω | m_ω | phase seconds | Σ empty posterior, pairs, skipped pairs |
-        // the per-patch log-likelihoods in the group's patch order (each rank fills its own, zeros elsewhere).
+        // the per-patch log-likelihoods, then the per-patch empty posteriors, each in the group's patch order (each rank fills its
+        // own, zeros elsewhere).
         int counts = back + pixel + seconds, head = counts + 3;
         var present = Enumerable.Range(0, groupPatches.Length).Where(g => groupPatches[g].Length > 0).ToArray();
         var start = new int[present.Length + 1];
         for (int i = 0; i < present.Length; i++)
         {
-            start[i + 1] = start[i] + head + groupPatches[present[i]].Length;
+            start[i + 1] = start[i] + head + 2 * groupPatches[present[i]].Length;
         }
 
         var payload = new double[start[^1]];
@@ -108,6 +109,7 @@ internal static class ShardedEStep
                 }
 
                 slot[head + position] = part.PatchLogLikelihood[j];
+                slot[head + order.Length + position] = part.PatchEmptyPosterior[j];
             }
         }
 
@@ -118,11 +120,12 @@ internal static class ShardedEStep
             int g = present[i];
             var order = groupPatches[g];
             var slot = payload.AsSpan(start[i], start[i + 1] - start[i]);
-            results[i] = new EStepResult(template.ImageSize, template.RotationCount, (int[])order.Clone(), slot[head..].ToArray(),
+            results[i] = new EStepResult(template.ImageSize, template.RotationCount, (int[])order.Clone(), slot.Slice(head, order.Length).ToArray(),
                 slot[counts] / order.Length, slot[..back].ToArray(), slot.Slice(back, pixel).ToArray(), Array.Empty<double>(),
                 (long)slot[counts + 1], (long)slot[counts + 2])
             {
                 BoxSize = template.BoxSize,
+                PatchEmptyPosterior = slot.Slice(head + order.Length, order.Length).ToArray(),
                 PhaseSeconds = slot.Slice(back + pixel, seconds).ToArray(),
                 Precision = template.Precision,
                 FilterGroup = g,

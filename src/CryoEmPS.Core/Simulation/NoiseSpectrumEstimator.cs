@@ -100,11 +100,47 @@ public sealed unsafe class NoiseSpectrumEstimator
     /// <summary>The number of samples C for tiles of side <paramref name="tile"/>.</summary>
     public int ShellCountFor(int tile) => Shells > 0 ? Shells : tile / 2 + 1;
 
-    /// <summary>The number of tiles on a <paramref name="sizeY"/>×<paramref name="sizeX"/> micrograph.</summary>
-    public int TileCount(int sizeY, int sizeX)
+    /// <summary>
+    /// The number of tiles on a <paramref name="sizeY"/>×<paramref name="sizeX"/> micrograph (only those wholly on the
+    /// <paramref name="background"/> when one is given).
+    /// </summary>
+    public int TileCount(int sizeY, int sizeX, bool[]? background = null)
+        => Tiles(sizeY, sizeX, TileSideFor(sizeY, sizeX), background).Length;
+
+    /// <summary>The tiles' top-left corners, row by row: the grid of <see cref="Positions"/>, less those not wholly on the background.</summary>
+    private (int Row, int Column)[] Tiles(int sizeY, int sizeX, int t, bool[]? background)
     {
-        int t = TileSideFor(sizeY, sizeX);
-        return Positions(sizeY, t).Length * Positions(sizeX, t).Length;
+        var rows = Positions(sizeY, t);
+        var columns = Positions(sizeX, t);
+        var tiles = new List<(int, int)>(rows.Length * columns.Length);
+        foreach (int row in rows)
+        {
+            foreach (int column in columns)
+            {
+                if (background == null || WhollyOn(background, sizeX, row, column, t))
+                {
+                    tiles.Add((row, column));
+                }
+            }
+        }
+
+        return tiles.ToArray();
+    }
+
+    private static bool WhollyOn(bool[] background, int sizeX, int row, int column, int t)
+    {
+        for (int y = row; y < row + t; y++)
+        {
+            for (int x = column; x < column + t; x++)
+            {
+                if (!background[(long)y * sizeX + x])
+                {
+                    return false;
+                }
+            }
+        }
+
+        return true;
     }
 
     /// <summary>
@@ -113,12 +149,26 @@ public sealed unsafe class NoiseSpectrumEstimator
     /// smaller than <see cref="MinimumTileSize"/>, more shells than T/2 + 1, or an image without noise (a zero power).
     /// </summary>
     public NoiseSpectrum Estimate(double[] image, int sizeY, int sizeX, double pixelSize = 0, IProgress<double>? progress = null,
-        CancellationToken cancellationToken = default)
+        CancellationToken cancellationToken = default) => Estimate(image, sizeY, sizeX, null, pixelSize, progress, cancellationToken);
+
+    /// <summary>
+    /// The noise spectrum of <paramref name="image"/> measured only on its <paramref name="background"/> (true: a pixel free of
+    /// particle signal; null: every pixel): of the tile grid, only the tiles that lie wholly on the background are used, and the
+    /// mean subtracted first is the background's. Throws <see cref="ArgumentException"/> as the overload without a mask does,
+    /// and when no tile fits on the background.
+    /// </summary>
+    public NoiseSpectrum Estimate(double[] image, int sizeY, int sizeX, bool[]? background, double pixelSize = 0,
+        IProgress<double>? progress = null, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(image);
         if (sizeY <= 0 || sizeX <= 0 || image.Length != (long)sizeY * sizeX)
         {
             throw new ArgumentException($"The image holds {image.Length} values, not {sizeY}×{sizeX}.", nameof(image));
+        }
+
+        if (background != null && background.Length != image.Length)
+        {
+            throw new ArgumentException($"The background mask holds {background.Length} values, not {sizeY}×{sizeX}.", nameof(background));
         }
 
         int t = TileSideFor(sizeY, sizeX);
@@ -136,16 +186,27 @@ public sealed unsafe class NoiseSpectrumEstimator
                 $"{Shells} shells are more than tiles of {t} pixels resolve (at most {t / 2 + 1}); give fewer shells or larger tiles.");
         }
 
-        var rows = Positions(sizeY, t);
-        var columns = Positions(sizeX, t);
-        int tiles = rows.Length * columns.Length;
-        double mean = 0;
-        for (int i = 0; i < image.Length; i++)
+        var origins = Tiles(sizeY, sizeX, t, background);
+        int tiles = origins.Length;
+        if (tiles == 0)
         {
-            mean += image[i];
+            throw new ArgumentException(
+                $"No tile of {t}×{t} pixels lies wholly on the background of this {sizeY}×{sizeX} micrograph; give smaller tiles or a larger background.",
+                nameof(background));
         }
 
-        mean /= image.Length;
+        double mean = 0;
+        long used = 0;
+        for (int i = 0; i < image.Length; i++)
+        {
+            if (background == null || background[i])
+            {
+                mean += image[i];
+                used++;
+            }
+        }
+
+        mean /= used;
         var window = Window(t);
         double norm = 0;
         foreach (double w in window)
@@ -175,7 +236,7 @@ public sealed unsafe class NoiseSpectrumEstimator
             {
                 var real = (double*)buffers.Item1;
                 var spectrum = (Complex*)buffers.Item2;
-                int row0 = rows[tile / columns.Length], column0 = columns[tile % columns.Length];
+                var (row0, column0) = origins[tile];
                 for (int y = 0; y < t; y++)
                 {
                     long source = (long)(row0 + y) * sizeX + column0;
