@@ -129,7 +129,7 @@ foreach ($which in $Volume) {
         # The second pass: each micrograph's noise measured again on the patches the EM found empty.
         $refined = @($d.Raw | Measure-NoiseSpectrum -PatchSet $patches -Reconstruction $result)
         $background = Format-Errors @(for ($k = 0; $k -lt $refined.Count; $k++) { Get-SpectrumError $refined[$k] $d.Raw[$k] })
-        if ($runs[$name].Rewhiten) {
+        if ($runs[$name]['Rewhiten']) {
             # ... whitened with the refined spectra, and the EM run again on them (timed as one run).
             $rewhitened = @(for ($k = 0; $k -lt $refined.Count; $k++) { $d.Raw[$k] | Edit-Micrograph -Whiten -NoiseSpectrum $refined[$k] })
             $result = Invoke-ApproxEm -PatchSet ($rewhitened | Get-PatchSet -PatchSize $L) -InitialVolume $start @em

@@ -187,7 +187,7 @@ public static class ApproxEm
                     parts = parts.Append(chain.HeldOutResult);
                 }
 
-                foreach (var part in parts.Where(part => part.PatchEmptyPosterior.Length == part.Patches.Length))
+                foreach (var part in parts)
                 {
                     for (int j = 0; j < part.Patches.Length; j++)
                     {

@@ -43,7 +43,6 @@ public sealed class EStepResult
     public double EmptyPosterior { get; }
     /// <summary>
     /// Per minibatch patch (in <see cref="Patches"/> order): the posterior probability that the patch is empty, v·N(I_q; 0, σ²I) / p(I_q).
-    /// Empty for results that did not keep them (an oracle fit's statistics).
     /// </summary>
     public double[] PatchEmptyPosterior { get; internal init; } = Array.Empty<double>();
     /// <summary>b_ω = Σ_q Σ_s w_{q,s,ω}·(C T_s Z)ᵀ I_q, [rotation, y, x] (K·B·B; B = L without a filter).</summary>
@@ -108,10 +107,7 @@ public sealed class EStepResult
         }
 
         var logLikelihood = new double[patches.Length];
-        // Per-patch empty posteriors only when every part has them.
-        var empty = parts.All(part => part.PatchEmptyPosterior.Length == part.Patches.Length)
-            ? new double[patches.Length]
-            : Array.Empty<double>();
+        var empty = new double[patches.Length];
         double emptySum = 0;
         long pairs = 0, skipped = 0;
         var back = new double[first.BackProjection.Length];
@@ -126,10 +122,7 @@ public sealed class EStepResult
             for (int j = 0; j < part.Patches.Length; j++)
             {
                 logLikelihood[position[part.Patches[j]]] = part.PatchLogLikelihood[j];
-                if (empty.Length > 0)
-                {
-                    empty[position[part.Patches[j]]] = part.PatchEmptyPosterior[j];
-                }
+                empty[position[part.Patches[j]]] = part.PatchEmptyPosterior[j];
             }
 
             emptySum += part.EmptyPosterior * part.Patches.Length;

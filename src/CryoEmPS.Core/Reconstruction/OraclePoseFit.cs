@@ -118,7 +118,11 @@ public static class OraclePoseFit
             }
         }
         var patches = Enumerable.Range(0, count).ToArray();
-        var statistics = new EStepResult(l, count, patches, new double[count], 0, back, weight, Array.Empty<double>(), count, 0);
+        // Every "patch" is a particle at its true pose: none is empty.
+        var statistics = new EStepResult(l, count, patches, new double[count], 0, back, weight, Array.Empty<double>(), count, 0)
+        {
+            PatchEmptyPosterior = new double[count],
+        };
         return (model, rotations, statistics);
     }
 
