@@ -36,13 +36,20 @@ Describe 'examples/Real-Micrograph.ps1' {
         $script:Summary.InitialScale | Should -BeLessThan (1.4 * $script:Summary.VoxelSizeRatio)
     }
     It 'cuts 900 patches and estimates σ² of the whitened data near 1' {
-        # Measured: 0.975 (the spectrum measured with the particles in reads a little high, so the data are a little below 1).
+        # Measured: 0.989 (the spectrum measured with the particles in reads a little high, so the data are a little below 1).
         $script:Summary.PatchCount | Should -Be 900
         $script:Summary.NoiseVariance | Should -BeGreaterThan 0.7
         $script:Summary.NoiseVariance | Should -BeLessThan 1.3
     }
+    It 'measures the noise spectrum again on the patches the EM found empty, closer to the simulator''s' {
+        # Measured: 3.7 / 5.8 / 4.9 / 3.7 % on the whole micrographs, 2.8 / 1.6 / 2.7 / 4.3 % on the background.
+        @($script:Summary.BackgroundNoiseSpectrumErrorPercent).Count | Should -Be 4
+        foreach ($e in $script:Summary.BackgroundNoiseSpectrumErrorPercent) { $e | Should -BeLessThan 6 }
+        ($script:Summary.BackgroundNoiseSpectrumErrorPercent | Measure-Object -Average).Average |
+            Should -BeLessThan ($script:Summary.NoiseSpectrumErrorPercent | Measure-Object -Average).Average
+    }
     It 'improves on the start against the truth and reports a half-map resolution' {
-        # Measured: FSC 0.5 crossing 3.26 -> 6.00 shells (24.6 -> 13.3 Å); half maps 0.143 at shell 6.75 (11.9 Å).
+        # Measured: FSC 0.5 crossing 3.26 -> 6.01 shells (24.6 -> 13.3 Å); half maps 0.143 at shell 6.71 (11.9 Å).
         $script:Summary.FscShell | Should -BeGreaterThan ($script:Summary.StartFscShell + 2)
         $script:Summary.HalfMapFscShell | Should -BeGreaterThan $script:Summary.StartFscShell
         $script:Summary.HalfMapAngstrom | Should -BeGreaterOrEqual (2 * $script:Summary.PixelSize - 1e-9)
