@@ -16,7 +16,6 @@ namespace CryoEmPS.Commands;
 public sealed class MeasureNoiseSpectrumCommand : MicrographCmdletBase
 {
     private const string WholeSet = "Whole", BackgroundSet = "Background";
-    private string? _backgroundPatches;
 
     [Parameter(Mandatory = true, Position = 0, ValueFromPipeline = true, ValueFromPipelineByPropertyName = true)]
     [ValidateNotNull]
@@ -83,10 +82,11 @@ public sealed class MeasureNoiseSpectrumCommand : MicrographCmdletBase
         RequireNative();
         var m = Micrograph;
         bool[]? background = null;
+        string? backgroundPatches = null;
         var average = Average;
         if (ParameterSetName == BackgroundSet)
         {
-            background = Background(m);
+            (background, backgroundPatches) = Background(m);
             if (background == null)
             {
                 return;
@@ -118,17 +118,17 @@ public sealed class MeasureNoiseSpectrumCommand : MicrographCmdletBase
 
         var copy = m.Copy();
         copy.NoiseSpectrum = spectrum;
-        copy.Steps.Add(StepFor(MyInvocation.BoundParameters, _backgroundPatches));
+        copy.Steps.Add(StepFor(MyInvocation.BoundParameters, backgroundPatches));
         WriteObject(copy);
     }
 
     /// <summary>
     /// The pixels of <paramref name="m"/> covered by a patch of -PatchSet that -Reconstruction found empty (probability at least
-    /// -MinimumEmptyProbability, by default its v); null after writing a non-terminating error when the micrograph is not in the patch set
+    /// -MinimumEmptyProbability, by default its v), and which patches they were for the step's record; null after writing a non-terminating error when the micrograph is not in the patch set
     /// (NoiseSpectrumMicrographNotInPatchSet), its name is there more than once (NoiseSpectrumMicrographAmbiguous), or it is not
     /// the image its patches were cut from (NoiseSpectrumPatchSetMismatch).
     /// </summary>
-    private bool[]? Background(Micrograph m)
+    private (bool[]? Mask, string? Patches) Background(Micrograph m)
     {
         int index = Array.IndexOf(PatchSet.MicrographNames, m.Name);
         if (index < 0)
@@ -137,7 +137,7 @@ public sealed class MeasureNoiseSpectrumCommand : MicrographCmdletBase
                 $"The micrograph '{m.Name}' is not among the patch set's micrographs ({string.Join(", ", PatchSet.MicrographNames.Take(5))}" +
                 $"{(PatchSet.MicrographCount > 5 ? ", …" : "")}): its background is unknown.", "NoiseSpectrumMicrographNotInPatchSet",
                 ErrorCategory.ObjectNotFound, m);
-            return null;
+            return (null, null);
         }
 
         if (Array.LastIndexOf(PatchSet.MicrographNames, m.Name) != index)
@@ -146,50 +146,44 @@ public sealed class MeasureNoiseSpectrumCommand : MicrographCmdletBase
                 $"The patch set holds several micrographs named '{m.Name}': which patches are this one's is ambiguous. Give the " +
                 "micrographs distinct names (their Name property) before Get-PatchSet.", "NoiseSpectrumMicrographAmbiguous",
                 ErrorCategory.InvalidArgument, m);
-            return null;
+            return (null, null);
         }
 
         int l = PatchSet.PatchSize;
         bool pixelSizesDiffer = PatchSet.PixelSize > 0 && m.PixelSize > 0 && Math.Abs(PatchSet.PixelSize / m.PixelSize - 1) > 0.01;
-        var origins = PatchSet.Origins.Where(o => o.Micrograph == index).ToArray();
+        var mine = Enumerable.Range(0, PatchSet.Count).Where(q => PatchSet.Origins[q].Micrograph == index).ToArray();
+        var origins = mine.Select(q => PatchSet.Origins[q]).ToArray();
         if (pixelSizesDiffer || origins.Any(o => o.Row + l > m.SizeY || o.Column + l > m.SizeX))
         {
             MicrographProcessing.WriteItemError(this,
                 $"The patches of '{m.Name}' were cut from a {(pixelSizesDiffer ? $"micrograph at {PatchSet.PixelSize:g4} Å/px" : "larger micrograph")}, " +
                 $"not from this {m.SizeY}×{m.SizeX} one at {m.PixelSize:g4} Å/px: measure the micrograph the patch set was cut from " +
                 "(after the same resizing).", "NoiseSpectrumPatchSetMismatch", ErrorCategory.InvalidArgument, m);
-            return null;
+            return (null, null);
         }
 
         double threshold = double.IsNaN(MinimumEmptyProbability) ? Reconstruction.EmptyProbability : MinimumEmptyProbability;
         var background = new bool[m.Data.Length];
-        int empty = 0, patches = 0;
-        for (int q = 0; q < PatchSet.Count; q++)
+        int empty = 0;
+        foreach (int q in mine)
         {
-            var o = PatchSet.Origins[q];
-            if (o.Micrograph != index)
-            {
-                continue;
-            }
-
-            patches++;
             if (!(Reconstruction.PatchEmptyProbability[q] >= threshold))
             {
                 continue;
             }
 
             empty++;
+            var o = PatchSet.Origins[q];
             for (int y = o.Row; y < o.Row + l; y++)
             {
                 Array.Fill(background, true, y * m.SizeX + o.Column, l);
             }
         }
 
-        _backgroundPatches = $"'{empty} of {patches} patches empty (p ≥ {threshold:0.###})'";
-        WriteVerbose($"'{m.Name}': {empty} of its {patches} patches are empty with probability ≥ {threshold:0.###}" +
+        WriteVerbose($"'{m.Name}': {empty} of its {mine.Length} patches are empty with probability ≥ {threshold:0.###}" +
             $"{(double.IsNaN(MinimumEmptyProbability) ? " (the reconstruction's prior v)" : "")}: their " +
             $"{background.Count(b => b)} pixels are the background.");
-        return background;
+        return (background, $"'{empty} of {mine.Length} patches empty (p ≥ {threshold:0.###})'");
     }
 
     /// <summary>
