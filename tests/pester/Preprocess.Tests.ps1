@@ -115,6 +115,15 @@ Describe 'Measure-NoiseSpectrum -Reconstruction (on the patches the EM found emp
         $out.Count | Should -Be 1
         $errors[0].FullyQualifiedErrorId | Should -BeLike 'NoiseSpectrumMicrographNotInPatchSet,*'
     }
+    It 'gives NoiseSpectrumMicrographAmbiguous when the patch set holds two micrographs of that name' {
+        # Two separate simulations are both named 'phantom'; 2 x 81 patches, as many as the reconstruction scored.
+        $v = New-EmVolume -Phantom -Size 11 -VoxelSize 2
+        $twins = @(1, 2 | ForEach-Object { New-Micrograph -Volume $v -Size 99 -ParticleCount 4 -Seed $_ 3>$null })
+        $twins[0].Name | Should -Be $twins[1].Name
+        $same = $twins | Get-PatchSet -PatchSize 11 3>$null
+        { $twins[0] | Measure-NoiseSpectrum -PatchSet $same -Reconstruction $script:Em -ErrorAction Stop } |
+            Should -Throw -ErrorId 'NoiseSpectrumMicrographAmbiguous,*'
+    }
     It 'gives NoiseSpectrumPatchSetMismatch for the micrograph at another size than the patches were cut from' {
         $small = $script:Two[0] | Resize-Micrograph -Size 50
         { $small | Measure-NoiseSpectrum -PatchSet $script:TwoPatches -Reconstruction $script:Em -ErrorAction Stop } |
