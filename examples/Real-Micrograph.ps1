@@ -138,7 +138,8 @@ $small = $mics | Resize-Micrograph -PixelSize $pixelSize
 #    particles white (RELION's CTF sign, CryoEmPS's convention), normalise (σ 1; the 1/σ is kept as SignalScale) and
 #    whiten (white noise; the spectrum divided by is kept as Whitening). The EM's filter for each micrograph is then
 #    SignalScale x CTF/sqrt(Whitening), so the reconstruction comes out in the units of the raw micrographs.
-$prepared = $small | Measure-NoiseSpectrum -PassThru | Edit-Micrograph -InvertContrast -Normalize -Whiten
+$measured = @($small | Measure-NoiseSpectrum -PassThru)
+$prepared = $measured | Edit-Micrograph -InvertContrast -Normalize -Whiten
 Write-Host ("4. Preprocessed: {0}x{0} at {1:0.000} Å/px; steps: {2}" -f $prepared[0].SizeX, $prepared[0].PixelSize, (($prepared[0].Steps | ForEach-Object ToString) -join ' | '))
 # Check the CTF by eye: the Thon rings of the micrograph before whitening, beside CTF² (at 1 Å/px the model's rings are
 # finer than a 256-pixel tile samples, so the downsampled micrograph gives the readable picture). The rings are faint
@@ -191,7 +192,7 @@ $fsc0, $fsc, $halfFsc | Export-EmPicture -Label 'start vs truth', 'estimate vs t
 #    Here the simulator's own spectrum is known (the raw micrographs', carried to the working pixel size), so both
 #    estimates can be checked: RMS over the shells of the relative error.
 $refined = @($small | Measure-NoiseSpectrum -PatchSet $patches -Reconstruction $result)
-$first = @($small | Measure-NoiseSpectrum)
+$first = @($measured | ForEach-Object NoiseSpectrum)   # step 4's estimates
 $actual = @($raw | Resize-Micrograph -PixelSize $pixelSize | ForEach-Object NoiseSpectrum)
 function Get-SpectrumError($Estimate, $Truth) {
     $sq = foreach ($i in 1..($Estimate.Count - 1)) { $f = $Estimate.Frequency($i); [math]::Pow($Estimate.At($f) / $Truth.At($f) - 1, 2) }
