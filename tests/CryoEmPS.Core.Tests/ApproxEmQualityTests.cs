@@ -417,6 +417,11 @@ public class ApproxEmQualityTests
             Assert.Equal(full.History.Select(h => h.HalfMapFscShell), resumed.History.Select(h => h.HalfMapFscShell));
             Assert.Equal(full.History.Select(h => h.EstimatedFscShell), resumed.History.Select(h => h.EstimatedFscShell));
             Assert.Equal(full.History.Select(h => h.HeldOutLogLikelihoodPerPatch), resumed.History.Select(h => h.HeldOutLogLikelihoodPerPatch));
+            // The per-patch values (from which the held-out choice is replayed on resume) come back through the checkpoint, and so do
+            // the scores and the rows each stage handed on.
+            Assert.Equal(full.History.SelectMany(h => h.HeldOutPatchLogLikelihood), resumed.History.SelectMany(h => h.HeldOutPatchLogLikelihood));
+            Assert.Equal(full.History.Select(h => h.HeldOutScore), resumed.History.Select(h => h.HeldOutScore));
+            Assert.Equal(full.StageResultRows, resumed.StageResultRows);
             Assert.All(full.History, row => Assert.True(double.IsFinite(row.HeldOutLogLikelihoodPerPatch)));
             Assert.Equal(full.BestRow, resumed.BestRow);
         }

@@ -162,6 +162,12 @@ public class ShardedEmTests
             if (!double.IsNaN(one.HeldOutLogLikelihoodPerPatch))
             {
                 Assert.Equal(one.HeldOutLogLikelihoodPerPatch, split.HeldOutLogLikelihoodPerPatch, 1e-9 * Math.Abs(one.HeldOutLogLikelihoodPerPatch));
+                // Each held-out patch's value (the held-out choice is made from them) is the same on ranks, in the same order.
+                Assert.Equal(one.HeldOutPatchLogLikelihood.Length, split.HeldOutPatchLogLikelihood.Length);
+                foreach (var (a, b) in one.HeldOutPatchLogLikelihood.Zip(split.HeldOutPatchLogLikelihood))
+                {
+                    Assert.Equal(a, b, 1e-9 * Math.Abs(a));
+                }
             }
         }
     }

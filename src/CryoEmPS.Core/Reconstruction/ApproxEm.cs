@@ -81,7 +81,7 @@ public static class ApproxEm
         private (double Seconds, long Bytes) _communicated;
         // The objective (LL per patch) of the last two E-steps of the stage: the stopping rule compares them.
         private double _previousObjective = double.NegativeInfinity, _objective = double.NaN;
-        // The best iterate by the half-map resolution (half-sets only): its row, stage and every chain's x.
+        // The iterate to return by the criterion (held-out patches, else the half-map estimate): its row, stage and every chain's x.
         private int _bestRow = -1;
         private int _bestStage = -1;
         private double[][]? _bestX;
@@ -89,6 +89,8 @@ public static class ApproxEm
         private double[][]? _halfMapX;
         // Per stage: the attenuation g_ℓ its rotation grid imposes (for the half-map estimate), computed once.
         private readonly double[]?[] _gridBlur;
+        // With held-out patches: their scores row by row, the top row and the row to return (rebuilt from the history on resume).
+        private HeldOutSelection _heldOut = new();
 
         public Driver(PatchSet patches, double[] initialCoefficients, ApproxEmSettings settings, IProgress<ApproxEmProgress>? progress,
             CancellationToken token)
@@ -124,9 +126,11 @@ public static class ApproxEm
 
         /// <summary>
         /// Adaptive marching: true when stage <paramref name="stageIndex"/> produced the best map so far by the criterion (so the data
-        /// support its ℓmax and the next stage may raise it); the first stage always counts as an improvement.
+        /// support its ℓmax and the next stage may raise it): with held-out patches the highest score so far (not merely one within
+        /// its standard error); the first stage always counts as an improvement.
         /// </summary>
-        public bool Improved(int stageIndex) => stageIndex == 0 || _bestStage == stageIndex;
+        public bool Improved(int stageIndex)
+            => stageIndex == 0 || (_settings.HeldOut != null ? History[_heldOut.Top].Stage == stageIndex + 1 : _bestStage == stageIndex);
 
         /// <summary>The result: the best iterate by the criterion (the last one without one), in the last stage's parameter space.</summary>
         public ApproxEmRun Result()
@@ -147,7 +151,12 @@ public static class ApproxEm
                 int number = stageIndex + 1;
                 int last = History.FindLastIndex(row => row.Stage == number);
                 int bestSoFar = -1;
-                for (int i = 0; HasCriterion && i <= last; i++)
+                if (_settings.HeldOut != null && last >= 0)
+                {
+                    bestSoFar = _heldOut.BestAfter[last];
+                }
+
+                for (int i = 0; _settings.HeldOut == null && Halves && i <= last; i++)
                 {
                     if (Candidate(i) && (bestSoFar < 0 || !(Criterion(History[i]) < Criterion(History[bestSoFar]))))
                     {
@@ -205,6 +214,12 @@ public static class ApproxEm
             checkpoint.Verify(_key);
             ApproxEmCheckpointValidation.ValidateFor(checkpoint, _settings, _settings.CheckpointPath);
             History.AddRange(checkpoint.History);
+            _heldOut = new HeldOutSelection();
+            foreach (var row in _settings.HeldOut != null ? checkpoint.History : Array.Empty<ApproxEmIteration>())
+            {
+                _heldOut.Add(row.Iteration, row.HeldOutPatchLogLikelihood, row.Iteration > 0);
+            }
+
             var state = checkpoint.State;
             if (state.Chains.Length != _chains.Length)
             {
@@ -318,11 +333,17 @@ public static class ApproxEm
             => History[index].Iteration > 0
                 && (_settings.HeldOut != null || index == History.Count - 1 || History[index + 1].Stage != History[index].Stage);
 
-        /// <summary>The last row becomes the best when its criterion is at least the best's (ties go to the later map).</summary>
+        /// <summary>
+        /// The last row becomes the best: with held-out patches when <see cref="HeldOutSelection"/> chose it; with the half-map
+        /// criterion when its criterion is at least the best's (ties go to the later map).
+        /// </summary>
         private void ConsiderBest(int stageIndex)
         {
             var row = History[^1];
-            if (_bestRow < 0 || !(Criterion(row) < Criterion(History[_bestRow])))
+            bool chosen = _settings.HeldOut != null
+                ? _heldOut.Best == History.Count - 1
+                : _bestRow < 0 || !(Criterion(row) < Criterion(History[_bestRow]));
+            if (chosen)
             {
                 _bestRow = History.Count - 1;
                 _bestStage = stageIndex;
@@ -539,8 +560,13 @@ public static class ApproxEm
 
             var combined = Combined(_chains.Select(c => c.X).ToArray());
             double heldOut = HeldOutLogLikelihood();
+            var heldOutPatches = _settings.HeldOut == null
+                ? Array.Empty<double>()
+                : _chains.SelectMany(chain => chain.HeldOutResult?.PatchLogLikelihood ?? Array.Empty<double>()).ToArray();
+            double heldOutScore = _settings.HeldOut == null ? double.NaN : _heldOut.Add(iteration, heldOutPatches, iteration > 0);
             var row = Row(_settings, stageIndex, iteration, statistics, _chains, seconds, combined, regularization, mStepSeconds,
-                halfMapShell, estimatedShell, heldOut, HeldOutScore(stageIndex, iteration, heldOut));
+                halfMapShell, estimatedShell, heldOut, heldOutScore);
+            row.HeldOutPatchLogLikelihood = heldOutPatches;
             row.Ranks = _world.Size;
             row.CommunicationSeconds = _world.SecondsCommunicating - _communicated.Seconds;
             row.CommunicatedBytes = _world.BytesMoved - _communicated.Bytes;
@@ -578,33 +604,6 @@ public static class ApproxEm
             var scores = _chains.Select(chain => chain.HeldOutResult).Where(score => score != null).Select(score => score!).ToArray();
             int count = scores.Sum(score => score.Patches.Length);
             return count == 0 ? double.NaN : scores.Sum(score => score.LogLikelihood) / count;
-        }
-
-        /// <summary>
-        /// The held-out log-likelihood on the first stage's scale (see <see cref="ApproxEmIteration.HeldOutScore"/>): a stage's values
-        /// are shifted so that its iteration 0, the map it was handed, scores as that map did before. Each stage scores over its
-        /// own rotation grid, and a coarser grid scores every map lower; the shift removes that, measured on one map.
-        /// </summary>
-        private double HeldOutScore(int stageIndex, int iteration, double heldOut)
-        {
-            if (double.IsNaN(heldOut) || stageIndex == 0 || History.Count == 0)
-            {
-                return heldOut;
-            }
-
-            double offset;
-            if (iteration == 0)
-            {
-                var handedOn = History[_bestRow >= 0 ? _bestRow : History.Count - 1];
-                offset = heldOut - handedOn.HeldOutScore;
-            }
-            else
-            {
-                var first = History.Last(row => row.Stage == stageIndex + 1 && row.Iteration == 0);
-                offset = first.HeldOutLogLikelihoodPerPatch - first.HeldOutScore;
-            }
-
-            return heldOut - offset;
         }
 
         /// <summary>x of stage <paramref name="from"/> lifted through the stages up to <paramref name="to"/>.</summary>

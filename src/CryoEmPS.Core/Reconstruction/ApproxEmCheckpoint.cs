@@ -19,7 +19,8 @@ public sealed class ApproxEmCheckpoint
     // Version 4: each chain's state (x, v, σ², block visits of the incremental EM), the best iterate, and the rows' σ² and
     // half-map shell.
     // Version 5: the rows' held-out log-likelihood and estimated FSC shell; the schedule string carries the held-out count.
-    private const int Version = 5;
+    // Version 6: the rows' per-patch held-out log-likelihoods (the held-out choice is replayed from them on resume).
+    private const int Version = 6;
 
     public ApproxEmCheckpoint(ApproxEmCheckpointKey key, int stage, int iteration, double[] x, double v, double prevQ, double q,
         ApproxEmIteration[] history)
@@ -172,6 +173,11 @@ public sealed class ApproxEmCheckpoint
                 writer.Write(row.HeldOutLogLikelihoodPerPatch);
                 writer.Write(row.EstimatedFscShell);
                 writer.Write(row.HeldOutScore);
+                writer.Write(row.HeldOutPatchLogLikelihood.Length);
+                foreach (var value in row.HeldOutPatchLogLikelihood)
+                {
+                    writer.Write(value);
+                }
             }
             State.Write(writer);
         }
@@ -229,6 +235,11 @@ public sealed class ApproxEmCheckpoint
                 double mStepSeconds = reader.ReadDouble(), rowNoiseVariance = reader.ReadDouble(), halfMapShell = reader.ReadDouble(),
                     heldOut = reader.ReadDouble(), estimated = reader.ReadDouble(),
                     heldOutScore = reader.ReadDouble();
+                var heldOutPatches = new double[ApproxEmCheckpointValidation.Count(reader, sizeof(double), "held-out value", path)];
+                for (int j = 0; j < heldOutPatches.Length; j++)
+                {
+                    heldOutPatches[j] = reader.ReadDouble();
+                }
                 history[i] = new ApproxEmIteration
                 {
                     Stage = rowStage, EllMax = ellMax, RotationCount = rotationCount, StochasticFactor = stochasticFactor,
@@ -239,7 +250,7 @@ public sealed class ApproxEmCheckpoint
                     Regularization = regularization, SkippedFraction = skippedFraction,
                     Precision = precision, MStepSeconds = mStepSeconds, NoiseVariance = rowNoiseVariance, HalfMapFscShell = halfMapShell,
                     HeldOutLogLikelihoodPerPatch = heldOut, EstimatedFscShell = estimated,
-                    HeldOutScore = heldOutScore,
+                    HeldOutScore = heldOutScore, HeldOutPatchLogLikelihood = heldOutPatches,
                 };
             }
             var state = ApproxEmCheckpointState.Read(reader);

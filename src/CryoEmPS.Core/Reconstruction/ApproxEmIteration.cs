@@ -58,17 +58,27 @@ public sealed class ApproxEmIteration
     public double HeldOutLogLikelihoodPerPatch { get; init; } = double.NaN;
     /// <summary>
     /// The held-out log-likelihood per patch on the first stage's scale, the criterion that compares maps across stages: each
-    /// stage scores over its own rotation grid, and a coarser grid scores every map lower, so a stage's values are shifted to make
-    /// its iteration 0 (the map it was handed) score as that map did in the stage before. NaN without held-out patches.
+    /// stage scores over its own rotation grid, and a coarser grid scores every map lower, so a stage's values are shifted, patch by
+    /// patch, to make its iteration 0 (the map it was handed) score as that map did in the stage before (the mean of
+    /// <see cref="HeldOutSelection"/>'s per-patch scores). NaN without held-out patches.
     /// </summary>
     public double HeldOutScore { get; init; } = double.NaN;
+    /// <summary>
+    /// With held-out patches: each one's log-likelihood under this row's map, σ² and v (the patches of
+    /// <see cref="HeldOutLogLikelihoodPerPatch"/>, in the same order in every row); empty without them. The returned map is chosen
+    /// from them patch by patch (<see cref="HeldOutSelection"/>).
+    /// </summary>
+    public double[] HeldOutPatchLogLikelihood { get; internal set; } = Array.Empty<double>();
     /// <summary>
     /// With half-sets: the truth-free estimate of this map's FSC(0.5) crossing against the truth, from the half-map FSC and the
     /// share of each shell the expansion at this ℓmax can hold (see <see cref="ApproxEm.HalfMapResolution"/>); NaN without
     /// half-sets. It chooses the returned map when no patches are held out.
     /// </summary>
     public double EstimatedFscShell { get; init; } = double.NaN;
-    /// <summary>True on the row whose volume the result returns (the best half-map resolution with half-sets, else the last row).</summary>
+    /// <summary>
+    /// True on the row whose volume the result returns: with held-out patches the latest map within one standard error of the
+    /// highest held-out score (<see cref="HeldOutSelection"/>), with half-sets alone the best half-map estimate, else the last row.
+    /// </summary>
     public bool Best { get; internal set; }
 
     public override string ToString()
