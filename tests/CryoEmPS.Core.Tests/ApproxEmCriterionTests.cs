@@ -297,6 +297,25 @@ public class ApproxEmCriterionTests
     }
 
     [Fact]
+    public void AdaptiveMarchingWithoutIterationsStopsAfterTheFirstStage()
+    {
+        // No stage makes a map (MaxIterations 0), so no stage improves on the first: the run stops after stage 2 and returns
+        // its last row, the start lifted.
+        var (patches, start, settings) = Marching();
+        var baseSettings = settings(null, false, true);
+        var noIterations = new ApproxEmSettings
+        {
+            Stages = baseSettings.Stages.Select(s => new ApproxEmStage(s.Model, s.Rotations, s.StochasticFactor, 0, ellMax: s.EllMax)).ToArray(),
+            NoiseVariance = baseSettings.NoiseVariance, EstimateNoiseVariance = true, MStep = MStepMode.Incremental,
+            HeldOut = baseSettings.HeldOut, Seed = 9, Threads = 2, AdaptiveMarching = true, Lift = baseSettings.Lift,
+        };
+        var run = ApproxEm.Run(patches, start, noIterations);
+        Assert.Equal(2, run.History.Max(row => row.Stage));
+        Assert.All(run.History, row => Assert.Equal(0, row.Iteration));
+        Assert.Equal(run.History.Count - 1, run.BestRow);
+    }
+
+    [Fact]
     public void AdaptiveMarchingStopsAfterAStageThatDidNotImproveAndResumesBitIdentically()
     {
         var (patches, start, settings) = Marching();

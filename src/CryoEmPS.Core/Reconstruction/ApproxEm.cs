@@ -130,7 +130,9 @@ public static class ApproxEm
         /// its standard error); the first stage always counts as an improvement.
         /// </summary>
         public bool Improved(int stageIndex)
-            => stageIndex == 0 || (_settings.HeldOut != null ? History[_heldOut.Top].Stage == stageIndex + 1 : _bestStage == stageIndex);
+            => stageIndex == 0 || (_settings.HeldOut != null
+                ? _heldOut.Top >= 0 && History[_heldOut.Top].Stage == stageIndex + 1
+                : _bestStage == stageIndex);
 
         /// <summary>The result: the best iterate by the criterion (the last one without one), in the last stage's parameter space.</summary>
         public ApproxEmRun Result()
