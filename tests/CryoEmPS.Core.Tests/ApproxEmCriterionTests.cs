@@ -234,8 +234,8 @@ public class ApproxEmCriterionTests
 
         // The rule, recomputed from the history: stage 1 is the scale; a later stage's values are shifted patch by patch so that its
         // iteration 0 scores as the map it was handed (StageResultRows of the stage before); the top is the highest mean score among
-        // the maps the EM made (ties to the later), and the returned map is the latest within one standard error of the top's, by
-        // the paired differences patch by patch.
+        // the maps the EM made (ties to the later), and the returned map is the latest of the top's stage within one standard error
+        // of the top's, by the paired differences patch by patch.
         var history = run.History.ToArray();
         var scores = new double[history.Length][];
         for (int r = 0; r < history.Length; r++)
@@ -277,7 +277,7 @@ public class ApproxEmCriterionTests
 
             var d = scores[r].Zip(scores[top], (a, b) => a - b).ToArray();
             double mean = d.Average(), se = Math.Sqrt(d.Sum(x => (x - mean) * (x - mean)) / (d.Length - 1) / d.Length);
-            if (mean >= -se)
+            if (history[r].Stage == history[top].Stage && mean >= -se)
             {
                 best = r;
             }

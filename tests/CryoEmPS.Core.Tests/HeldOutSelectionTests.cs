@@ -62,6 +62,25 @@ public class HeldOutSelectionTests
     }
 
     [Fact]
+    public void ALaterStageIsTakenOnlyWhenItScoresHigher()
+    {
+        var selection = new HeldOutSelection();
+        selection.Add(0, new[] { -5.0, -6.0, -7.0 }, candidate: false);
+        selection.Add(1, new[] { -4.0, -5.0, -6.0 }, candidate: true);
+        // Stage 2 scores its handed-on map as it was (no shift), then a map a little lower, within one standard error of the top.
+        selection.Add(0, new[] { -4.0, -5.0, -6.0 }, candidate: false);
+        selection.Add(1, new[] { -4.1, -4.9, -6.1 }, candidate: true);
+        Assert.True(HeldOutSelection.WithinOneStandardError(new[] { -4.1, -4.9, -6.1 }, new[] { -4.0, -5.0, -6.0 }));
+        // The top is stage 1's map, so stage 2's tie does not replace it.
+        Assert.Equal((1, 1), (selection.Top, selection.Best));
+        // A stage-2 map above the top does; a later stage-2 map within its standard error then follows it.
+        selection.Add(2, new[] { -3.9, -4.9, -5.9 }, candidate: true);
+        Assert.Equal((4, 4), (selection.Top, selection.Best));
+        selection.Add(3, new[] { -4.0, -4.8, -6.0 }, candidate: true);
+        Assert.Equal((4, 5), (selection.Top, selection.Best));
+    }
+
+    [Fact]
     public void RowsMustScoreTheSamePatches()
     {
         var selection = new HeldOutSelection();

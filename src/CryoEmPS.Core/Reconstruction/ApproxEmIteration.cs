@@ -76,8 +76,8 @@ public sealed class ApproxEmIteration
     /// </summary>
     public double EstimatedFscShell { get; init; } = double.NaN;
     /// <summary>
-    /// True on the row whose volume the result returns: with held-out patches the latest map within one standard error of the
-    /// highest held-out score (<see cref="HeldOutSelection"/>), with half-sets alone the best half-map estimate, else the last row.
+    /// True on the row whose volume the result returns: with held-out patches the latest map of the top-scoring map's stage within one
+    /// standard error of the highest held-out score (<see cref="HeldOutSelection"/>), with half-sets alone the best half-map estimate, else the last row.
     /// </summary>
     public bool Best { get; internal set; }
 

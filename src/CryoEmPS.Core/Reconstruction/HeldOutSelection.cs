@@ -10,17 +10,22 @@ namespace CryoEmPS.Core.Reconstruction;
 /// <see cref="ApproxEmIteration.HeldOutScore"/>.
 /// </para>
 /// <para>
-/// Choice (the one-standard-error rule of cross-validation): the best is the latest map the EM made whose mean paired difference
-/// to the top, patch by patch, is within one standard error of that mean. With about 170 held-out patches the maps of a converging
-/// stage differ by less than their standard error (measured on the paper benchmark: differences of 0.001–0.005 per patch with
-/// standard errors of 0.004–0.008), so taking the highest mean returned whichever map the noise favoured; a later map that is no
-/// worse within the noise has had more iterations of refinement. A map clearly worse than the top (a fit of noise) is never
-/// returned. The top is the highest mean (ties go to the later row); it decides adaptive marching.
+/// Choice (the one-standard-error rule of cross-validation, within a stage): the top is the map with the highest mean (ties go
+/// to the later row); the best is the latest map of the top's stage whose mean paired difference to the top, patch by patch, is
+/// within one standard error of that mean. With about 170 held-out patches the maps of a converging stage differ by less than
+/// their standard error (measured on the paper benchmark: differences of 0.001–0.005 per patch with standard errors of
+/// 0.004–0.008), so taking the highest mean returned whichever map the noise favoured; a later map of the same stage that is no
+/// worse within the noise has had more iterations at the same ℓmax and rotation grid. A later stage is taken only when one of its
+/// maps scores higher than every earlier map: across stages the scores also carry the noise of the shift between grids, and a
+/// stage that only ties may have fitted noise at its higher ℓmax (measured at SNR 3: taking stage 3's later maps within the
+/// noise cost 0.33 shell). A map clearly worse than the top is never returned. The top decides adaptive marching.
 /// </para>
 /// </summary>
 internal sealed class HeldOutSelection
 {
     private readonly List<double[]> _scores = new();
+    // Per row, the number of its stage (counted from the rows with iteration 0).
+    private readonly List<int> _stages = new();
     // The per-patch shift of the current stage (raw − score), set by its iteration 0.
     private double[]? _offset;
 
@@ -59,6 +64,7 @@ internal sealed class HeldOutSelection
         var offset = _offset ?? new double[logLikelihoods.Length];
         var scores = logLikelihoods.Select((v, i) => v - offset[i]).ToArray();
         _scores.Add(scores);
+        _stages.Add((_stages.Count == 0 ? 0 : _stages[^1]) + (iteration == 0 ? 1 : 0));
         int row = _scores.Count - 1;
         if (candidate)
         {
@@ -67,7 +73,7 @@ internal sealed class HeldOutSelection
                 Top = row;
                 Best = row;
             }
-            else if (WithinOneStandardError(scores, _scores[Top]))
+            else if (_stages[row] == _stages[Top] && WithinOneStandardError(scores, _scores[Top]))
             {
                 Best = row;
             }
