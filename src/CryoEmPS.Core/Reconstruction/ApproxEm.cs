@@ -561,14 +561,10 @@ public static class ApproxEm
             }
 
             var combined = Combined(_chains.Select(c => c.X).ToArray());
-            double heldOut = HeldOutLogLikelihood();
-            var heldOutPatches = _settings.HeldOut == null
-                ? Array.Empty<double>()
-                : _chains.SelectMany(chain => chain.HeldOutResult?.PatchLogLikelihood ?? Array.Empty<double>()).ToArray();
+            var heldOutPatches = HeldOutPatchLogLikelihoods();
             double heldOutScore = _settings.HeldOut == null ? double.NaN : _heldOut.Add(iteration, heldOutPatches, iteration > 0);
             var row = Row(_settings, stageIndex, iteration, statistics, _chains, seconds, combined, regularization, mStepSeconds,
-                halfMapShell, estimatedShell, heldOut, heldOutScore);
-            row.HeldOutPatchLogLikelihood = heldOutPatches;
+                halfMapShell, estimatedShell, heldOutPatches, heldOutScore);
             row.Ranks = _world.Size;
             row.CommunicationSeconds = _world.SecondsCommunicating - _communicated.Seconds;
             row.CommunicatedBytes = _world.BytesMoved - _communicated.Bytes;
@@ -593,20 +589,13 @@ public static class ApproxEm
         }
 
         /// <summary>
-        /// The held-out patches' log-likelihood per patch: each chain scores its share of them (<see cref="ApproxEmChain.HeldOut"/>)
-        /// under its own map, σ² and v, from the projections of its E-step. NaN without held-out patches.
+        /// Each held-out patch's log-likelihood, chain by chain: each chain scores its share of them (<see cref="ApproxEmChain.HeldOut"/>)
+        /// under its own map, σ² and v, from the projections of its E-step. Empty without held-out patches.
         /// </summary>
-        private double HeldOutLogLikelihood()
-        {
-            if (_settings.HeldOut == null)
-            {
-                return double.NaN;
-            }
-
-            var scores = _chains.Select(chain => chain.HeldOutResult).Where(score => score != null).Select(score => score!).ToArray();
-            int count = scores.Sum(score => score.Patches.Length);
-            return count == 0 ? double.NaN : scores.Sum(score => score.LogLikelihood) / count;
-        }
+        private double[] HeldOutPatchLogLikelihoods()
+            => _settings.HeldOut == null
+                ? Array.Empty<double>()
+                : _chains.SelectMany(chain => chain.HeldOutResult?.PatchLogLikelihood ?? Array.Empty<double>()).ToArray();
 
         /// <summary>x of stage <paramref name="from"/> lifted through the stages up to <paramref name="to"/>.</summary>
         private double[] LiftTo(int from, int to, double[] x)
@@ -796,7 +785,7 @@ public static class ApproxEm
 
     private static ApproxEmIteration Row(ApproxEmSettings settings, int stageIndex, int k, EStepResult[] statistics,
         ApproxEmChain[] chains, double seconds, double[] x, double lambda, double mStepSeconds, double halfMapShell, double estimatedShell,
-        double heldOut, double heldOutScore)
+        double[] heldOutPatches, double heldOutScore)
     {
         var stage = settings.Stages[stageIndex];
         double shell = double.NaN;
@@ -822,7 +811,8 @@ public static class ApproxEm
             Seconds = seconds, MStepSeconds = mStepSeconds, FscShell = shell, FscFirstShellBelow = below, Regularization = lambda,
             SkippedFraction = pairs == 0 ? 0 : (double)skipped / pairs,
             Precision = statistics[0].Precision, HalfMapFscShell = halfMapShell, EstimatedFscShell = estimatedShell,
-            HeldOutLogLikelihoodPerPatch = heldOut, HeldOutScore = heldOutScore,
+            HeldOutLogLikelihoodPerPatch = heldOutPatches.Length == 0 ? double.NaN : heldOutPatches.Average(), HeldOutScore = heldOutScore,
+            HeldOutPatchLogLikelihood = heldOutPatches,
         };
     }
 

@@ -68,7 +68,7 @@ public sealed class ApproxEmIteration
     /// <see cref="HeldOutLogLikelihoodPerPatch"/>, in the same order in every row); empty without them. The returned map is chosen
     /// from them patch by patch (<see cref="HeldOutSelection"/>).
     /// </summary>
-    public double[] HeldOutPatchLogLikelihood { get; internal set; } = Array.Empty<double>();
+    public double[] HeldOutPatchLogLikelihood { get; init; } = Array.Empty<double>();
     /// <summary>
     /// With half-sets: the truth-free estimate of this map's FSC(0.5) crossing against the truth, from the half-map FSC and the
     /// share of each shell the expansion at this ℓmax can hold (see <see cref="ApproxEm.HalfMapResolution"/>); NaN without
