@@ -557,7 +557,13 @@ public static class ApproxEm
                 var half1 = new FourierBesselVolume(basis, halves[0]).ToVolume();
                 var half2 = new FourierBesselVolume(basis, halves[1]).ToVolume();
                 _gridBlur[stageIndex] ??= GridBlur.Attenuation(_settings.Stages[stageIndex].Rotations.Rotations, basis.EllMax);
-                (halfMapShell, estimatedShell) = HalfMapResolution(half1, half2, basis.EllMax, _gridBlur[stageIndex]);
+                // With the prior the returned maps are the MAP halves, which keep only part of each degree: the estimate counts
+                // what the prior took away (see PriorAttenuation) as well as what the rotation grid blurs.
+                var attenuation = iteration > 0 && _halfMapX != null
+                    ? PriorAttenuation(basis, _halfMapX, _chains.Select(chain => chain.X).ToArray())
+                        .Zip(_gridBlur[stageIndex]!, (prior, grid) => prior * grid).ToArray()
+                    : _gridBlur[stageIndex];
+                (halfMapShell, estimatedShell) = HalfMapResolution(half1, half2, basis.EllMax, attenuation);
             }
 
             var combined = Combined(_chains.Select(c => c.X).ToArray());
@@ -627,6 +633,44 @@ public static class ApproxEm
             return shell with { Correlation = Math.Sqrt(2 * f / (1 + f)) * ceiling[k] };
         }).ToArray();
         return (fsc.CrossingShell, new FscResult(estimate, 0.5, fsc.Size, fsc.VoxelSize).CrossingShell);
+    }
+
+    /// <summary>
+    /// How much the prior keeps of each degree ℓ of the returned maps: per ℓ the regression of the MAP halves on the unregularised
+    /// solutions of the same M-step, g_ℓ = Σ_halves ⟨x_MAP,ℓ, x_ML,ℓ⟩ / Σ_halves ‖x_ML,ℓ‖², clamped to [0, 1] (1 where a degree has
+    /// no power). The MAP solution is W·x_ML with W = (C + σ²R)⁻¹C, so g_ℓ is W's gain at degree ℓ, weighted as the map's own
+    /// coefficients are. The half-map FSC measures the unregularised halves (which share no prior); the returned map carries only
+    /// g_ℓ of their degree ℓ, and a degree the prior removed is missing from it against the truth however well the halves agree.
+    /// <see cref="HalfMapResolution"/> takes g_ℓ as an attenuation (times the rotation grid's).
+    /// </summary>
+    public static double[] PriorAttenuation(FourierBesselBasis basis, double[][] unregularised, double[][] regularised)
+    {
+        ArgumentNullException.ThrowIfNull(basis);
+        ArgumentNullException.ThrowIfNull(unregularised);
+        ArgumentNullException.ThrowIfNull(regularised);
+        if (unregularised.Length != regularised.Length || unregularised.Concat(regularised).Any(x => x == null || x.Length != basis.Count))
+        {
+            throw new ArgumentException($"Every half needs an unregularised and a regularised solution of {basis.Count} coefficients.");
+        }
+
+        var g = new double[basis.EllMax + 1];
+        for (int ell = 0; ell <= basis.EllMax; ell++)
+        {
+            int o = basis.Offset(ell), length = basis.RadialCount(ell) * (2 * ell + 1);
+            double cross = 0, power = 0;
+            for (int h = 0; h < unregularised.Length; h++)
+            {
+                for (int i = o; i < o + length; i++)
+                {
+                    cross += regularised[h][i] * unregularised[h][i];
+                    power += unregularised[h][i] * unregularised[h][i];
+                }
+            }
+
+            g[ell] = power > 0 ? Math.Clamp(cross / power, 0, 1) : 1;
+        }
+
+        return g;
     }
 
     /// <summary>The FSC threshold of the half-map resolution (0.143, Rosenthal &amp; Henderson 2003).</summary>

@@ -71,8 +71,9 @@ public sealed class ApproxEmIteration
     public double[] HeldOutPatchLogLikelihood { get; init; } = Array.Empty<double>();
     /// <summary>
     /// With half-sets: the truth-free estimate of this map's FSC(0.5) crossing against the truth, from the half-map FSC and the
-    /// share of each shell the expansion at this ℓmax can hold (see <see cref="ApproxEm.HalfMapResolution"/>); NaN without
-    /// half-sets. It chooses the returned map when no patches are held out.
+    /// share of each shell the expansion at this ℓmax can hold (see <see cref="ApproxEm.HalfMapResolution"/>), with the prior also
+    /// what it kept of each degree (<see cref="ApproxEm.PriorAttenuation"/>); NaN without half-sets. It chooses the returned map
+    /// when no patches are held out.
     /// </summary>
     public double EstimatedFscShell { get; init; } = double.NaN;
     /// <summary>
