@@ -371,6 +371,39 @@ public class ApproxEmQualityTests
         Assert.Equal(new[] { 2, 3, 4 }, split.Second);
     }
 
+    [Theory]
+    [InlineData(ApproxEmPrior.None)]
+    [InlineData(ApproxEmPrior.Gaussian)]
+    public void WithoutHeldOutPatchesTheHalfMapCriterionPicksTheReturnedMap(ApproxEmPrior prior)
+    {
+        var model = FourierBesselModel.Get(7, 2);
+        var rot = new RotationSet(EmData.Rotations(6, 11));
+        var x = EmData.RandomVector(model.ParameterCount, 1.0, 12);
+        var (patches, _) = EmData.Make(model, rot.Rotations, x, 48, 0.4, 0.3, 13);
+        var spread = new PatchSet(7, patches.Data, Enumerable.Range(0, 48).Select(q => new PatchOrigin(q % 2, 0, 7 * (q / 2))).ToArray());
+        var start = x.Select((v, i) => v + 0.3 * Math.Sin(i)).ToArray();
+        var result = ApproxEm.Run(spread, start, new ApproxEmSettings
+        {
+            Stages = new[] { new ApproxEmStage(model, rot, 1, 4, ellMax: 2) },
+            NoiseVariance = 0.3, Prior = prior, HalfSets = HalfSets.Split(spread), Seed = 4, Threads = 2,
+        });
+        var candidates = result.History.Where(row => row.Iteration > 0).ToArray();
+        Assert.All(result.History, row => Assert.False(double.IsNaN(row.HalfMapCriterion)));
+        // The returned row has the highest criterion among the candidates (ties to the later row).
+        double top = candidates.Max(row => row.HalfMapCriterion);
+        Assert.Equal(candidates.Last(row => row.HalfMapCriterion == top), result.History[result.BestRow]);
+        if (prior == ApproxEmPrior.None)
+        {
+            // Without the prior the criterion is the estimate itself.
+            Assert.All(result.History, row => Assert.Equal(row.EstimatedFscShell, row.HalfMapCriterion));
+        }
+        else
+        {
+            // Iteration 0 has no prior yet: there the two agree.
+            Assert.Equal(result.History[0].EstimatedFscShell, result.History[0].HalfMapCriterion);
+        }
+    }
+
     [Fact]
     public void HalfSetRunRecordsTheHalfMapResolutionAndResumesBitIdentically()
     {
@@ -416,6 +449,7 @@ public class ApproxEmQualityTests
             Assert.Equal(full.History.Select(h => h.NoiseVariance), resumed.History.Select(h => h.NoiseVariance));
             Assert.Equal(full.History.Select(h => h.HalfMapFscShell), resumed.History.Select(h => h.HalfMapFscShell));
             Assert.Equal(full.History.Select(h => h.EstimatedFscShell), resumed.History.Select(h => h.EstimatedFscShell));
+            Assert.Equal(full.History.Select(h => h.HalfMapCriterion), resumed.History.Select(h => h.HalfMapCriterion));
             Assert.Equal(full.History.Select(h => h.HeldOutLogLikelihoodPerPatch), resumed.History.Select(h => h.HeldOutLogLikelihoodPerPatch));
             // The per-patch values (from which the held-out choice is replayed on resume) come back through the checkpoint, and so do
             // the scores and the rows each stage handed on.

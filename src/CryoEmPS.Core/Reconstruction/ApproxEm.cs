@@ -322,7 +322,7 @@ public static class ApproxEm
         /// else the half-map score (see <see cref="ApproxEmIteration.EstimatedFscShell"/>); NaN without either.
         /// </summary>
         private double Criterion(ApproxEmIteration row)
-            => _settings.HeldOut != null ? row.HeldOutScore : Halves ? row.EstimatedFscShell : double.NaN;
+            => _settings.HeldOut != null ? row.HeldOutScore : Halves ? row.HalfMapCriterion : double.NaN;
 
         /// <summary>
         /// Whether History[<paramref name="index"/>] may be returned. Only maps the EM made (iteration ≥ 1): in stage 1 iteration 0
@@ -548,7 +548,7 @@ public static class ApproxEm
         private void Record(int stageIndex, int iteration, EStepResult[] statistics, double seconds, double regularization,
             double mStepSeconds)
         {
-            double halfMapShell = double.NaN, estimatedShell = double.NaN;
+            double halfMapShell = double.NaN, estimatedShell = double.NaN, criterionShell = double.NaN;
             if (Halves)
             {
                 var basis = ((FourierBesselModel)_settings.Stages[stageIndex].Model).Basis;
@@ -557,20 +557,24 @@ public static class ApproxEm
                 var half1 = new FourierBesselVolume(basis, halves[0]).ToVolume();
                 var half2 = new FourierBesselVolume(basis, halves[1]).ToVolume();
                 _gridBlur[stageIndex] ??= GridBlur.Attenuation(_settings.Stages[stageIndex].Rotations.Rotations, basis.EllMax);
-                // With the prior the returned maps are the MAP halves, which keep only part of each degree: the estimate counts
-                // what the prior took away (see PriorAttenuation) as well as what the rotation grid blurs.
-                var attenuation = iteration > 0 && _halfMapX != null
-                    ? PriorAttenuation(basis, _halfMapX, _chains.Select(chain => chain.X).ToArray())
-                        .Zip(_gridBlur[stageIndex]!, (prior, grid) => prior * grid).ToArray()
-                    : _gridBlur[stageIndex];
-                (halfMapShell, estimatedShell) = HalfMapResolution(half1, half2, basis.EllMax, attenuation);
+                (halfMapShell, criterionShell) = HalfMapResolution(half1, half2, basis.EllMax, _gridBlur[stageIndex]);
+                estimatedShell = criterionShell;
+                if (iteration > 0 && _halfMapX != null)
+                {
+                    // With the prior the returned maps are the MAP halves, which keep only part of each degree: the estimate
+                    // counts what the prior took away (see PriorAttenuation) as well as what the rotation grid blurs. The
+                    // criterion that picks the returned map stays the estimate without it (see ApproxEmIteration.HalfMapCriterion).
+                    var attenuation = PriorAttenuation(basis, _halfMapX, _chains.Select(chain => chain.X).ToArray())
+                        .Zip(_gridBlur[stageIndex]!, (prior, grid) => prior * grid).ToArray();
+                    estimatedShell = HalfMapResolution(half1, half2, basis.EllMax, attenuation).EstimatedShell;
+                }
             }
 
             var combined = Combined(_chains.Select(c => c.X).ToArray());
             var heldOutPatches = HeldOutPatchLogLikelihoods();
             double heldOutScore = _settings.HeldOut == null ? double.NaN : _heldOut.Add(iteration, heldOutPatches, iteration > 0);
             var row = Row(_settings, stageIndex, iteration, statistics, _chains, seconds, combined, regularization, mStepSeconds,
-                halfMapShell, estimatedShell, heldOutPatches, heldOutScore);
+                halfMapShell, estimatedShell, criterionShell, heldOutPatches, heldOutScore);
             row.Ranks = _world.Size;
             row.CommunicationSeconds = _world.SecondsCommunicating - _communicated.Seconds;
             row.CommunicatedBytes = _world.BytesMoved - _communicated.Bytes;
@@ -829,7 +833,7 @@ public static class ApproxEm
 
     private static ApproxEmIteration Row(ApproxEmSettings settings, int stageIndex, int k, EStepResult[] statistics,
         ApproxEmChain[] chains, double seconds, double[] x, double lambda, double mStepSeconds, double halfMapShell, double estimatedShell,
-        double[] heldOutPatches, double heldOutScore)
+        double criterionShell, double[] heldOutPatches, double heldOutScore)
     {
         var stage = settings.Stages[stageIndex];
         double shell = double.NaN;
@@ -855,7 +859,7 @@ public static class ApproxEm
             Seconds = seconds, MStepSeconds = mStepSeconds, FscShell = shell, FscFirstShellBelow = below, Regularization = lambda,
             SkippedFraction = pairs == 0 ? 0 : (double)skipped / pairs,
             Precision = statistics[0].Precision, HalfMapFscShell = halfMapShell, EstimatedFscShell = estimatedShell,
-            HeldOutLogLikelihoodPerPatch = heldOutPatches.Length == 0 ? double.NaN : heldOutPatches.Average(), HeldOutScore = heldOutScore,
+            HalfMapCriterion = criterionShell, HeldOutLogLikelihoodPerPatch = heldOutPatches.Length == 0 ? double.NaN : heldOutPatches.Average(), HeldOutScore = heldOutScore,
             HeldOutPatchLogLikelihood = heldOutPatches,
         };
     }

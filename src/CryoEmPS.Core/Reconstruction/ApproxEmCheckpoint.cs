@@ -20,7 +20,8 @@ public sealed class ApproxEmCheckpoint
     // half-map shell.
     // Version 5: the rows' held-out log-likelihood and estimated FSC shell; the schedule string carries the held-out count.
     // Version 6: the rows' per-patch held-out log-likelihoods (the held-out choice is replayed from them on resume).
-    private const int Version = 6;
+    // Version 7: the rows' half-map criterion (the estimate before the prior's attenuation).
+    private const int Version = 7;
 
     public ApproxEmCheckpoint(ApproxEmCheckpointKey key, int stage, int iteration, double[] x, double v, double prevQ, double q,
         ApproxEmIteration[] history)
@@ -172,6 +173,7 @@ public sealed class ApproxEmCheckpoint
                 writer.Write(row.HalfMapFscShell);
                 writer.Write(row.HeldOutLogLikelihoodPerPatch);
                 writer.Write(row.EstimatedFscShell);
+                writer.Write(row.HalfMapCriterion);
                 writer.Write(row.HeldOutScore);
                 writer.Write(row.HeldOutPatchLogLikelihood.Length);
                 foreach (var value in row.HeldOutPatchLogLikelihood)
@@ -233,7 +235,7 @@ public sealed class ApproxEmCheckpoint
                 double regularization = reader.ReadDouble(), skippedFraction = reader.ReadDouble();
                 var precision = (EStepPrecision)reader.ReadInt32();
                 double mStepSeconds = reader.ReadDouble(), rowNoiseVariance = reader.ReadDouble(), halfMapShell = reader.ReadDouble(),
-                    heldOut = reader.ReadDouble(), estimated = reader.ReadDouble(),
+                    heldOut = reader.ReadDouble(), estimated = reader.ReadDouble(), criterion = reader.ReadDouble(),
                     heldOutScore = reader.ReadDouble();
                 var heldOutPatches = new double[ApproxEmCheckpointValidation.Count(reader, sizeof(double), "held-out value", path)];
                 for (int j = 0; j < heldOutPatches.Length; j++)
@@ -249,7 +251,7 @@ public sealed class ApproxEmCheckpoint
                     FscFirstShellBelow = below == int.MinValue ? null : below,
                     Regularization = regularization, SkippedFraction = skippedFraction,
                     Precision = precision, MStepSeconds = mStepSeconds, NoiseVariance = rowNoiseVariance, HalfMapFscShell = halfMapShell,
-                    HeldOutLogLikelihoodPerPatch = heldOut, EstimatedFscShell = estimated,
+                    HeldOutLogLikelihoodPerPatch = heldOut, EstimatedFscShell = estimated, HalfMapCriterion = criterion,
                     HeldOutScore = heldOutScore, HeldOutPatchLogLikelihood = heldOutPatches,
                 };
             }
