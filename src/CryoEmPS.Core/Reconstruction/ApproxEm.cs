@@ -319,7 +319,7 @@ public static class ApproxEm
 
         /// <summary>
         /// The truth-free criterion of a row, larger = better: the held-out log-likelihood per patch when patches are held out,
-        /// else the half-map score (see <see cref="ApproxEmIteration.EstimatedFscShell"/>); NaN without either.
+        /// else the half-map score (see <see cref="ApproxEmIteration.HalfMapCriterion"/>); NaN without either.
         /// </summary>
         private double Criterion(ApproxEmIteration row)
             => _settings.HeldOut != null ? row.HeldOutScore : Halves ? row.HalfMapCriterion : double.NaN;
@@ -859,7 +859,8 @@ public static class ApproxEm
             Seconds = seconds, MStepSeconds = mStepSeconds, FscShell = shell, FscFirstShellBelow = below, Regularization = lambda,
             SkippedFraction = pairs == 0 ? 0 : (double)skipped / pairs,
             Precision = statistics[0].Precision, HalfMapFscShell = halfMapShell, EstimatedFscShell = estimatedShell,
-            HalfMapCriterion = criterionShell, HeldOutLogLikelihoodPerPatch = heldOutPatches.Length == 0 ? double.NaN : heldOutPatches.Average(), HeldOutScore = heldOutScore,
+            HalfMapCriterion = criterionShell,
+            HeldOutLogLikelihoodPerPatch = heldOutPatches.Length == 0 ? double.NaN : heldOutPatches.Average(), HeldOutScore = heldOutScore,
             HeldOutPatchLogLikelihood = heldOutPatches,
         };
     }
