@@ -371,17 +371,26 @@ public class ApproxEmQualityTests
         Assert.Equal(new[] { 2, 3, 4 }, split.Second);
     }
 
-    [Theory]
-    [InlineData(ApproxEmPrior.None)]
-    [InlineData(ApproxEmPrior.Gaussian)]
-    public void WithoutHeldOutPatchesTheHalfMapCriterionPicksTheReturnedMap(ApproxEmPrior prior)
+    /// <summary>
+    /// 48 patches of a small ℓmax-2 model (L = 7, 6 rotations) spread over two micrographs, so that the half-sets split by
+    /// micrograph, and a start near the truth.
+    /// </summary>
+    private static (FourierBesselModel Model, RotationSet Rotations, PatchSet Patches, double[] Start) TwoMicrographProblem()
     {
         var model = FourierBesselModel.Get(7, 2);
         var rot = new RotationSet(EmData.Rotations(6, 11));
         var x = EmData.RandomVector(model.ParameterCount, 1.0, 12);
         var (patches, _) = EmData.Make(model, rot.Rotations, x, 48, 0.4, 0.3, 13);
         var spread = new PatchSet(7, patches.Data, Enumerable.Range(0, 48).Select(q => new PatchOrigin(q % 2, 0, 7 * (q / 2))).ToArray());
-        var start = x.Select((v, i) => v + 0.3 * Math.Sin(i)).ToArray();
+        return (model, rot, spread, x.Select((v, i) => v + 0.3 * Math.Sin(i)).ToArray());
+    }
+
+    [Theory]
+    [InlineData(ApproxEmPrior.None)]
+    [InlineData(ApproxEmPrior.Gaussian)]
+    public void WithoutHeldOutPatchesTheHalfMapCriterionPicksTheReturnedMap(ApproxEmPrior prior)
+    {
+        var (model, rot, spread, start) = TwoMicrographProblem();
         var result = ApproxEm.Run(spread, start, new ApproxEmSettings
         {
             Stages = new[] { new ApproxEmStage(model, rot, 1, 4, ellMax: 2) },
@@ -407,12 +416,7 @@ public class ApproxEmQualityTests
     [Fact]
     public void HalfSetRunRecordsTheHalfMapResolutionAndResumesBitIdentically()
     {
-        var basisModel = FourierBesselModel.Get(7, 2);
-        var rot = new RotationSet(EmData.Rotations(6, 11));
-        var x = EmData.RandomVector(basisModel.ParameterCount, 1.0, 12);
-        var (patches, _) = EmData.Make(basisModel, rot.Rotations, x, 48, 0.4, 0.3, 13);
-        var spread = new PatchSet(7, patches.Data, Enumerable.Range(0, 48).Select(q => new PatchOrigin(q % 2, 0, 7 * (q / 2))).ToArray());
-        var x0 = x.Select((v, i) => v + 0.3 * Math.Sin(i)).ToArray();
+        var (basisModel, rot, spread, x0) = TwoMicrographProblem();
         string dir = Path.Combine(Path.GetTempPath(), "cryoemps-q-" + Guid.NewGuid().ToString("N"));
         Directory.CreateDirectory(dir);
         try
