@@ -71,15 +71,18 @@ internal static class PictureMapping
         var step = Enumerable.Range(0, rows.Length).Select(i => (double)i).ToArray();
         double voxel = result.Volume.VoxelSize;
         PlotSeries Series(string label, Func<ApproxEmIteration, double> value) => new(label, step, rows.Select(value).ToArray());
+        double Angstrom(double shell) => shell > 0 ? result.Size * voxel / shell : double.NaN;
         var panels = new List<PlotPanel>
         {
             new("LL / patch", [Series("log-likelihood per patch", row => row.LogLikelihoodPerPatch)]),
             voxel > 0
                 ? new("resolution (Å)",
-                    [Series("FSC 0.5 against the reference", row => row.FscShell > 0 ? result.Size * voxel / row.FscShell : double.NaN),
-                        Series("half maps, FSC 0.143", row => row.HalfMapFscShell > 0 ? result.Size * voxel / row.HalfMapFscShell : double.NaN)])
+                    [Series("FSC 0.5 against the reference", row => Angstrom(row.FscShell)),
+                        Series("half maps, FSC 0.143", row => Angstrom(row.HalfMapFscShell)),
+                        Series("estimate of the 0.5 crossing (half maps, no truth)", row => Angstrom(row.EstimatedFscShell))])
                 : new("FSC crossing (shell)", [Series("0.5 against the reference", row => row.FscShell),
-                    Series("half maps, 0.143", row => row.HalfMapFscShell)]),
+                    Series("half maps, 0.143", row => row.HalfMapFscShell),
+                    Series("estimate of the 0.5 crossing (half maps, no truth)", row => row.EstimatedFscShell)]),
             new("v (P empty)", [Series("v", row => row.EmptyProbability)]),
             new("σ² (noise variance)", [Series("σ² of the E-step", row => row.NoiseVariance)]),
             new("seconds", [Series("iteration", row => row.Seconds), Series("of which M-step", row => row.MStepSeconds)]),

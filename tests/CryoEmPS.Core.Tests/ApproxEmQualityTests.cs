@@ -397,7 +397,7 @@ public class ApproxEmQualityTests
             NoiseVariance = 0.3, Prior = prior, HalfSets = HalfSets.Split(spread), Seed = 4, Threads = 2,
         });
         var candidates = result.History.Where(row => row.Iteration > 0).ToArray();
-        Assert.All(result.History, row => Assert.False(double.IsNaN(row.HalfMapCriterion)));
+        Assert.All(candidates, row => Assert.False(double.IsNaN(row.HalfMapCriterion)));
         // The returned row has the highest criterion among the candidates (ties to the later row).
         double top = candidates.Max(row => row.HalfMapCriterion);
         Assert.Equal(candidates.Last(row => row.HalfMapCriterion == top), result.History[result.BestRow]);
@@ -406,11 +406,35 @@ public class ApproxEmQualityTests
             // Without the prior the criterion is the estimate itself.
             Assert.All(result.History, row => Assert.Equal(row.EstimatedFscShell, row.HalfMapCriterion));
         }
-        else
+
+        // Stage 1's iteration 0 is x₀ in both halves: no half-map number there.
+        Assert.True(double.IsNaN(result.History[0].HalfMapFscShell));
+        Assert.True(double.IsNaN(result.History[0].EstimatedFscShell));
+        Assert.True(double.IsNaN(result.History[0].HalfMapCriterion));
+    }
+
+    [Fact]
+    public void HalfMapPatienceCountsOnlyMapsFittedToData()
+    {
+        // Stage 1's iteration 0 (x₀ in both halves, FSC 1 everywhere) used to be the patience's baseline: its estimate sat at the
+        // ceiling, no later map could beat it, and stage 1 always ended after exactly `patience` iterations.
+        var (model, rot, spread, start) = TwoMicrographProblem();
+        const int patience = 2, maxIterations = 8;
+        var result = ApproxEm.Run(spread, start, new ApproxEmSettings
         {
-            // Iteration 0 has no prior yet: there the two agree.
-            Assert.Equal(result.History[0].EstimatedFscShell, result.History[0].HalfMapCriterion);
-        }
+            Stages = new[] { new ApproxEmStage(model, rot, 1, maxIterations, ellMax: 2) },
+            NoiseVariance = 0.3, HalfSets = HalfSets.Split(spread), HalfMapPatience = patience, Seed = 4, Threads = 2,
+        });
+        var criterion = result.History.Select(row => row.HalfMapCriterion).ToArray();
+        Assert.True(double.IsNaN(criterion[0]));
+        Assert.True(criterion.Length >= patience + 2, $"stage 1 stopped after {criterion.Length - 1} iterations");
+
+        // The stage stops at the first iteration k whose last `patience` maps all fail to beat the best of maps 1 … k − patience.
+        bool StalledAt(int k) => k > patience
+            && criterion.Skip(k - patience + 1).Take(patience).All(value => !(value > criterion.Skip(1).Take(k - patience).Max()));
+        int last = criterion.Length - 1;
+        Assert.All(Enumerable.Range(1, last - 1), k => Assert.False(StalledAt(k), $"should have stopped at iteration {k}"));
+        Assert.True(last == maxIterations || StalledAt(last));
     }
 
     [Fact]
@@ -437,7 +461,8 @@ public class ApproxEmQualityTests
             var full = ApproxEm.Run(spread, start, Settings(null, false));
             Assert.Equal(2, full.HalfCoefficients!.Length);
             Assert.NotEqual(full.HalfCoefficients[0], full.HalfCoefficients[1]);
-            Assert.All(full.History, row => Assert.False(double.IsNaN(row.HalfMapFscShell)));
+            Assert.All(full.History.Skip(1), row => Assert.False(double.IsNaN(row.HalfMapFscShell)));
+            Assert.True(double.IsNaN(full.History[0].HalfMapFscShell));
             Assert.Single(full.History, row => row.Best);
             Assert.True(full.History[full.BestRow].Iteration > 0);
 

@@ -371,7 +371,14 @@ public static class ApproxEm
                 return false;
             }
 
-            double before = rows.Take(rows.Count - patience).Max(Criterion);
+            // The best criterion before the last `patience` rows (rows without one, such as stage 1's start, do not count).
+            var earlier = rows.Take(rows.Count - patience).Select(Criterion).Where(value => !double.IsNaN(value)).ToList();
+            if (earlier.Count == 0)
+            {
+                return false;
+            }
+
+            double before = earlier.Max();
             return rows.Skip(rows.Count - patience).All(row => !(Criterion(row) > before));
         }
 
@@ -549,15 +556,18 @@ public static class ApproxEm
             double mStepSeconds)
         {
             double halfMapShell = double.NaN, estimatedShell = double.NaN, criterionShell = double.NaN;
-            if (Halves)
+            // Stage 1's iteration 0 is x₀ in both halves, fitted to no data: their FSC of 1 says nothing, so the half-map columns
+            // stay NaN there (a crossing at the ceiling would also be a baseline no later map could beat; see Stalled).
+            if (Halves && (stageIndex > 0 || iteration > 0))
             {
                 var basis = ((FourierBesselModel)_settings.Stages[stageIndex].Model).Basis;
                 // After an M-step with the prior: this M-step's unregularised halves (see MStepOfChains); else the half maps.
                 var halves = iteration > 0 && _halfMapX != null ? _halfMapX : _chains.Select(chain => chain.X).ToArray();
-                var half1 = new FourierBesselVolume(basis, halves[0]).ToVolume();
-                var half2 = new FourierBesselVolume(basis, halves[1]).ToVolume();
+                var comparison = HalfMapComparison.Of(new FourierBesselVolume(basis, halves[0]).ToVolume(),
+                    new FourierBesselVolume(basis, halves[1]).ToVolume());
                 _gridBlur[stageIndex] ??= GridBlur.Attenuation(_settings.Stages[stageIndex].Rotations.Rotations, basis.EllMax);
-                (halfMapShell, criterionShell) = HalfMapResolution(half1, half2, basis.EllMax, _gridBlur[stageIndex]);
+                halfMapShell = comparison.HalfMapFsc.CrossingShell;
+                criterionShell = comparison.EstimatedShell(basis.EllMax, _gridBlur[stageIndex]);
                 estimatedShell = criterionShell;
                 if (iteration > 0 && _halfMapX != null)
                 {
@@ -566,7 +576,7 @@ public static class ApproxEm
                     // criterion that picks the returned map stays the estimate without it (see ApproxEmIteration.HalfMapCriterion).
                     var attenuation = PriorAttenuation(basis, _halfMapX, _chains.Select(chain => chain.X).ToArray())
                         .Zip(_gridBlur[stageIndex]!, (prior, grid) => prior * grid).ToArray();
-                    estimatedShell = HalfMapResolution(half1, half2, basis.EllMax, attenuation).EstimatedShell;
+                    estimatedShell = comparison.EstimatedShell(basis.EllMax, attenuation);
                 }
             }
 
@@ -628,15 +638,33 @@ public static class ApproxEm
     public static (double HalfMapShell, double EstimatedShell) HalfMapResolution(Volume half1, Volume half2, int ellMax,
         double[]? attenuation)
     {
-        var fsc = Fsc.Compute(half1, half2, HalfMapThreshold);
-        var mean = new Volume(half1.Size, half1.Data.Zip(half2.Data, (a, b) => 0.5 * (a + b)).ToArray());
-        var ceiling = ModelCompleteness.Ceiling(half1.Size, ellMax, ModelCompleteness.RadialVariance(mean), attenuation);
-        var estimate = fsc.Curve.Select((shell, k) =>
+        var comparison = HalfMapComparison.Of(half1, half2);
+        return (comparison.HalfMapFsc.CrossingShell, comparison.EstimatedShell(ellMax, attenuation));
+    }
+
+    /// <summary>
+    /// The FSC of two half maps and the radial profile of their mean, computed once; <see cref="EstimatedShell"/> turns them into
+    /// the estimate of <see cref="HalfMapResolution"/> for any attenuation (with the prior a row needs two: with and without
+    /// the prior's share).
+    /// </summary>
+    private sealed record HalfMapComparison(FscResult HalfMapFsc, double[] MeanRadialVariance, int Size)
+    {
+        public static HalfMapComparison Of(Volume half1, Volume half2)
         {
-            double f = Math.Max(0, shell.Correlation);
-            return shell with { Correlation = Math.Sqrt(2 * f / (1 + f)) * ceiling[k] };
-        }).ToArray();
-        return (fsc.CrossingShell, new FscResult(estimate, 0.5, fsc.Size, fsc.VoxelSize).CrossingShell);
+            var mean = new Volume(half1.Size, half1.Data.Zip(half2.Data, (a, b) => 0.5 * (a + b)).ToArray());
+            return new HalfMapComparison(Fsc.Compute(half1, half2, HalfMapThreshold), ModelCompleteness.RadialVariance(mean), half1.Size);
+        }
+
+        public double EstimatedShell(int ellMax, double[]? attenuation)
+        {
+            var ceiling = ModelCompleteness.Ceiling(Size, ellMax, MeanRadialVariance, attenuation);
+            var estimate = HalfMapFsc.Curve.Select((shell, k) =>
+            {
+                double f = Math.Max(0, shell.Correlation);
+                return shell with { Correlation = Math.Sqrt(2 * f / (1 + f)) * ceiling[k] };
+            }).ToArray();
+            return new FscResult(estimate, 0.5, HalfMapFsc.Size, HalfMapFsc.VoxelSize).CrossingShell;
+        }
     }
 
     /// <summary>

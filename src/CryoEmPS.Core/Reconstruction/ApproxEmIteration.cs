@@ -48,7 +48,8 @@ public sealed class ApproxEmIteration
     public double NoiseVariance { get; init; } = double.NaN;
     /// <summary>
     /// With half-sets: the interpolated shell where the FSC between the two half maps crosses 0.143 (the resolution the data
-    /// support, without the truth); NaN without half-sets.
+    /// support, without the truth); NaN without half-sets, and in stage 1's iteration 0, where both halves are still x₀ (the half-map
+    /// columns, <see cref="EstimatedFscShell"/> and <see cref="HalfMapCriterion"/> alike).
     /// </summary>
     public double HalfMapFscShell { get; init; } = double.NaN;
     /// <summary>
