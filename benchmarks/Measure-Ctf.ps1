@@ -76,13 +76,6 @@ Write-Output ([string]::Format($fmt, 'Pixel size {0} Å after downsampling (Nyqu
         $fullPixel * $full / $L, $nyquist, [Math]::Sqrt(2 / ($lambda * 10000)), [Math]::Sqrt(2 / ($lambda * 25000))))
 
 # RMS over the shells (DC aside) of the relative error of an estimated noise spectrum against the one the simulator used.
-function Get-SpectrumError([object] $estimate, [object] $micrograph) {
-    $sq = foreach ($i in 1..($estimate.Count - 1)) {
-        $f = $estimate.Frequency($i); [Math]::Pow($estimate.At($f) / $micrograph.NoiseSpectrum.At($f) - 1, 2)
-    }
-    [Math]::Sqrt(($sq | Measure-Object -Average).Average)
-}
-
 function Format-Errors([double[]] $errors) { ($errors | ForEach-Object { [string]::Format($fmt, '{0:0.0}', 100 * $_) }) -join ' / ' }
 
 function New-Data([object] $truthFull, [string] $kind) {
@@ -91,7 +84,7 @@ function New-Data([object] $truthFull, [string] $kind) {
     $micrographs = @(New-Micrograph $truthFull @common)
     # Each micrograph's noise spectrum is estimated once: its error against the simulator's is printed, and it whitens.
     $estimates = @($micrographs | ForEach-Object { Measure-NoiseSpectrum -Micrograph $_ })
-    $errors = for ($k = 0; $k -lt $micrographs.Count; $k++) { Get-SpectrumError $estimates[$k] $micrographs[$k] }
+    $errors = for ($k = 0; $k -lt $micrographs.Count; $k++) { $estimates[$k].RelativeRmsError($micrographs[$k].NoiseSpectrum) }
     $whitened = if ($kind -eq 'free-raw') { $micrographs }
     else { @(for ($k = 0; $k -lt $micrographs.Count; $k++) { $micrographs[$k] | Edit-Micrograph -Whiten -NoiseSpectrum $estimates[$k] }) }
     if ($kind -eq 'ignored') { foreach ($m in $whitened) { $m.Ctf = $null } }
@@ -128,7 +121,7 @@ foreach ($which in $Volume) {
         }
         # The second pass: each micrograph's noise measured again on the patches the EM found empty.
         $refined = @($d.Raw | Measure-NoiseSpectrum -PatchSet $patches -Reconstruction $result)
-        $background = Format-Errors @(for ($k = 0; $k -lt $refined.Count; $k++) { Get-SpectrumError $refined[$k] $d.Raw[$k] })
+        $background = Format-Errors @(for ($k = 0; $k -lt $refined.Count; $k++) { $refined[$k].RelativeRmsError($d.Raw[$k].NoiseSpectrum) })
         if ($runs[$name]['Rewhiten']) {
             # ... whitened with the refined spectra, and the EM run again on them (timed as one run).
             $rewhitened = @(for ($k = 0; $k -lt $refined.Count; $k++) { $d.Raw[$k] | Edit-Micrograph -Whiten -NoiseSpectrum $refined[$k] })

@@ -194,12 +194,8 @@ $fsc0, $fsc, $halfFsc | Export-EmPicture -Label 'start vs truth', 'estimate vs t
 $refined = @($small | Measure-NoiseSpectrum -PatchSet $patches -Reconstruction $result)
 $first = @($measured | ForEach-Object NoiseSpectrum)   # step 4's estimates
 $actual = @($raw | Resize-Micrograph -PixelSize $pixelSize | ForEach-Object NoiseSpectrum)
-function Get-SpectrumError($Estimate, $Truth) {
-    $sq = foreach ($i in 1..($Estimate.Count - 1)) { $f = $Estimate.Frequency($i); [math]::Pow($Estimate.At($f) / $Truth.At($f) - 1, 2) }
-    100 * [math]::Sqrt(($sq | Measure-Object -Average).Average)
-}
-$firstError = @(for ($i = 0; $i -lt $mics.Count; $i++) { Get-SpectrumError $first[$i] $actual[$i] })
-$refinedError = @(for ($i = 0; $i -lt $mics.Count; $i++) { Get-SpectrumError $refined[$i] $actual[$i] })
+$firstError = @(for ($i = 0; $i -lt $mics.Count; $i++) { 100 * $first[$i].RelativeRmsError($actual[$i]) })
+$refinedError = @(for ($i = 0; $i -lt $mics.Count; $i++) { 100 * $refined[$i].RelativeRmsError($actual[$i]) })
 Write-Host ("9. Noise spectrum against the simulator's, RMS error %: whole micrographs {0}; on the patches the EM found empty {1}" -f `
         (($firstError | ForEach-Object { $_.ToString('0.0', $inv) }) -join ' / '), (($refinedError | ForEach-Object { $_.ToString('0.0', $inv) }) -join ' / '))
 $seconds = $clock.Elapsed.TotalSeconds

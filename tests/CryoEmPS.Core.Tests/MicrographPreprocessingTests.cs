@@ -264,6 +264,25 @@ public class MicrographPreprocessingTests
         Assert.InRange(measured.Variance(my, mx) / resized.NoiseSpectrum.Power[0], 0.95, 1.05);
     }
 
+    /// <summary>
+    /// RelativeRmsError: analytic cases. 10 % high everywhere is 0.1; alternately 10 % high and low is 0.1 as well; a reference with
+    /// fewer samples is interpolated linearly (an estimate on its line, 20 % high, is 0.2); frequency 0 does not count.
+    /// </summary>
+    [Fact]
+    public void RelativeRmsError_IsTheRmsOfTheRatioLessOneOverTheNonZeroFrequencies()
+    {
+        var reference = new NoiseSpectrum(new[] { 4.0, 3.0, 2.0, 1.5, 1.0 });
+        Assert.Equal(0.1, new NoiseSpectrum(reference.Power.Select(p => 1.1 * p).ToArray()).RelativeRmsError(reference), 12);
+        Assert.Equal(0.1, new NoiseSpectrum(reference.Power.Select((p, i) => (i % 2 == 0 ? 1.1 : 0.9) * p).ToArray())
+            .RelativeRmsError(reference), 12);
+        Assert.Equal(0, new NoiseSpectrum(new[] { 100.0, 3.0, 2.0, 1.5, 1.0 }).RelativeRmsError(reference), 12);
+        var coarse = new NoiseSpectrum(new[] { 4.0, 2.0, 1.0 });
+        var fine = new NoiseSpectrum(new[] { 4.0, 3.0, 2.0, 1.5, 1.0 }.Select(p => 1.2 * p).ToArray());
+        Assert.Equal(0.2, fine.RelativeRmsError(coarse), 12);
+        // Not symmetric: the ratio is this spectrum over the reference, at this spectrum's own samples.
+        Assert.Equal(1 - 1 / 1.2, coarse.RelativeRmsError(fine), 12);
+    }
+
     /// <summary>A coloured spectrum resampled to the new Nyquist: S'(f) = (L/n)²·S(f·L/n), and the CTF moves to the new pixel size.</summary>
     [Fact]
     public void Resize_ResamplesSpectraAndCtf()

@@ -85,6 +85,30 @@ public sealed class NoiseSpectrum : IEquatable<NoiseSpectrum>
         return (1 - t) * _power[i] + t * _power[i + 1];
     }
 
+    /// <summary>
+    /// How far this spectrum is from <paramref name="reference"/> (e.g. an estimate against the simulator's): the root mean square
+    /// over this spectrum's samples 1 … Nyquist of P(f)/P_ref(f) − 1, as a fraction (0.05 = 5 % RMS). Frequency 0 is left out:
+    /// it is the mean, which the estimators remove.
+    /// </summary>
+    public double RelativeRmsError(NoiseSpectrum reference)
+    {
+        ArgumentNullException.ThrowIfNull(reference);
+        if (_power.Length < 2)
+        {
+            return 0;
+        }
+
+        double sum = 0;
+        for (int i = 1; i < _power.Length; i++)
+        {
+            double f = Frequency(i);
+            double ratio = At(f) / reference.At(f) - 1;
+            sum += ratio * ratio;
+        }
+
+        return Math.Sqrt(sum / (_power.Length - 1));
+    }
+
     /// <summary>The mean power over the full DFT grid of an <paramref name="sizeY"/>×<paramref name="sizeX"/> image: the variance per pixel of such noise.</summary>
     public double Variance(int sizeY, int sizeX)
     {
