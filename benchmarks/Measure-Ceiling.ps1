@@ -11,6 +11,8 @@
       oracle fit    the FSC 0.5 crossing, against the truth, of the least-squares fit of the same noisy micrograph with the
                     TRUE rotation and position of every particle, and its mean FSC over shells 5–8: what the data support
                     without a prior (Measure-FourierBesselCeiling -Micrograph);
+      on the grid   the same fit with each true rotation snapped to the nearest rotation of the EM's grid at that stage
+                    (-RotationCount, the paper's K by default): what an EM searching that grid can reach;
     and the crossing of the fair start, the truth Fourier-cropped to 5³ and padded back to 17³
     (Resize-EmVolume -Size 5 | Resize-EmVolume -Size 17), as a voxel map and as the EM sees it at the first ℓmax.
     All crossings are FSC against the truth at 0.5, interpolated, in shells of 8 (8.00 = never below 0.5).
@@ -21,6 +23,9 @@
     Which volumes: Phantom (New-EmVolume -Phantom) and/or Structure (examples/5cvz_final.pdb at 6 Å/voxel).
 .PARAMETER EllMax
     The ℓmax values (default the paper's 6, 10, 14).
+.PARAMETER RotationCount
+    K of the EM's rotation grid, one per ℓmax or one for all (default the paper's 3392, 3392, 1376: the K of the stage in the
+    same position, so -EllMax 4, 6 alone uses 3392, 3392).
 .PARAMETER Size
     N, the micrograph side (default 1003, the paper's).
 .PARAMETER Seed
@@ -38,6 +43,8 @@ param(
     [string[]] $Volume = @('Phantom', 'Structure'),
     [ValidateRange(0, 14)]
     [int[]] $EllMax = @(6, 10, 14),
+    [ValidateRange(1, 1000000)]
+    [int[]] $RotationCount = @(3392, 3392, 1376),
     [ValidateRange(17, 4096)]
     [int] $Size = 1003,
     [int] $Seed = 2026
@@ -56,6 +63,8 @@ function Get-Truth([string] $Which) {
     return New-EmVolume -AtomicModel $structure -Size $L -VoxelSize 6
 }
 
+if (-not $PSBoundParameters.ContainsKey('RotationCount')) { $RotationCount = @($RotationCount[0..($EllMax.Count - 1)] | Where-Object { $_ }) }
+if ($RotationCount.Count -lt $EllMax.Count -and $RotationCount.Count -ne 1) { $RotationCount += @($RotationCount[-1]) * ($EllMax.Count - $RotationCount.Count) }
 $rows = foreach ($s in $Snr) {
     foreach ($which in $Volume) {
         $truth = Get-Truth $which
@@ -65,12 +74,12 @@ $rows = foreach ($s in $Snr) {
         $fairShell = (Measure-Fsc -Reference $truth -Volume $fair).CrossingShell
         $fairModel = $fair | ConvertTo-FourierBessel -EllMax $EllMax[0] | ConvertFrom-FourierBessel
         $fairModelShell = (Measure-Fsc -Reference $truth -Volume $fairModel).CrossingShell
-        foreach ($m in @($truth | Measure-FourierBesselCeiling -EllMax $EllMax -Micrograph $mic)) {
+        foreach ($m in @($truth | Measure-FourierBesselCeiling -EllMax $EllMax -Micrograph $mic -RotationCount $RotationCount)) {
             $oracleCurve = @($m.Oracle.Curve | Where-Object Shell -ge 5)
             [pscustomobject]@{
                 Snr = $s; Volume = $label; Particles = $mic.ParticleCount; EllMax = $m.EllMax; Parameters = $m.ParameterCount
                 CeilingShell = $m.ExpansionShell; CeilingNyquist = $m.Expansion.Curve[-1].Correlation
-                OracleShell = $m.OracleShell; OracleMean58 = ($oracleCurve | Measure-Object Correlation -Average).Average
+                OracleShell = $m.OracleShell; GridShell = $m.GridOracleShell; K = $m.RotationCount; OracleMean58 = ($oracleCurve | Measure-Object Correlation -Average).Average
                 FairShell = $fairShell; FairModelShell = $fairModelShell
             }
         }
@@ -83,10 +92,10 @@ $header = 'Ceilings at L = {0}: Method 2 micrograph N = {1}, γ = 0.4 well separ
     '(shells of {3}; {3}.00 = never below 0.5). {4:0} s.'
 Write-Output ([string]::Format($fmt, $header, $L, $Size, $Seed, [int][math]::Floor($L / 2), $clock.Elapsed.TotalSeconds))
 Write-Output ''
-Write-Output '| SNR | volume | particles | ℓmax | parameters | FB ceiling | FB FSC @ 8 | oracle-pose fit | oracle mean FSC 5–8 | fair start 5³ (voxels / at first ℓmax) |'
-Write-Output '|---|---|---|---|---|---|---|---|---|---|'
+Write-Output '| SNR | volume | particles | ℓmax | parameters | FB ceiling | FB FSC @ 8 | oracle-pose fit | oracle mean FSC 5–8 | oracle on the EM''s grid (K) | fair start 5³ (voxels / at first ℓmax) |'
+Write-Output '|---|---|---|---|---|---|---|---|---|---|---|'
 foreach ($r in $rows) {
-    Write-Output ([string]::Format($fmt, '| {0:0.###} | {1} | {2} | {3} | {4} | {5:0.00} | {6:0.000} | {7:0.00} | {8:0.000} | {9:0.00} / {10:0.00} |',
+    Write-Output ([string]::Format($fmt, '| {0:0.###} | {1} | {2} | {3} | {4} | {5:0.00} | {6:0.000} | {7:0.00} | {8:0.000} | {9:0.00} ({10}) | {11:0.00} / {12:0.00} |',
             $r.Snr, $r.Volume, $r.Particles, $r.EllMax, $r.Parameters, $r.CeilingShell, $r.CeilingNyquist, $r.OracleShell,
-            $r.OracleMean58, $r.FairShell, $r.FairModelShell))
+            $r.OracleMean58, $r.GridShell, $r.K, $r.FairShell, $r.FairModelShell))
 }

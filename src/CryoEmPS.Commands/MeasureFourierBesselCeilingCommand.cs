@@ -1,5 +1,6 @@
 using System.Management.Automation;
 using CryoEmPS.Core.Reconstruction;
+using CryoEmPS.Core.Rotations;
 using CryoEmPS.Core.Simulation;
 using CryoEmPS.Core.Volumes;
 
@@ -30,6 +31,15 @@ public sealed class MeasureFourierBesselCeilingCommand : CryoEmCmdlet
     [Parameter]
     [ValidateNotNullOrEmpty]
     public Micrograph[]? Micrograph { get; set; }
+
+    /// <summary>
+    /// With -Micrograph: K of an EM's rotation grid (the super-Fibonacci grid Invoke-ApproxEm -RotationCount makes), one for every
+    /// ℓmax or one per -EllMax value: adds the oracle-pose fit with each true rotation snapped to the nearest grid rotation.
+    /// </summary>
+    [Parameter]
+    [ValidateNotNullOrEmpty]
+    [ValidateRange(1, 1_000_000)]
+    public int[]? RotationCount { get; set; }
 
     /// <summary>The FSC threshold of the crossings (0.5 against a known truth).</summary>
     [Parameter]
@@ -65,6 +75,7 @@ public sealed class MeasureFourierBesselCeilingCommand : CryoEmCmdlet
         }
         var micrographs = Micrograph ?? Array.Empty<Micrograph>();
         CheckMicrographs(micrographs, size);
+        var grids = Grids(micrographs.Length > 0);
         try
         {
             for (int i = 0; i < EllMax.Length; i++)
@@ -74,7 +85,8 @@ public sealed class MeasureFourierBesselCeilingCommand : CryoEmCmdlet
                 WriteVerbose(micrographs.Length == 0
                     ? $"ℓmax {ell}: the FSC of {Volume} against its own expansion."
                     : $"ℓmax {ell}: the own expansion, and the oracle-pose fit of {micrographs.Sum(m => m.ParticleCount)} particles.");
-                var measurement = FourierBesselCeiling.Measure(Volume, ell, micrographs, Threshold, ThrottleLimit, CancellationToken);
+                var measurement = FourierBesselCeiling.Measure(Volume, ell, micrographs, Threshold, ThrottleLimit, CancellationToken,
+                    grids?[i]);
                 if (measurement.OracleRegularization > 0)
                 {
                     WriteWarning($"ℓmax {ell}: the oracle normal equations were not positive definite (too few particles for " +
@@ -91,6 +103,30 @@ public sealed class MeasureFourierBesselCeilingCommand : CryoEmCmdlet
         {
             ProgressCompleted(1, Activity);
         }
+    }
+
+    /// <summary>The rotation grid of each -EllMax value (null without -RotationCount); one grid per distinct K.</summary>
+    private RotationSet[]? Grids(bool haveMicrographs)
+    {
+        if (RotationCount == null)
+        {
+            return null;
+        }
+        if (!haveMicrographs)
+        {
+            Fail("-RotationCount adds the oracle-pose fit on a rotation grid, which needs the particles' true poses: give " +
+                "-Micrograph (micrographs simulated from this volume) as well.", "CeilingRotationCountNeedsMicrograph",
+                ErrorCategory.InvalidArgument, RotationCount);
+        }
+        if (RotationCount.Length != 1 && RotationCount.Length != EllMax.Length)
+        {
+            Fail($"-RotationCount needs one value, or one per -EllMax value ({EllMax.Length}); got {RotationCount.Length}.",
+                "CeilingRotationCountMismatch", ErrorCategory.InvalidArgument, RotationCount);
+        }
+        var made = new Dictionary<int, RotationSet>();
+        return EllMax.Select((_, i) => RotationCount[RotationCount.Length == 1 ? 0 : i])
+            .Select(count => made.TryGetValue(count, out var grid) ? grid : made[count] = RotationGrid.SuperFibonacci(count))
+            .ToArray();
     }
 
     private void CheckMicrographs(Micrograph[] micrographs, int size)

@@ -143,6 +143,66 @@ public class CeilingTests
         Assert.True(worst < 1e-12, $"C differs from AᵀA by {worst:g3} of its largest entry");
     }
 
+    /// <summary>
+    /// The oracle fit on a rotation grid: with a grid that holds every true rotation (among others) it is the oracle fit itself,
+    /// bit for bit; with a coarse grid the noise-free fit of a volume inside the model is far from it, and Measure reports the
+    /// grid's FSC below the true poses' one.
+    /// </summary>
+    [Fact]
+    public void OracleFitOnARotationGridSnapsEachTruePoseToItsNearestGridRotation()
+    {
+        const int l = 11, ellMax = 6;
+        var expansion = FourierBesselTransform.Analyze(Phantom.Create(l), ellMax);
+        var simulated = Clean(MicrographSimulator.Simulate(new FourierBesselProjector(expansion),
+            Options(16 * l, 40, ParticleSpacing.WellSeparated, 7)));
+        var micrographs = new[] { simulated };
+        var exact = OraclePoseFit.Fit(micrographs, ellMax);
+        var others = RotationGrid.SuperFibonacci(50).Rotations;
+        var holding = new RotationSet(others.Concat(simulated.Truth!.Particles.Select(p => p.Rotation)).Reverse().ToArray());
+        var onHolding = OraclePoseFit.Fit(micrographs, ellMax, out _, grid: holding);
+        Assert.Equal(exact.Coefficients, onHolding.Coefficients);
+        Assert.Equal($"oracle ℓmax {ellMax} on {holding.Count} rotations", onHolding.Name);
+
+        var coarse = RotationGrid.SuperFibonacci(20);
+        var onCoarse = OraclePoseFit.Fit(micrographs, ellMax, out _, grid: coarse);
+        double error = RelativeDifference(onCoarse.Coefficients, expansion.Coefficients);
+        _out.WriteLine($"noise-free fit on 20 rotations: relative coefficient error {error:0.000}");
+        Assert.True(error > 0.1, $"relative coefficient error {error:g3}");
+
+        var truth = expansion.ToVolume();
+        var measured = FourierBesselCeiling.Measure(truth, ellMax, micrographs, grid: coarse);
+        Assert.Equal(20, measured.RotationCount);
+        double gridWorst = measured.GridOracle!.Curve.Min(shell => shell.Correlation);
+        double trueWorst = measured.Oracle!.Curve.Min(shell => shell.Correlation);
+        _out.WriteLine($"lowest FSC over the shells: on the grid {gridWorst:0.0000}, true poses {trueWorst:0.0000}");
+        Assert.True(trueWorst > 1 - 1e-9);
+        Assert.True(gridWorst < 0.99, $"lowest FSC on the grid {gridWorst:0.0000}");
+        Assert.Contains("on 20 rotations at", measured.ToString());
+        var without = FourierBesselCeiling.Measure(truth, ellMax, micrographs);
+        Assert.Null(without.GridOracle);
+        Assert.True(double.IsNaN(without.GridOracleShell));
+        Assert.Equal(0, without.RotationCount);
+    }
+
+    /// <summary>Nearest against a brute force over the grid with the quaternion form of the angle, 2·acos|⟨q, q′⟩|.</summary>
+    [Fact]
+    public void NearestIsTheGridRotationAtTheSmallestAngle()
+    {
+        var grid = RotationGrid.SuperFibonacci(300);
+        foreach (var probe in RotationGrid.Random(37, 5).Rotations)
+        {
+            var nearest = OraclePoseFit.Nearest(grid, probe);
+            var q = RotationGrid.ToQuaternion(probe);
+            double Angle(Rotation r)
+            {
+                var p = RotationGrid.ToQuaternion(r);
+                return 2 * Math.Acos(Math.Min(1, Math.Abs(q.W * p.W + q.X * p.X + q.Y * p.Y + q.Z * p.Z)));
+            }
+            double best = grid.Rotations.Min(Angle);
+            Assert.Equal(best, Angle(nearest), 9);
+        }
+    }
+
     [Fact]
     public void SeveralMicrographsPoolTheirParticles()
     {

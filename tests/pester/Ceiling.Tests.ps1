@@ -35,6 +35,20 @@ Describe 'Measure-FourierBesselCeiling' {
             $m.ToString() | Should -Match 'oracle-pose fit'
         }
     }
+    It 'adds the oracle-pose fit on an EM''s rotation grid with -RotationCount' {
+        $r = @($script:V11 | Measure-FourierBesselCeiling -EllMax 4, 6 -Micrograph $script:Mic11 -RotationCount 30, 300)
+        $r.RotationCount | Should -Be @(30, 300)
+        foreach ($m in $r) {
+            $m.GridOracleShell | Should -BeGreaterThan 0
+            $m.GridOracle.Curve.Count | Should -Be $m.Oracle.Curve.Count
+            $m.ToString() | Should -Match "on $($m.RotationCount) rotations at"
+        }
+        # One K serves every ℓmax; without -RotationCount there is no grid fit.
+        (@($script:V11 | Measure-FourierBesselCeiling -EllMax 4, 6 -Micrograph $script:Mic11 -RotationCount 50)).RotationCount | Should -Be @(50, 50)
+        $plain = $script:V11 | Measure-FourierBesselCeiling -EllMax 4 -Micrograph $script:Mic11
+        [double]::IsNaN($plain.GridOracleShell) | Should -BeTrue
+        $plain.RotationCount | Should -Be 0
+    }
     It 'gives the same oracle fit whatever the thread count' {
         $a = $script:V11 | Measure-FourierBesselCeiling -EllMax 6 -Micrograph $script:Mic11 -ThrottleLimit 1
         $b = $script:V11 | Measure-FourierBesselCeiling -EllMax 6 -Micrograph $script:Mic11 -ThrottleLimit 2
@@ -57,6 +71,12 @@ Describe 'Measure-FourierBesselCeiling' {
             Id = 'CeilingNonCubicVolume,*' }
         @{ Name = 'NaN voxels'; Code = { $v = New-EmVolume -Phantom -Size 9; $v.Data[3] = [double]::NaN; $v | Measure-FourierBesselCeiling -EllMax 4 }
             Id = 'VolumeNotFinite,*' }
+        @{ Name = '-RotationCount without micrographs'; Code = { $script:V11 | Measure-FourierBesselCeiling -EllMax 4 -RotationCount 100 }
+            Id = 'CeilingRotationCountNeedsMicrograph,*' }
+        @{ Name = 'two K for three ℓmax'; Code = { $script:V11 | Measure-FourierBesselCeiling -EllMax 2, 4, 6 -Micrograph $script:Mic11 -RotationCount 10, 20 }
+            Id = 'CeilingRotationCountMismatch,*' }
+        @{ Name = 'K = 0'; Code = { $script:V11 | Measure-FourierBesselCeiling -EllMax 4 -Micrograph $script:Mic11 -RotationCount 0 }
+            Id = 'ParameterArgumentValidationError,*' }
         @{ Name = 'a threshold of 1'; Code = { $script:V11 | Measure-FourierBesselCeiling -Threshold 1 }; Id = 'ParameterArgumentValidationError,*' }
     ) {
         $Code | Should -Throw -ErrorId $Id
@@ -80,8 +100,10 @@ Describe 'benchmarks/Measure-Ceiling.ps1' {
         $env:CRYOEMPS_MODULE = $script:ModulePath
         try { $lines = @(& $script -Size 200 -EllMax 4, 6 -Snr 2) }
         finally { Remove-Item Env:CRYOEMPS_MODULE -ErrorAction SilentlyContinue }
-        $lines | Should -Contain '|---|---|---|---|---|---|---|---|---|---|'
+        $lines | Should -Contain '|---|---|---|---|---|---|---|---|---|---|---|'
         @($lines | Where-Object { $_ -match '^\| 2 \| phantom \| \d+ \| [46] \|' }).Count | Should -Be 2
+        # The oracle on the EM's grid: the paper's K of the stage in the same position.
+        @($lines | Where-Object { $_ -match '\(3392\) \|' }).Count | Should -Be 4
         @($lines | Where-Object { $_ -match '^\| 2 \| 5cvz' }).Count | Should -Be 2
     }
 }

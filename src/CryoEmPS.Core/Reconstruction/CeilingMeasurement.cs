@@ -43,10 +43,20 @@ public sealed class CeilingMeasurement
     public int ParticleCount { get; }
     /// <summary>The Tikhonov term the oracle solve needed (0 when its normal matrix was positive definite).</summary>
     public double OracleRegularization { get; internal init; }
+    /// <summary>
+    /// The FSC against the volume of the oracle-pose fit with each true rotation snapped to the nearest of a grid of
+    /// <see cref="RotationCount"/> rotations (the best an EM searching that grid can do); null unless a grid was given.
+    /// </summary>
+    public FscResult? GridOracle { get; internal init; }
+    /// <summary>The crossing of <see cref="GridOracle"/> (shells); NaN without a grid.</summary>
+    public double GridOracleShell => GridOracle?.CrossingShell ?? double.NaN;
+    /// <summary>K of the grid of <see cref="GridOracle"/>; 0 without one.</summary>
+    public int RotationCount { get; internal init; }
 
     public override string ToString()
     {
         string oracle = Oracle == null ? "" : $", oracle-pose fit ({ParticleCount} particles) at {OracleShell:0.00}";
+        oracle += GridOracle == null ? "" : $", on {RotationCount} rotations at {GridOracleShell:0.00}";
         return $"{VolumeName} ℓmax {EllMax} ({ParameterCount} parameters): own expansion crosses FSC {Threshold} at shell " +
             $"{ExpansionShell:0.00} of {Size / 2}{oracle}";
     }

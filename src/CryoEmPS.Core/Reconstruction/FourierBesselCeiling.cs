@@ -10,7 +10,9 @@ namespace CryoEmPS.Core.Reconstruction;
 /// <item>the Fourier–Bessel ceiling: the volume against its own ℓmax expansion (the least-squares fit of
 /// <see cref="FourierBesselTransform.Analyze"/>, synthesised back) — what the model can represent at all;</item>
 /// <item>the oracle-pose fit (<see cref="OraclePoseFit"/>): the least-squares coefficients from the same noisy micrographs with
-/// the true poses — what the data support without a prior.</item>
+/// the true poses — what the data support without a prior;</item>
+/// <item>optionally the same fit with each true rotation snapped to the nearest of an EM's rotation grid — what the data support
+/// for an EM that searches that grid (the grid's angular spacing blurs the high degrees, whatever the EM does).</item>
 /// </list>
 /// </summary>
 public static class FourierBesselCeiling
@@ -28,10 +30,11 @@ public static class FourierBesselCeiling
 
     /// <summary>
     /// Both ceilings of <paramref name="truth"/> at <paramref name="ellMax"/>; the oracle-pose fit only when
-    /// <paramref name="micrographs"/> (simulated from the truth, with their recorded poses) are given.
+    /// <paramref name="micrographs"/> (simulated from the truth, with their recorded poses) are given, and with
+    /// <paramref name="grid"/> also the fit on that rotation grid (<see cref="OraclePoseFit.Fit(IReadOnlyList{Micrograph}, int, out MStepSolution, int, CancellationToken, Rotations.RotationSet?)"/>).
     /// </summary>
     public static CeilingMeasurement Measure(Volume truth, int ellMax, IReadOnlyList<Micrograph>? micrographs = null,
-        double threshold = 0.5, int threads = 0, CancellationToken token = default)
+        double threshold = 0.5, int threads = 0, CancellationToken token = default, Rotations.RotationSet? grid = null)
     {
         ArgumentNullException.ThrowIfNull(truth);
         truth.RequireCube();
@@ -52,9 +55,18 @@ public static class FourierBesselCeiling
         fit.VoxelSize = truth.VoxelSize;
         var oracle = Fsc.Compute(truth, fit.ToVolume(), threshold);
         int particles = micrographs.Sum(m => m.ParticleCount);
+        FscResult? onGrid = null;
+        if (grid != null)
+        {
+            var gridFit = OraclePoseFit.Fit(micrographs, ellMax, out _, threads, token, grid);
+            onGrid = Fsc.Compute(truth, gridFit.ToVolume(), threshold);
+        }
+
         return new CeilingMeasurement(truth.Name, truth.Size, ellMax, basis.Count, threshold, expansion, oracle, fit, particles)
         {
             OracleRegularization = solution.Regularization,
+            GridOracle = onGrid,
+            RotationCount = grid?.Count ?? 0,
         };
     }
 }

@@ -25,20 +25,42 @@ public static class OraclePoseFit
     public static NormalEquations Build(IReadOnlyList<Micrograph> micrographs, int ellMax, int threads = 0,
         CancellationToken token = default)
     {
-        var (model, rotations, statistics) = Statistics(micrographs, ellMax);
+        var (model, rotations, statistics) = Statistics(micrographs, ellMax, null);
         return MStep.Build(model, rotations, statistics, threads, token);
     }
 
     /// <summary>
     /// The oracle-pose fit at <paramref name="ellMax"/>: the least-squares coefficients (name "oracle ℓmax N", the voxel size
-    /// of the first micrograph), with the solve's details in <paramref name="solution"/>.
+    /// of the first micrograph), with the solve's details in <paramref name="solution"/>. With <paramref name="grid"/> each
+    /// particle's true rotation is replaced by the nearest rotation of the grid (<see cref="Nearest"/>; name "oracle ℓmax N on
+    /// K rotations"): the best an EM that searches that grid can do, since its rotations can be no closer to the truth.
     /// </summary>
     public static FourierBesselVolume Fit(IReadOnlyList<Micrograph> micrographs, int ellMax, out MStepSolution solution, int threads = 0,
-        CancellationToken token = default)
+        CancellationToken token = default, RotationSet? grid = null)
     {
-        var (model, rotations, statistics) = Statistics(micrographs, ellMax);
+        var (model, rotations, statistics) = Statistics(micrographs, ellMax, grid);
         solution = MStep.Solve(MStep.Build(model, rotations, statistics, threads, token));
-        return new FourierBesselVolume(model.Basis, solution.Coefficients, micrographs[0].PixelSize, $"oracle ℓmax {ellMax}");
+        string name = grid == null ? $"oracle ℓmax {ellMax}" : $"oracle ℓmax {ellMax} on {grid.Count} rotations";
+        return new FourierBesselVolume(model.Basis, solution.Coefficients, micrographs[0].PixelSize, name);
+    }
+
+    /// <summary>The rotation of <paramref name="grid"/> closest to <paramref name="rotation"/> (the smallest rotation angle between them).</summary>
+    public static Rotation Nearest(RotationSet grid, Rotation rotation)
+    {
+        ArgumentNullException.ThrowIfNull(grid);
+        Rotation best = grid.Rotations[0];
+        double smallest = double.PositiveInfinity;
+        foreach (var candidate in grid.Rotations)
+        {
+            double angle = RotationGrid.Distance(candidate, rotation);
+            if (angle < smallest)
+            {
+                smallest = angle;
+                best = candidate;
+            }
+        }
+
+        return best;
     }
 
     /// <summary>The oracle-pose fit at <paramref name="ellMax"/> (see the other overload).</summary>
@@ -76,7 +98,7 @@ public static class OraclePoseFit
 
     /// <summary>The model, one rotation per particle, and the statistics (m_t, b_t) the M-step takes.</summary>
     internal static (FourierBesselModel Model, Rotation[] Rotations, EStepResult Statistics) Statistics(
-        IReadOnlyList<Micrograph> micrographs, int ellMax)
+        IReadOnlyList<Micrograph> micrographs, int ellMax, RotationSet? grid)
     {
         int l = ParticleSize(micrographs);
         var model = FourierBesselModel.Get(l, ellMax);
@@ -94,7 +116,7 @@ public static class OraclePoseFit
         {
             foreach (var particle in micrograph.Truth!.Particles)
             {
-                rotations[t] = particle.Rotation;
+                rotations[t] = grid == null ? particle.Rotation : Nearest(grid, particle.Rotation);
                 for (int i = 0; i < l; i++)
                 {
                     int row = particle.Row + i;
