@@ -123,10 +123,7 @@ public sealed class MeasureFourierBesselCeilingCommand : CryoEmCmdlet
             Fail($"-RotationCount needs one value, or one per -EllMax value ({EllMax.Length}); got {RotationCount.Length}.",
                 "CeilingRotationCountMismatch", ErrorCategory.InvalidArgument, RotationCount);
         }
-        var made = new Dictionary<int, RotationSet>();
-        return EllMax.Select((_, i) => RotationCount[RotationCount.Length == 1 ? 0 : i])
-            .Select(count => made.TryGetValue(count, out var grid) ? grid : made[count] = RotationGrid.SuperFibonacci(count))
-            .ToArray();
+        return RotationGrid.SuperFibonacci(EllMax.Select((_, i) => RotationCount[RotationCount.Length == 1 ? 0 : i]));
     }
 
     private void CheckMicrographs(Micrograph[] micrographs, int size)

@@ -160,10 +160,7 @@ public sealed class ApproxEmRequest
         }
 
         // Rotation sets from counts: a super-Fibonacci grid, made once per distinct count.
-        var grids = new Dictionary<int, RotationSet>();
-        RotationSet[] rotations = schedule.GivenRotations ?? schedule.RotationCount
-            .Select(count => grids.TryGetValue(count, out var grid) ? grid : grids[count] = RotationGrid.SuperFibonacci(count))
-            .ToArray();
+        RotationSet[] rotations = schedule.GivenRotations ?? RotationGrid.SuperFibonacci(schedule.RotationCount);
         return new ApproxEmPlan(this, patches, (int[])EllMax.Clone(), rotations, schedule.StochasticFactor, schedule.MaxIterations,
             schedule.Tolerance, noiseVariance, estimateNoiseVariance, halves, heldOut, ResolveForwardModel(patches));
     }

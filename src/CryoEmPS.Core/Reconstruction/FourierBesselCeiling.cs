@@ -1,4 +1,5 @@
 using CryoEmPS.Core.Evaluation;
+using CryoEmPS.Core.Rotations;
 using CryoEmPS.Core.Simulation;
 using CryoEmPS.Core.Volumes;
 
@@ -31,10 +32,10 @@ public static class FourierBesselCeiling
     /// <summary>
     /// Both ceilings of <paramref name="truth"/> at <paramref name="ellMax"/>; the oracle-pose fit only when
     /// <paramref name="micrographs"/> (simulated from the truth, with their recorded poses) are given, and with
-    /// <paramref name="grid"/> also the fit on that rotation grid (<see cref="OraclePoseFit.Fit(IReadOnlyList{Micrograph}, int, out MStepSolution, int, CancellationToken, Rotations.RotationSet?)"/>).
+    /// <paramref name="grid"/> also the fit on that rotation grid (<see cref="OraclePoseFit.Fit(IReadOnlyList{Micrograph}, int, out MStepSolution, int, CancellationToken, RotationSet?)"/>).
     /// </summary>
     public static CeilingMeasurement Measure(Volume truth, int ellMax, IReadOnlyList<Micrograph>? micrographs = null,
-        double threshold = 0.5, int threads = 0, CancellationToken token = default, Rotations.RotationSet? grid = null)
+        double threshold = 0.5, int threads = 0, CancellationToken token = default, RotationSet? grid = null)
     {
         ArgumentNullException.ThrowIfNull(truth);
         truth.RequireCube();

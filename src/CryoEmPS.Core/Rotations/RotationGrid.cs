@@ -10,6 +10,16 @@ public static class RotationGrid
     private const double Psi = 1.533751168755204288118041;
 
     /// <summary>
+    /// One super-Fibonacci grid per entry of <paramref name="counts"/> (a rotation schedule), made once per distinct K and
+    /// shared by the entries that ask for it.
+    /// </summary>
+    public static RotationSet[] SuperFibonacci(IEnumerable<int> counts)
+    {
+        var made = new Dictionary<int, RotationSet>();
+        return counts.Select(count => made.TryGetValue(count, out var grid) ? grid : made[count] = SuperFibonacci(count)).ToArray();
+    }
+
+    /// <summary>
     /// Exactly <paramref name="count"/> deterministic, near-uniform rotations: a super-Fibonacci spiral of unit
     /// quaternions (Alexa 2022), sample i = 0..K−1 at s = i + ½, t = s/K, r = √t, R = √(1 − t),
     /// α = 2πs/φ, β = 2πs/ψ, q = (r sin α, r cos α, R sin β, R cos β).
