@@ -98,7 +98,9 @@ Describe 'RELION input' {
         { Import-StarFile $bad } | Should -Throw -ErrorId 'StarInvalidFormat*'
         $missing = Join-Path $TestDrive 'missing.star'
         Set-Content $missing "data_particles`nloop_`n_rlnImageName #1`n1@nowhere.mrcs`n"
-        { Import-EmImageStack $missing } | Should -Throw -ErrorId 'StarImageFileNotFound*'
+        # One missing stack is a non-terminating error (the other files of a batch go on); -ErrorAction Stop makes it throw here
+        # whatever the caller's preference.
+        { Import-EmImageStack $missing -ErrorAction Stop } | Should -Throw -ErrorId 'StarImageFileNotFound*'
         { Import-StarFile (Join-Path $TestDrive 'none.star') } | Should -Throw -ErrorId 'StarFileNotFound*'
     }
 }
