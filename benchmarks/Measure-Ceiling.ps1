@@ -25,7 +25,7 @@
     The ℓmax values (default the paper's 6, 10, 14).
 .PARAMETER RotationCount
     K of the EM's rotation grid, one per ℓmax or one for all (default the paper's 3392, 3392, 1376: the K of the stage in the
-    same position, so -EllMax 4, 6 alone uses 3392, 3392).
+    same position, so -EllMax 4, 6 alone uses 3392, 3392; beyond three ℓmax values 1376).
 .PARAMETER Size
     N, the micrograph side (default 1003, the paper's).
 .PARAMETER Seed
@@ -63,8 +63,11 @@ function Get-Truth([string] $Which) {
     return New-EmVolume -AtomicModel $structure -Size $L -VoxelSize 6
 }
 
-if (-not $PSBoundParameters.ContainsKey('RotationCount')) { $RotationCount = @($RotationCount[0..($EllMax.Count - 1)] | Where-Object { $_ }) }
-if ($RotationCount.Count -lt $EllMax.Count -and $RotationCount.Count -ne 1) { $RotationCount += @($RotationCount[-1]) * ($EllMax.Count - $RotationCount.Count) }
+if (-not $PSBoundParameters.ContainsKey('RotationCount')) {
+    # The paper's K of the stage in the same position (its last K beyond three); a K the caller gives goes to the cmdlet as it is.
+    $paper = $RotationCount
+    $RotationCount = @(for ($i = 0; $i -lt $EllMax.Count; $i++) { $paper[[math]::Min($i, $paper.Count - 1)] })
+}
 $rows = foreach ($s in $Snr) {
     foreach ($which in $Volume) {
         $truth = Get-Truth $which
